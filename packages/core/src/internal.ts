@@ -1,0 +1,9 @@
+// For sibling packages (transports, broker, gateway): protocol building blocks that are not part of
+// the user-facing API and may change between minor versions.
+export * from './remoting/codes.js';
+export * from './remoting/command.js';
+export * from './remoting/codec.js';
+export * from './remoting/json.js';
+export * from './remoting/hashmap-order.js';
+export * from './transport.js';
+export * from './errors.js';

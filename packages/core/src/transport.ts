@@ -1,0 +1,32 @@
+// The seam between core and the runtimes: opaque byte frames to a named target.
+// Transports know nothing of topics, opaques or retries (ARCHITECTURE.md).
+
+/** Target name for "the name server". Which one is the transport's business (failover etc.). */
+export const NAMESRV_TARGET = 'namesrv';
+
+/** What core hands a transport when it opens a connection. */
+export interface ConnectionHandlers {
+  /** One complete remoting frame, without the 4-byte TCP length prefix. */
+  onFrame(frame: Uint8Array): void;
+  /** The connection is gone; `error` says why (undefined = closed by us). Called once. */
+  onClose(error?: Error): void;
+}
+
+export interface TransportConnection {
+  readonly target: string;
+  /** Writes one frame (no length prefix). Throws RemotingConnectError when the connection is not open. */
+  send(frame: Uint8Array): void;
+  /** Closes this connection; onClose is called with no error. */
+  close(): void;
+}
+
+/**
+ * A byte-frame transport. `target` is NAMESRV_TARGET or a broker address exactly as it
+ * appears in route data ("host:port" for TCP, an alias for the WebSocket gateway).
+ */
+export interface Transport {
+  /** Opens (or joins) a connection to a target. Rejects with a RemotingError subclass. */
+  connect(target: string, handlers: ConnectionHandlers, signal?: AbortSignal): Promise<TransportConnection>;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
