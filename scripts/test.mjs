@@ -1,12 +1,13 @@
-// Runs every test file (*.test.ts beside the code, e2e/*.test.ts) with Node's test runner.
-// Node 20's `--test dir` finds no .ts files, so the files are listed here explicitly; zero files is an error.
+// `npm test` / `pnpm test [substring…]`: type-check, then every test file (*.test.ts beside the code,
+// e2e/*.test.ts) with Node's test runner. Node 20's `--test dir` finds no .ts files, so the files are
+// listed here explicitly; finding none is an error, never a pass.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { ensureChromium, ensureDependencies, root } from './ensure.mjs';
 
-const root = new URL('..', import.meta.url).pathname;
-const roots = ['packages', 'apps', 'e2e', 'bench'];
 const filter = process.argv.slice(2);
+ensureDependencies();
 
 function walk(dir, out) {
   let entries;
@@ -20,15 +21,24 @@ function walk(dir, out) {
   return out;
 }
 
-let files = roots.flatMap((r) => walk(join(root, r), [])).sort();
+let files = ['packages', 'apps', 'e2e', 'bench'].flatMap((r) => walk(join(root, r), [])).sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('no test files found' + (filter.length ? ` matching ${filter.join(' ')}` : ''));
   process.exit(1);
 }
-console.error(`running ${files.length} test files`);
-const r = spawnSync(process.execPath, [
+if (files.some((f) => f.startsWith('e2e/'))) ensureChromium();
+
+const step = (name, args) => {
+  console.error(`\n== ${name}`);
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+if (!filter.length) {
+  step('type-check', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
+  step('build', ['scripts/build.mjs']);
+}
+step(`${files.length} test files`, [
   '--conditions=source', '--import', 'tsx', '--test', '--test-reporter=spec',
   `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files,
-], { cwd: root, stdio: 'inherit' });
-process.exit(r.status ?? 1);
+]);
