@@ -4,3 +4,15 @@ export { RequestCode, ResponseCode, ClientErrorCode, VERSION_4_9_8 } from './rem
 export type { RemotingCommand, SerializeType } from './remoting/command.js';
 export { NAMESRV_TARGET } from './transport.js';
 export type { Transport, TransportConnection, ConnectionHandlers } from './transport.js';
+export type { Message, MessageQueue, MessageExt } from './message/index.js';
+export {
+  MessageConst, validateTopic, validateGroup, validateMessage, isSystemTopic, decodeStoredMessages, createUniqId,
+} from './message/index.js';
+export { Producer } from './producer/producer.js';
+export type { ProducerEvents, SendOptions, ServiceState } from './producer/producer.js';
+export type { ProducerOptions } from './producer/options.js';
+export * from './producer/options.js';
+export type { SendResult, SendStatus } from './producer/send-result.js';
+export type { Clock, LatencyTableName } from './producer/fault.js';
+export { TopicPublishInfo } from './route/topic-route.js';
+export type { ConnectionEvent } from './remoting/client.js';

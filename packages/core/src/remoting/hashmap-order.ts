@@ -28,6 +28,10 @@ export function javaHashMapOrder(keys: readonly string[]): string[] {
 /** A new record with the same entries in Java HashMap order. */
 export function inJavaOrder(fields: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of javaHashMapOrder(Object.keys(fields))) out[k] = fields[k]!;
+  for (const k of javaHashMapOrder(Object.keys(fields))) {
+    // A "__proto__" key must stay an own entry: plain assignment would change the prototype instead.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: fields[k], enumerable: true, writable: true, configurable: true });
+    else out[k] = fields[k]!;
+  }
   return out;
 }

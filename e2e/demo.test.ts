@@ -1,0 +1,221 @@
+// The demo page in real Chromium against the real gateway CLI (embedded broker, fresh data dir):
+// publishes, survives gateway restarts, refuses bad tokens without a retry loop. Every
+// acknowledged send is looked up in the broker's store (readAll).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { readAll } from '@rocketmq-edge/broker/testing';
+import type {} from '../apps/demo/src/app.js'; // window.__demo typings
+import type { ResultEntry } from '../apps/demo/src/app.js';
+import {
+  CHROMIUM, CHROMIUM_ARGS, GatewayProcess, ROOT, freePort, hs256, namesrvOf, sleep, tempDir, until,
+} from './support.js';
+
+const ARTIFACTS = join(ROOT, 'test-results/e2e');
+
+interface Stored { msgId: string; queueId: number; queueOffset: number; keys?: string; body: string }
+
+async function stored(namesrvAddr: string, topic: string): Promise<Map<string, Stored[]>> {
+  const msgs = await readAll({ namesrvAddr, topic });
+  const byId = new Map<string, Stored[]>();
+  for (const m of msgs) {
+    const s = { msgId: m.msgId, queueId: m.queueId, queueOffset: m.queueOffset, keys: m.properties.KEYS,
+      body: new TextDecoder().decode(m.body) };
+    byId.set(m.msgId, [...(byId.get(m.msgId) ?? []), s]);
+  }
+  return byId;
+}
+
+/** Every acknowledged result is stored, on the queue and offset its SendResult named. */
+function assertAllStored(acked: ResultEntry[], byId: Map<string, Stored[]>): void {
+  const missing = acked.filter((r) => !byId.has(r.msgId!));
+  assert.equal(missing.length, 0, `${missing.length} acknowledged sends not in the broker, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
+  for (const r of acked) {
+    const copies = byId.get(r.msgId!)!;
+    assert.ok(copies.some((s) => s.queueId === r.queue!.queueId && s.queueOffset === r.queueOffset),
+      `msgId ${r.msgId}: SendResult says q${r.queue!.queueId}@${r.queueOffset}, stored at ${JSON.stringify(copies.map((c) => [c.queueId, c.queueOffset]))}`);
+  }
+}
+
+/** Per ordered key: one queue, and acknowledged events stored in the order they were sent. */
+function assertOrdered(acked: ResultEntry[], byId: Map<string, Stored[]>): number {
+  const keys = new Map<string, ResultEntry[]>();
+  for (const r of acked.filter((r) => r.ordered)) keys.set(r.keys!, [...(keys.get(r.keys!) ?? []), r]);
+  for (const [key, rs] of keys) {
+    const queues = new Set(rs.map((r) => r.queue!.queueId));
+    assert.equal(queues.size, 1, `ordered key ${key} went to queues ${[...queues]}`);
+    const inStore = rs.map((r) => byId.get(r.msgId!)![0]!).sort((a, b) => a.queueOffset - b.queueOffset);
+    const seqs = inStore.map((s) => (JSON.parse(s.body) as { seq: number }).seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `ordered key ${key} stored out of order: ${seqs.join(',')}`);
+  }
+  return keys.size;
+}
+
+describe('demo page in Chromium', { timeout: 170_000 }, () => {
+  let browser: Browser;
+  let gateway: GatewayProcess;
+  let port: number;
+  let data: Awaited<ReturnType<typeof tempDir>>;
+  let namesrvAddr: string;
+  let page: Page;
+  const extra: GatewayProcess[] = [];
+  const extraDirs: Awaited<ReturnType<typeof tempDir>>[] = [];
+
+  before(async () => {
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
+    await mkdir(ARTIFACTS, { recursive: true });
+    data = await tempDir();
+    port = await freePort();
+    [gateway, browser] = await Promise.all([
+      GatewayProcess.start({ port, dataDir: data.path }),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+    ]);
+    namesrvAddr = namesrvOf(gateway.ready);
+    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    page.on('pageerror', (err) => console.error('[page error]', err));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([gateway, ...extra].map((g) => g?.stop('SIGTERM')));
+    await Promise.all([data, ...extraDirs].map((d) => d?.remove()));
+  });
+
+  test('publishes 1,000 events; every acknowledged one is stored, ordered keys in order', async () => {
+    await page.goto(gateway.ready.url);
+    await page.evaluate(() => window.__demo.ready);
+    await until(() => page.evaluate(() => window.__demo.state().type === 'connected'), 15_000, 'connected');
+    const topic = (await page.evaluate(() => window.__demo.config()!.topic));
+
+    const summary = await page.evaluate(() => window.__demo.stream(1000, { concurrency: 16, orderedEvery: 4, orderedKeys: 4 }));
+    assert.equal(summary.issued, 1000);
+    assert.equal(summary.failed, 0, 'no failures on a healthy gateway');
+    assert.equal(summary.acked, 1000);
+
+    const results = (await page.evaluate(() => window.__demo.results())).filter((r) => r.run === summary.run);
+    const acked = results.filter((r) => r.ok);
+    assert.equal(acked.length, 1000);
+    assert.ok(acked.every((r) => r.status === 'SEND_OK' && r.msgId && r.brokerAddr));
+
+    const byId = await stored(namesrvAddr, topic);
+    assertAllStored(acked, byId);
+    assert.equal(assertOrdered(acked, byId), 4);
+
+    // The counters on the page say the same.
+    const stats = await page.evaluate(() => window.__demo.stats());
+    assert.equal(await page.getByTestId('stat-acked').textContent(), String(stats.acked));
+    assert.equal(await page.getByTestId('stat-failed').textContent(), '0');
+    assert.equal(await page.locator('[data-testid="results"] tr').count(), 200);
+
+    // A person using the form: one message with tags and keys.
+    await page.getByTestId('tags').fill('TagA');
+    await page.getByTestId('keys').fill('order-42');
+    await page.getByTestId('send').click();
+    await until(() => page.evaluate(() => window.__demo.results().some((r) => r.kind === 'form' && r.ok)), 10_000, 'form send');
+    await page.screenshot({ path: join(ARTIFACTS, 'demo.png') });
+  });
+
+  test('gateway stopped and restarted while publishing: reconnects by itself, no acknowledged event lost', async () => {
+    const topic = (await page.evaluate(() => window.__demo.config()!.topic));
+    const statesBefore = (await page.evaluate(() => window.__demo.states())).length;
+    await page.evaluate(() => {
+      (window as unknown as { __run: Promise<unknown> }).__run = window.__demo.stream(1500, { concurrency: 8, intervalMs: 8 });
+    });
+
+    // Two outages: a graceful stop, then a crash. Same port, same data dir.
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      await sleep(1200);
+      await gateway.stop(signal);
+      await until(() => page.evaluate(() => window.__demo.state().type === 'reconnecting'), 10_000, `reconnecting after ${signal}`);
+      assert.equal(await page.getByTestId('conn').getAttribute('data-state'), 'reconnecting');
+      assert.match((await page.getByTestId('conn-text').textContent())!, /reconnecting · attempt \d+/);
+      gateway = await GatewayProcess.start({ port, dataDir: data.path });
+      await until(() => page.evaluate(() => window.__demo.state().type === 'connected'), 20_000, `connected after ${signal} restart`);
+    }
+
+    const summary = await page.evaluate(() => (window as unknown as { __run: Promise<{ run: number; issued: number; acked: number; failed: number }> }).__run);
+    assert.equal(summary.issued, 1500);
+    assert.equal(summary.acked + summary.failed, summary.issued, 'every event ends acknowledged or failed');
+
+    const states = (await page.evaluate(() => window.__demo.states())).slice(statesBefore).map((s) => s.type);
+    assert.ok(states.filter((t) => t === 'reconnecting').length >= 2, `states: ${states.join(' ')}`);
+    assert.ok(states.filter((t) => t === 'connected').length >= 2, `states: ${states.join(' ')}`);
+    assert.ok(!states.includes('refused'));
+
+    // It publishes again without a reload.
+    const after = await page.evaluate((t) => window.__demo.send({ topic: t, tags: 'after-restart', body: 'still here' }), topic);
+    assert.equal(after.ok, true, after.error);
+
+    const results = (await page.evaluate(() => window.__demo.results())).filter((r) => r.run === summary.run);
+    const acked = results.filter((r) => r.ok);
+    const failed = results.filter((r) => !r.ok);
+    assert.equal(acked.length, summary.acked);
+    assertAllStored([...acked, after], await stored(namesrvOf(gateway.ready), topic));
+
+    // Failures are shown and counted, not swallowed.
+    const stats = await page.evaluate(() => window.__demo.stats());
+    assert.equal(await page.getByTestId('stat-failed').textContent(), String(stats.failed));
+    assert.ok(failed.every((r) => r.error && r.error.length > 0));
+    if (stats.failed > 0) {
+      await page.locator('#failures-only').check();
+      assert.equal(await page.locator('[data-testid="results"] tr[data-ok="false"]').count(), Math.min(200, stats.failed));
+      await page.screenshot({ path: join(ARTIFACTS, 'demo-failures.png') });
+      await page.locator('#failures-only').uncheck();
+    }
+    console.log(`# restart run: ${summary.acked} acknowledged (all stored), ${summary.failed} failed and shown; states: ${states.join(' → ')}`);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-after-restart.png') });
+  });
+
+  test('a bad token is refused clearly, once, without a retry loop', async () => {
+    const bad = await browser.newPage({ viewport: { width: 1360, height: 700 } });
+    const sockets: string[] = [];
+    bad.on('websocket', (ws) => sockets.push(ws.url()));
+    try {
+      await bad.goto(`${gateway.ready.url}?token=not-a-real-token`);
+      await bad.evaluate(() => window.__demo.ready);
+      await until(() => bad.evaluate(() => window.__demo.state().type === 'refused'), 10_000, 'refused');
+      assert.equal(await bad.getByTestId('conn').getAttribute('data-state'), 'refused');
+      assert.match((await bad.getByTestId('conn-text').textContent())!, /^refused/);
+      assert.match((await bad.getByTestId('banner').textContent())!, /refused/);
+
+      // A send fails visibly; still no new connection attempt.
+      const r = await bad.evaluate(() => window.__demo.send({ topic: 'demo-events', body: 'nope' }));
+      assert.equal(r.ok, false);
+      await sleep(2500);
+      assert.equal(sockets.length, 1, `connection attempts: ${sockets.length}`);
+      const states = (await bad.evaluate(() => window.__demo.states())).map((s) => s.type);
+      assert.ok(!states.includes('reconnecting'), `states: ${states.join(' ')}`);
+      assert.equal(states.at(-1), 'refused');
+      assert.ok(Number(await bad.getByTestId('stat-failed').textContent()) >= 1);
+      await bad.screenshot({ path: join(ARTIFACTS, 'demo-refused.png') });
+    } finally {
+      await bad.close();
+    }
+  });
+
+  test('an expired JWT is refused as expired, without a retry loop', async () => {
+    const secret = 'e2e-secret-0123456789-0123456789-abcdef';
+    const dir = await tempDir();
+    extraDirs.push(dir);
+    const jwtGateway = await GatewayProcess.start({ port: await freePort(), dataDir: dir.path, jwtSecret: secret });
+    extra.push(jwtGateway);
+    const now = Math.floor(Date.now() / 1000);
+    const expired = hs256(secret, { sub: 'e2e', topics: ['*'], iat: now - 3600, exp: now - 600 });
+    const pg = await browser.newPage();
+    const sockets: string[] = [];
+    pg.on('websocket', (ws) => sockets.push(ws.url()));
+    try {
+      const q = new URLSearchParams({ token: expired, url: jwtGateway.ready.wsUrl, topic: 'demo-events' });
+      await pg.goto(`${jwtGateway.ready.url}?${q}`);
+      await until(() => pg.evaluate(() => window.__demo.state().type === 'refused'), 10_000, 'refused');
+      assert.match((await pg.getByTestId('conn-text').textContent())!, /expired|unauthorized/i);
+      await sleep(2000);
+      assert.equal(sockets.length, 1, `connection attempts: ${sockets.length}`);
+    } finally {
+      await pg.close();
+    }
+  });
+});

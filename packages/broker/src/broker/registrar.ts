@@ -1,0 +1,98 @@
+// Registration of this broker with its name servers (REGISTER_BROKER / UNREGISTER_BROKER over TCP):
+// two-way at start and every `intervalMs`, oneway right after the topic table changes.
+import { RequestCode, ResponseCode, createRequest, inJavaOrder } from '@rocketmq-edge/core/internal';
+import { maskedCrc32 } from '../crc.js';
+import type { Logger } from '../logger.js';
+import { NetClient } from '../net-client.js';
+import { encodeRegisterBrokerBody } from '../register-body.js';
+import type { TopicConfigManager } from './topic-config.js';
+
+export interface RegistrarOptions {
+  namesrvAddrs: string[];
+  brokerAddr: string;
+  brokerName: string;
+  clusterName: string;
+  brokerId: number;
+  haServerAddr: string;
+  intervalMs: number;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+export class Registrar {
+  private readonly clients: NetClient[];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: RegistrarOptions, private readonly topics: TopicConfigManager) {
+    this.clients = opts.namesrvAddrs.map((a) => new NetClient(a, Math.min(3000, opts.timeoutMs)));
+  }
+
+  private request(oneway: boolean) {
+    const body = encodeRegisterBrokerBody(this.topics.all(), this.topics.dataVersion);
+    const header = inJavaOrder({
+      brokerId: String(this.opts.brokerId),
+      bodyCrc32: String(maskedCrc32(body)),
+      clusterName: this.opts.clusterName,
+      brokerAddr: this.opts.brokerAddr,
+      haServerAddr: this.opts.haServerAddr,
+      compressed: 'false',
+      brokerName: this.opts.brokerName,
+    });
+    return createRequest(RequestCode.REGISTER_BROKER, header, { body, oneway });
+  }
+
+  /** Two-way registration with every name server; resolves when all answered or failed. */
+  async registerAll(): Promise<boolean> {
+    if (this.closed) return false;
+    const results = await Promise.all(
+      this.clients.map(async (c) => {
+        try {
+          const r = await c.invoke(this.request(false), this.opts.timeoutMs);
+          if (r.code !== ResponseCode.SUCCESS) this.opts.logger('warn', `register with ${c.addr}: code ${r.code} ${r.remark ?? ''}`);
+          return r.code === ResponseCode.SUCCESS;
+        } catch (e) {
+          this.opts.logger('warn', `register with ${c.addr} failed: ${(e as Error).message}`);
+          return false;
+        }
+      }),
+    );
+    return results.every(Boolean);
+  }
+
+  /** After a topic change: oneway, like the real broker. */
+  registerOneway(): void {
+    if (this.closed) return;
+    for (const c of this.clients) {
+      c.invokeOneway(this.request(true)).catch((e: Error) => this.opts.logger('warn', `oneway register with ${c.addr} failed: ${e.message}`));
+    }
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.registerAll(), this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  /** UNREGISTER_BROKER to every name server (short timeout), then close the connections. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    const header = inJavaOrder({
+      brokerId: String(this.opts.brokerId),
+      clusterName: this.opts.clusterName,
+      brokerAddr: this.opts.brokerAddr,
+      brokerName: this.opts.brokerName,
+    });
+    await Promise.all(
+      this.clients.map(async (c) => {
+        try {
+          await c.invoke(createRequest(RequestCode.UNREGISTER_BROKER, header), 1000);
+        } catch {
+          /* the name server may be gone already; it expires us anyway */
+        }
+        c.close();
+      }),
+    );
+  }
+}

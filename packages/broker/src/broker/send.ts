@@ -1,0 +1,213 @@
+// SEND_MESSAGE (10, V1 header), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): section 11.3.
+import {
+  MessageConst,
+  RequestCode,
+  ResponseCode,
+  createOffsetMsgId,
+  createResponse,
+  decodeBatchBody,
+  decodeProperties,
+  encodeProperties,
+  inJavaOrder,
+  isNotAllowedSendTopic,
+  validateTopic,
+  type RemotingCommand,
+} from '@rocketmq-edge/core/internal';
+import type { Connection } from '../remoting-server.js';
+import type { PutResult } from '../store/message-store.js';
+import { applyDelay, IllegalMessageError, orderedProps, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
+import { DLQ_PREFIX, PERM_WRITE, RETRY_PREFIX } from './topic-config.js';
+
+interface SendHeader {
+  producerGroup?: string;
+  topic: string;
+  defaultTopic: string;
+  defaultTopicQueueNums: number;
+  queueId: number;
+  sysFlag: number;
+  bornTimestamp: number;
+  flag: number;
+  properties: string;
+  reconsumeTimes: number;
+  maxReconsumeTimes?: number;
+  batch: boolean;
+}
+
+const V2_KEYS: Record<string, string> = {
+  a: 'producerGroup', b: 'topic', c: 'defaultTopic', d: 'defaultTopicQueueNums', e: 'queueId', f: 'sysFlag',
+  g: 'bornTimestamp', h: 'flag', i: 'properties', j: 'reconsumeTimes', k: 'unitMode', l: 'maxReconsumeTimes', m: 'batch', n: 'bname',
+};
+
+function int(v: string | undefined, fallback: number): number {
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  return Number.isFinite(n) ? Math.trunc(n) : fallback;
+}
+
+export function parseSendHeader(req: RemotingCommand): SendHeader {
+  const raw = req.extFields ?? {};
+  let h: Record<string, string> = raw;
+  if (req.code !== RequestCode.SEND_MESSAGE) {
+    h = {};
+    for (const [k, v] of Object.entries(raw)) h[V2_KEYS[k] ?? k] = v;
+  }
+  const l = h.maxReconsumeTimes;
+  return {
+    producerGroup: h.producerGroup,
+    topic: h.topic ?? '',
+    defaultTopic: h.defaultTopic || 'TBW102',
+    defaultTopicQueueNums: int(h.defaultTopicQueueNums, 4),
+    queueId: int(h.queueId, -1),
+    sysFlag: int(h.sysFlag, 0),
+    bornTimestamp: int(h.bornTimestamp, Date.now()),
+    flag: int(h.flag, 0),
+    properties: h.properties ?? '',
+    reconsumeTimes: int(h.reconsumeTimes, 0),
+    maxReconsumeTimes: l !== undefined ? int(l, 16) : undefined,
+    batch: h.batch === 'true' || req.code === RequestCode.SEND_BATCH_MESSAGE,
+  };
+}
+
+function extras(ctx: BrokerContext): Record<string, string> {
+  return { MSG_REGION: ctx.regionId, TRACE_ON: String(ctx.traceOn) };
+}
+
+/** Send responses always carry MSG_REGION and TRACE_ON (the Java client reads them unchecked). */
+function errorResponse(ctx: BrokerContext, req: RemotingCommand, code: number, remark: string): RemotingCommand {
+  return createResponse(req, code, remark, inJavaOrder(extras(ctx)));
+}
+
+function okResponse(ctx: BrokerContext, req: RemotingCommand, msgId: string, queueId: number, queueOffset: number): RemotingCommand {
+  const header = { msgId, queueId: String(queueId), queueOffset: String(queueOffset) };
+  // JSON: Java writes the whole map in HashMap order; binary: header fields first, then the extras.
+  const ext =
+    req.serializeType === 'ROCKETMQ' ? { ...header, ...inJavaOrder(extras(ctx)) } : inJavaOrder({ ...header, ...extras(ctx) });
+  return createResponse(req, ResponseCode.SUCCESS, undefined, ext);
+}
+
+const FAQ = '\nSee http://rocketmq.apache.org/docs/faq/ for further details.';
+
+export function createSendProcessor(ctx: BrokerContext) {
+  return async (req: RemotingCommand, conn: Connection): Promise<RemotingCommand> => {
+    try {
+      return await send(ctx, req, conn);
+    } catch (e) {
+      ctx.log('warn', `send from ${conn.remoteAddr} failed: ${(e as Error).message}`);
+      return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, (e as Error).message || 'store error');
+    }
+  };
+}
+
+async function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Promise<RemotingCommand> {
+    const h = parseSendHeader(req);
+    const err = (code: number, remark: string) => errorResponse(ctx, req, code, remark);
+
+    try {
+      validateTopic(h.topic);
+    } catch (e) {
+      return err(ResponseCode.SYSTEM_ERROR, (e as Error).message);
+    }
+    if (isNotAllowedSendTopic(h.topic)) return err(ResponseCode.NO_PERMISSION, `Sending message to topic[${h.topic}] is forbidden.`);
+    if (h.batch && h.topic.length > 127) return err(ResponseCode.MESSAGE_ILLEGAL, `message topic length too long ${h.topic.length}`);
+    const body = req.body ?? new Uint8Array(0);
+    if (body.length > ctx.maxMessageSize) {
+      return err(ResponseCode.MESSAGE_ILLEGAL, `the message body size ${body.length} exceeds the maximum message size ${ctx.maxMessageSize}`);
+    }
+    if (new TextEncoder().encode(h.properties).length > 0x7fff) {
+      return err(ResponseCode.MESSAGE_ILLEGAL, 'the message is illegal, maybe msg properties length limit 32k.');
+    }
+
+    let topic = h.topic;
+    let props = decodeProperties(h.properties);
+    let reconsumeTimes = h.reconsumeTimes;
+    // %RETRY% topics (a consumer's own fallback send-back): one queue; dead-letter after max retries.
+    if (topic.startsWith(RETRY_PREFIX)) {
+      ctx.topics.ensure(topic, 1);
+      const max = h.maxReconsumeTimes ?? 16;
+      if (reconsumeTimes >= max) {
+        topic = DLQ_PREFIX + topic.slice(RETRY_PREFIX.length);
+        ctx.topics.ensure(topic, 1);
+        props = { ...props };
+        delete props[MessageConst.DELAY];
+      }
+    }
+    let tc = ctx.topics.get(topic);
+    if (!tc) {
+      tc = ctx.topics.createFromDefault(topic, h.defaultTopic, h.defaultTopicQueueNums);
+      if (!tc) return err(ResponseCode.TOPIC_NOT_EXIST, `topic[${topic}] not exist, apply first please!${FAQ}`);
+    }
+    if (!(tc.perm & PERM_WRITE)) return err(ResponseCode.NO_PERMISSION, `the topic[${topic}] sending message is forbidden`);
+    const queueNums = Math.max(tc.readQueueNums, tc.writeQueueNums);
+    let queueId = h.queueId;
+    if (topic !== h.topic) queueId = 0;
+    if (queueId >= queueNums) {
+      return err(ResponseCode.SYSTEM_ERROR, `request queueId[${queueId}] is illegal, topic ${topic} has ${queueNums} queues, Producer: ${conn.remoteAddr}`);
+    }
+    if (queueId < 0) queueId = Math.floor(Math.random() * Math.max(1, tc.writeQueueNums));
+
+    const base = {
+      topic,
+      queueId,
+      flag: h.flag,
+      sysFlag: h.sysFlag,
+      bornTimestamp: h.bornTimestamp,
+      bornHost: conn.remoteAddr,
+      reconsumeTimes,
+    };
+    const now = Date.now();
+    const results: PutResult[] = [];
+    let reply: { queueId: number; queueOffset: number };
+    try {
+      if (!h.batch) {
+        const wait = props[MessageConst.WAIT];
+        const stored: Record<string, string> = { ...props, [MessageConst.CLUSTER]: ctx.clusterName };
+        // A single message's stored string leaves WAIT out (4.9.8); a delayed one gets it back below.
+        delete stored[MessageConst.WAIT];
+        let msg: InnerMessage = { ...base, body, properties: orderedProps(stored) };
+        const parked = applyDelay(ctx, { ...msg, properties: wait !== undefined ? { ...msg.properties, [MessageConst.WAIT]: wait } : msg.properties }, now);
+        if (parked.topic !== topic) msg = parked;
+        results.push(storeMessage(ctx, msg, now));
+        reply = { queueId, queueOffset: results[0]!.queueOffset };
+      } else {
+        let records;
+        try {
+          records = decodeBatchBody(body, topic);
+        } catch (e) {
+          return err(ResponseCode.MESSAGE_ILLEGAL, (e as Error).message);
+        }
+        if (records.length === 0) return err(ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
+        // Batch records keep their own string, then the batch-level CLUSTER and WAIT (so WAIT twice).
+        const tail = encodeProperties({ [MessageConst.CLUSTER]: ctx.clusterName, ...(props[MessageConst.WAIT] ? { WAIT: props[MessageConst.WAIT]! } : {}) });
+        for (const r of records) {
+          const own = encodeProperties(r.properties);
+          results.push(
+            storeMessage(
+              ctx,
+              {
+                ...base,
+                flag: r.flag,
+                body: r.body,
+                properties: { ...r.properties, [MessageConst.CLUSTER]: ctx.clusterName },
+                propertiesString: own ? `${own}\u0002${tail}` : tail,
+              },
+              now,
+            ),
+          );
+        }
+        reply = { queueId, queueOffset: results[0]!.queueOffset };
+      }
+    } catch (e) {
+      if (e instanceof IllegalMessageError) return err(ResponseCode.MESSAGE_ILLEGAL, e.message);
+      throw e;
+    }
+    const [ip, port] = splitHost(ctx.storeHost);
+    const msgId = results.map((r) => createOffsetMsgId(ip, port, r.commitLogOffset)).join(',');
+    await ctx.store.durable(results[results.length - 1]!);
+    return okResponse(ctx, req, msgId, reply.queueId, reply.queueOffset);
+}
+
+export function splitHost(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
+}
+

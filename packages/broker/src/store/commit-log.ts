@@ -1,0 +1,268 @@
+// Append-only commit log in segment files named by their first byte offset (20 digits, like
+// RocketMQ). A record never spans two segments; a segment rolls when the next record would push
+// it past `segmentSize` (a record larger than a segment gets a segment of its own). Offsets are
+// byte positions in the log, so they grow monotonically and stay unique for ever.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../logger.js';
+import { inspectRecord, type RecordInfo } from './record.js';
+
+export type FlushMode = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
+
+interface Segment {
+  base: number;
+  size: number;
+  file: string;
+  fd: number | undefined;
+  mtimeMs: number;
+}
+
+export interface CommitLogOptions {
+  dir: string;
+  segmentSize: number;
+  logger: Logger;
+}
+
+export class CommitLog {
+  private segments: Segment[] = [];
+  private active!: Segment;
+  /** Bytes written (to the page cache). */
+  private writePos = 0;
+  /** Bytes known to be on stable storage. */
+  private flushedPos = 0;
+  private flushRunning = false;
+  private waiters: { pos: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private closed = false;
+  private flushPromise: Promise<void> | undefined;
+
+  constructor(private readonly opts: CommitLogOptions) {}
+
+  /**
+   * Opens the log and scans every record (magic, sizes, body CRC). A torn or corrupt tail is cut
+   * off. Calls `onRecord` for every valid record in log order so the caller can rebuild indexes.
+   */
+  recover(onRecord: (info: RecordInfo, offset: number) => void): { truncatedBytes: number } {
+    fs.mkdirSync(this.opts.dir, { recursive: true });
+    const names = fs.readdirSync(this.opts.dir).filter((n) => /^\d{20}$/.test(n)).sort();
+    let truncated = 0;
+    for (let i = 0; i < names.length; i++) {
+      const file = path.join(this.opts.dir, names[i]!);
+      const base = Number(names[i]);
+      const data = fs.readFileSync(file);
+      let pos = 0;
+      while (pos < data.length) {
+        const r = inspectRecord(data, pos);
+        if (!r.ok || r.info.physicalOffset !== base + pos) {
+          const why = r.ok ? `record claims offset ${r.info.physicalOffset}` : r.reason;
+          this.opts.logger('warn', `commit log ${names[i]}: dropping ${data.length - pos} bytes from ${base + pos} (${why})`);
+          break;
+        }
+        onRecord(r.info, base + pos);
+        pos += r.info.size;
+      }
+      if (pos < data.length) {
+        truncated += data.length - pos;
+        fs.truncateSync(file, pos);
+      }
+      const st = fs.statSync(file);
+      if (pos === 0 && i < names.length - 1) {
+        fs.unlinkSync(file); // an empty segment in the middle holds nothing
+        continue;
+      }
+      this.segments.push({ base, size: pos, file, fd: undefined, mtimeMs: st.mtimeMs });
+    }
+    if (this.segments.length === 0) this.segments.push(this.newSegment(0));
+    this.active = this.segments[this.segments.length - 1]!;
+    this.active.fd = fs.openSync(this.active.file, 'r+');
+    this.writePos = this.active.base + this.active.size;
+    this.flushedPos = this.writePos; // what we read back is what the OS has; treat it as the baseline
+    return { truncatedBytes: truncated };
+  }
+
+  private newSegment(base: number): Segment {
+    const file = path.join(this.opts.dir, String(base).padStart(20, '0'));
+    fs.closeSync(fs.openSync(file, 'w'));
+    return { base, size: 0, file, fd: undefined, mtimeMs: Date.now() };
+  }
+
+  get minOffset(): number {
+    return this.segments[0]!.base;
+  }
+
+  get maxOffset(): number {
+    return this.writePos;
+  }
+
+  get totalBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  /** Offset the next record of `size` bytes will get (rolls the segment first when needed). */
+  prepare(size: number): number {
+    if (this.closed) throw new Error('the store is closed');
+    if (this.active.size > 0 && this.active.size + size > this.opts.segmentSize) this.roll();
+    return this.active.base + this.active.size;
+  }
+
+  /** Writes a record (already carrying its offset) at the position `prepare` returned. */
+  write(record: Uint8Array, offset: number): void {
+    const seg = this.active;
+    if (offset !== seg.base + seg.size) throw new Error(`commit log write at ${offset}, expected ${seg.base + seg.size}`);
+    let done = 0;
+    while (done < record.length) done += fs.writeSync(seg.fd!, record, done, record.length - done, seg.size + done);
+    seg.size += record.length;
+    seg.mtimeMs = Date.now();
+    this.writePos = seg.base + seg.size;
+  }
+
+  private roll(): void {
+    const old = this.active;
+    // Everything in a finished segment goes to disk now; later flushes only touch the active one.
+    fs.fsyncSync(old.fd!);
+    if (this.flushedPos < old.base + old.size) this.flushedPos = old.base + old.size;
+    if (!this.flushRunning) {
+      fs.closeSync(old.fd!);
+      old.fd = undefined;
+    } else {
+      const fd = old.fd!;
+      old.fd = undefined;
+      void this.flushPromise?.finally(() => fs.close(fd, () => {}));
+    }
+    const seg = this.newSegment(old.base + old.size);
+    seg.fd = fs.openSync(seg.file, 'r+');
+    this.segments.push(seg);
+    this.active = seg;
+  }
+
+  /** Resolves once everything written up to `pos` is fsync'ed (group commit). */
+  waitFlushed(pos: number): Promise<void> {
+    if (this.flushedPos >= pos) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ pos, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Starts a flush if data is waiting and none is running (the ASYNC timer and SYNC waiters use it). */
+  scheduleFlush(): void {
+    if (this.flushRunning || this.closed && this.waiters.length === 0) return;
+    if (this.flushedPos >= this.writePos) return;
+    this.flushRunning = true;
+    this.flushPromise = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.doFlush());
+  }
+
+  private async doFlush(): Promise<void> {
+    const target = this.writePos;
+    const fd = this.active.fd;
+    try {
+      if (fd !== undefined) await new Promise<void>((res, rej) => fs.fdatasync(fd, (e) => (e ? rej(e) : res())));
+      if (target > this.flushedPos) this.flushedPos = target;
+      const left: typeof this.waiters = [];
+      for (const w of this.waiters) (w.pos <= this.flushedPos ? w.resolve : () => left.push(w))();
+      this.waiters = left;
+    } catch (e) {
+      const err = e as Error;
+      this.opts.logger('error', `commit log flush failed: ${err.message}`);
+      for (const w of this.waiters) w.reject(err);
+      this.waiters = [];
+    } finally {
+      this.flushRunning = false;
+    }
+    if (this.waiters.length) this.scheduleFlush();
+  }
+
+  /** Flushes everything written so far and waits for it. */
+  async flush(): Promise<void> {
+    await this.waitFlushed(this.writePos);
+  }
+
+  /** Reads `size` bytes at `offset`; undefined when the range is not (or no longer) in the log. */
+  read(offset: number, size: number): Uint8Array | undefined {
+    const seg = this.segmentFor(offset);
+    if (!seg || offset + size > seg.base + seg.size) return undefined;
+    const buf = Buffer.allocUnsafe(size);
+    const fd = this.fdFor(seg);
+    let done = 0;
+    while (done < size) {
+      const n = fs.readSync(fd, buf, done, size - done, offset - seg.base + done);
+      if (n <= 0) return undefined;
+      done += n;
+    }
+    return new Uint8Array(buf.buffer, buf.byteOffset, size);
+  }
+
+  /** Reads the record at `offset` whatever its size (VIEW_MESSAGE_BY_ID). */
+  readRecord(offset: number): Uint8Array | undefined {
+    const head = this.read(offset, 8);
+    if (!head) return undefined;
+    const size = new DataView(head.buffer, head.byteOffset, 8).getInt32(0);
+    if (size < 8) return undefined;
+    const rec = this.read(offset, size);
+    if (!rec || !inspectRecord(rec, 0, false).ok) return undefined;
+    return rec;
+  }
+
+  private segmentFor(offset: number): Segment | undefined {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.segments[mid]!;
+      if (offset < s.base) hi = mid - 1;
+      else if (offset >= s.base + Math.max(s.size, 1)) lo = mid + 1;
+      else return s;
+    }
+    return undefined;
+  }
+
+  private fdFor(seg: Segment): number {
+    if (seg.fd === undefined) seg.fd = fs.openSync(seg.file, 'r');
+    return seg.fd;
+  }
+
+  /**
+   * Deletes whole old segments (never the active one): those last written more than `maxAgeMs`
+   * ago, then the oldest ones while the log is larger than `maxBytes`. Returns the new minimum offset
+   * when something was deleted.
+   */
+  deleteOld(now: number, maxAgeMs: number, maxBytes: number): number | undefined {
+    let deleted = false;
+    let total = this.totalBytes;
+    while (this.segments.length > 1) {
+      const s = this.segments[0]!;
+      const tooOld = now - s.mtimeMs > maxAgeMs;
+      const tooBig = total > maxBytes;
+      if (!tooOld && !tooBig) break;
+      this.segments.shift();
+      total -= s.size;
+      if (s.fd !== undefined) fs.closeSync(s.fd);
+      try {
+        fs.unlinkSync(s.file);
+      } catch {
+        /* already gone */
+      }
+      this.opts.logger('info', `commit log: deleted segment ${path.basename(s.file)} (${tooOld ? 'age' : 'size'})`);
+      deleted = true;
+    }
+    return deleted ? this.minOffset : undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush().catch(() => {});
+    await this.flushPromise?.catch(() => {});
+    this.closed = true;
+    for (const s of this.segments) {
+      if (s.fd !== undefined) {
+        try {
+          fs.closeSync(s.fd);
+        } catch {
+          /* ignore */
+        }
+        s.fd = undefined;
+      }
+    }
+  }
+}

@@ -1,0 +1,288 @@
+// The message store: commit log + consume queues + flush policy + retention.
+import path from 'node:path';
+import type { Logger } from '../logger.js';
+import { noopLogger } from '../logger.js';
+import { CommitLog, type FlushMode } from './commit-log.js';
+import { ConsumeQueue } from './consume-queue.js';
+import { readJsonFile, writeJsonFileAtomic } from './json-file.js';
+import { patchOffsets, tagsHashCode } from './record.js';
+
+export type { FlushMode } from './commit-log.js';
+
+export interface MessageStoreOptions {
+  /** Directory of this store (commitlog/ and state files live below it). */
+  dir: string;
+  /** Commit-log segment size in bytes (RocketMQ: 1 GiB; default here 64 MiB). */
+  segmentSize?: number;
+  /** ASYNC_FLUSH (default): fsync every `flushIntervalMs`. SYNC_FLUSH: fsync before a write is acknowledged. */
+  flushDiskType?: FlushMode;
+  flushIntervalMs?: number;
+  /** Segments last written longer ago than this are deleted (default 72 h). */
+  fileReservedTimeMs?: number;
+  /** Oldest segments are deleted while the log is larger than this (default: unlimited). */
+  maxDiskBytes?: number;
+  /** How often retention runs (default 10 s). */
+  retentionIntervalMs?: number;
+  /**
+   * tagsCode of a record for its consume queue; default: Java hashCode of TAGS (0 without tags).
+   * The broker overrides it for the schedule topic, whose tagsCode is the delivery time.
+   */
+  tagsCodeOf?: (topic: string, properties: Record<string, string>, storeTimestamp: number) => number;
+  logger?: Logger;
+}
+
+export type GetStatus =
+  | 'FOUND'
+  | 'NO_MATCHED_MESSAGE'
+  | 'MESSAGE_WAS_REMOVING'
+  | 'OFFSET_FOUND_NULL'
+  | 'OFFSET_OVERFLOW_BADLY'
+  | 'OFFSET_OVERFLOW_ONE'
+  | 'OFFSET_TOO_SMALL'
+  | 'NO_MATCHED_LOGIC_QUEUE'
+  | 'NO_MESSAGE_IN_QUEUE';
+
+export interface GetResult {
+  status: GetStatus;
+  nextBeginOffset: number;
+  minOffset: number;
+  maxOffset: number;
+  /** Stored records, each exactly as in the commit log. */
+  records: Uint8Array[];
+  bytes: number;
+}
+
+export interface PutResult {
+  commitLogOffset: number;
+  queueOffset: number;
+  size: number;
+  storeTimestamp: number;
+}
+
+const MAX_PULL_BYTES = 4 * 1024 * 1024;
+const MAX_SCAN = 16_000;
+
+function parseProps(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!s) return out;
+  for (const seg of s.split('\u0002')) {
+    const i = seg.indexOf('\u0001');
+    if (i > 0 && i < seg.length - 1) out[seg.slice(0, i)] = seg.slice(i + 1);
+  }
+  return out;
+}
+
+export function defaultTagsCode(_topic: string, props: Record<string, string>): number {
+  const tags = props.TAGS;
+  return tags ? tagsHashCode(tags) : 0;
+}
+
+export class MessageStore {
+  readonly log: CommitLog;
+  readonly flushMode: FlushMode;
+  private readonly queues = new Map<string, Map<number, ConsumeQueue>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly logger: Logger;
+  private readonly tagsCodeOf: NonNullable<MessageStoreOptions['tagsCodeOf']>;
+  private readonly queueOffsetFile: string;
+  private arrivalListeners = new Set<(topic: string, queueId: number) => void>();
+  private closed = false;
+
+  private constructor(private readonly opts: MessageStoreOptions) {
+    this.logger = opts.logger ?? noopLogger;
+    this.flushMode = opts.flushDiskType ?? 'ASYNC_FLUSH';
+    this.tagsCodeOf = opts.tagsCodeOf ?? defaultTagsCode;
+    this.queueOffsetFile = path.join(opts.dir, 'queue-offsets.json');
+    this.log = new CommitLog({ dir: path.join(opts.dir, 'commitlog'), segmentSize: opts.segmentSize ?? 64 * 1024 * 1024, logger: this.logger });
+  }
+
+  /** Opens (recovering) the store in `opts.dir`. */
+  static open(opts: MessageStoreOptions): MessageStore {
+    const s = new MessageStore(opts);
+    s.recover();
+    s.start();
+    return s;
+  }
+
+  private recover(): void {
+    const { truncatedBytes } = this.log.recover((info, offset) => {
+      const cq = this.queue(info.topic, info.queueId);
+      const tagsCode = this.tagsCodeOf(info.topic, parseProps(info.properties), info.storeTimestamp);
+      if (info.queueOffset < cq.maxOffset && cq.maxOffset > cq.minOffset) return; // duplicate: keep the first
+      // A hole (records lost to corruption in an earlier segment) becomes empty entries.
+      if (cq.maxOffset > cq.minOffset) {
+        while (cq.maxOffset < info.queueOffset) cq.put(cq.maxOffset, { commitLogOffset: offset, size: 0, tagsCode: 0, storeTimestamp: info.storeTimestamp });
+      }
+      cq.put(info.queueOffset, { commitLogOffset: offset, size: info.size, tagsCode, storeTimestamp: info.storeTimestamp });
+    });
+    if (truncatedBytes) this.logger('warn', `store recovery cut ${truncatedBytes} bytes of torn or corrupt records`);
+    // Queues whose every record was deleted by retention continue at their old offsets.
+    const saved = readJsonFile<Record<string, Record<string, number>>>(this.queueOffsetFile, {});
+    for (const [topic, qs] of Object.entries(saved)) {
+      for (const [qid, next] of Object.entries(qs)) this.queue(topic, Number(qid)).resetEmpty(Number(next));
+    }
+  }
+
+  private start(): void {
+    const t = setInterval(() => this.log.scheduleFlush(), this.opts.flushIntervalMs ?? 500);
+    t.unref();
+    this.timers.push(t);
+    const r = setInterval(() => this.runRetention(Date.now()), this.opts.retentionIntervalMs ?? 10_000);
+    r.unref();
+    this.timers.push(r);
+  }
+
+  queue(topic: string, queueId: number): ConsumeQueue {
+    let m = this.queues.get(topic);
+    if (!m) this.queues.set(topic, (m = new Map()));
+    let q = m.get(queueId);
+    if (!q) m.set(queueId, (q = new ConsumeQueue(topic, queueId)));
+    return q;
+  }
+
+  private findQueue(topic: string, queueId: number): ConsumeQueue | undefined {
+    return this.queues.get(topic)?.get(queueId);
+  }
+
+  onArrival(cb: (topic: string, queueId: number) => void): () => void {
+    this.arrivalListeners.add(cb);
+    return () => this.arrivalListeners.delete(cb);
+  }
+
+  /**
+   * Appends an encoded record (its QUEUEOFFSET and PHYSICALOFFSET fields are filled in here).
+   * Synchronous: when it returns, the bytes are in the OS page cache. Call `durable()` before
+   * acknowledging in SYNC_FLUSH mode.
+   */
+  put(topic: string, queueId: number, record: Uint8Array, properties: Record<string, string>, storeTimestamp: number): PutResult {
+    if (this.closed) throw new Error('the message store is closed');
+    const cq = this.queue(topic, queueId);
+    const queueOffset = cq.maxOffset;
+    const offset = this.log.prepare(record.length);
+    patchOffsets(record, queueOffset, offset);
+    this.log.write(record, offset);
+    cq.put(queueOffset, { commitLogOffset: offset, size: record.length, tagsCode: this.tagsCodeOf(topic, properties, storeTimestamp), storeTimestamp });
+    for (const cb of this.arrivalListeners) {
+      try {
+        cb(topic, queueId);
+      } catch {
+        /* listeners must not break a write */
+      }
+    }
+    return { commitLogOffset: offset, queueOffset, size: record.length, storeTimestamp };
+  }
+
+  /** Resolves when the given write may be acknowledged: at once for ASYNC_FLUSH, after fsync for SYNC_FLUSH. */
+  durable(r: PutResult): Promise<void> {
+    if (this.flushMode !== 'SYNC_FLUSH') return Promise.resolve();
+    return this.log.waitFlushed(r.commitLogOffset + r.size);
+  }
+
+  maxOffset(topic: string, queueId: number): number {
+    return this.findQueue(topic, queueId)?.maxOffset ?? 0;
+  }
+
+  minOffset(topic: string, queueId: number): number {
+    return this.findQueue(topic, queueId)?.minOffset ?? 0;
+  }
+
+  /** Entry at a logical offset (for the schedule service). */
+  entry(topic: string, queueId: number, offset: number) {
+    return this.findQueue(topic, queueId)?.get(offset);
+  }
+
+  searchOffsetByTime(topic: string, queueId: number, timestamp: number): number {
+    return this.findQueue(topic, queueId)?.searchByTime(timestamp) ?? 0;
+  }
+
+  earliestStoreTime(topic: string, queueId: number): number {
+    const q = this.findQueue(topic, queueId);
+    return q?.get(q.minOffset)?.storeTimestamp ?? -1;
+  }
+
+  readRecord(commitLogOffset: number, size?: number): Uint8Array | undefined {
+    return size === undefined ? this.log.readRecord(commitLogOffset) : this.log.read(commitLogOffset, size);
+  }
+
+  topics(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  getMessages(
+    topic: string,
+    queueId: number,
+    offset: number,
+    maxNums: number,
+    filter?: (tagsCode: number) => boolean,
+  ): GetResult {
+    const q = this.findQueue(topic, queueId);
+    const minOffset = q?.minOffset ?? 0;
+    const maxOffset = q?.maxOffset ?? 0;
+    const res = (status: GetStatus, nextBeginOffset: number, records: Uint8Array[] = [], bytes = 0): GetResult => ({
+      status,
+      nextBeginOffset,
+      minOffset,
+      maxOffset,
+      records,
+      bytes,
+    });
+    if (!q || maxOffset === 0) return res('NO_MESSAGE_IN_QUEUE', 0);
+    if (offset < minOffset) return res('OFFSET_TOO_SMALL', minOffset);
+    if (offset === maxOffset) return res('OFFSET_OVERFLOW_ONE', offset);
+    if (offset > maxOffset) return res('OFFSET_OVERFLOW_BADLY', minOffset === 0 ? minOffset : maxOffset);
+    const records: Uint8Array[] = [];
+    let bytes = 0;
+    let next = offset;
+    let removed = false;
+    const limit = Math.max(1, maxNums);
+    for (let scanned = 0; next < maxOffset && scanned < MAX_SCAN && records.length < limit; scanned++) {
+      const e = q.get(next)!;
+      if (records.length > 0 && bytes + e.size > MAX_PULL_BYTES) break;
+      next++;
+      if (e.size === 0) continue;
+      if (filter && !filter(e.tagsCode)) continue;
+      const rec = this.log.read(e.commitLogOffset, e.size);
+      if (!rec) {
+        removed = true;
+        continue;
+      }
+      records.push(rec);
+      bytes += rec.length;
+    }
+    if (records.length) return res('FOUND', next, records, bytes);
+    return res(removed ? 'MESSAGE_WAS_REMOVING' : 'NO_MATCHED_MESSAGE', next);
+  }
+
+  /** Deletes expired segments and drops consume-queue entries that pointed into them. */
+  runRetention(now: number): void {
+    if (this.closed) return;
+    const min = this.log.deleteOld(now, this.opts.fileReservedTimeMs ?? 72 * 3600_000, this.opts.maxDiskBytes ?? Number.POSITIVE_INFINITY);
+    if (min === undefined) return;
+    for (const m of this.queues.values()) for (const q of m.values()) q.trimBefore(min);
+    this.saveQueueOffsets();
+  }
+
+  private saveQueueOffsets(): void {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [topic, m] of this.queues) {
+      for (const [qid, q] of m) if (q.maxOffset > 0) (out[topic] ??= {})[qid] = q.maxOffset;
+    }
+    try {
+      writeJsonFileAtomic(this.queueOffsetFile, out);
+    } catch (e) {
+      this.logger('error', `cannot save queue offsets: ${(e as Error).message}`);
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.log.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.log.close();
+    this.saveQueueOffsets();
+  }
+}

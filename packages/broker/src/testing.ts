@@ -1,0 +1,127 @@
+// @rocketmq-edge/broker/testing: helpers for tests that check "acknowledged means stored" by
+// reading back what a broker holds, over the real protocol (PULL_MESSAGE without suspension).
+import {
+  RequestCode,
+  ResponseCode,
+  createRequest,
+  decodeStoredMessages,
+  parseLenientJson,
+  type MessageExt,
+} from '@rocketmq-edge/core/internal';
+import { NetClient } from './net-client.js';
+
+export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL';
+
+export interface PullResult {
+  status: PullStatus;
+  /** The response code and the broker's lookup status (remark). */
+  code: number;
+  remark: string;
+  nextBeginOffset: number;
+  minOffset: number;
+  maxOffset: number;
+  messages: MessageExt[];
+}
+
+export interface PullArgs {
+  brokerAddr: string;
+  topic: string;
+  queueId: number;
+  offset: number;
+  maxNums?: number;
+  consumerGroup?: string;
+  timeoutMs?: number;
+}
+
+const GROUP = 'rocketmq_edge_testing';
+
+async function pullWith(client: NetClient, a: PullArgs): Promise<PullResult> {
+  const req = createRequest(RequestCode.PULL_MESSAGE, {
+    consumerGroup: a.consumerGroup ?? GROUP,
+    topic: a.topic,
+    queueId: String(a.queueId),
+    queueOffset: String(a.offset),
+    maxMsgNums: String(a.maxNums ?? 32),
+    sysFlag: '0',
+    commitOffset: '0',
+    suspendTimeoutMillis: '0',
+    subVersion: '0',
+    expressionType: 'TAG',
+  });
+  const r = await client.invoke(req, a.timeoutMs ?? 5000);
+  const h = r.extFields ?? {};
+  let status: PullStatus;
+  switch (r.code) {
+    case ResponseCode.SUCCESS: status = 'FOUND'; break;
+    case ResponseCode.PULL_NOT_FOUND: status = 'NO_NEW_MSG'; break;
+    case ResponseCode.PULL_RETRY_IMMEDIATELY: status = 'NO_MATCHED_MSG'; break;
+    case ResponseCode.PULL_OFFSET_MOVED: status = 'OFFSET_ILLEGAL'; break;
+    default:
+      throw new Error(`PULL_MESSAGE ${a.topic}/${a.queueId}@${a.offset} on ${a.brokerAddr}: code ${r.code} ${r.remark ?? ''}`);
+  }
+  return {
+    status,
+    code: r.code,
+    remark: r.remark ?? '',
+    nextBeginOffset: Number(h.nextBeginOffset ?? 0),
+    minOffset: Number(h.minOffset ?? 0),
+    maxOffset: Number(h.maxOffset ?? 0),
+    messages: r.code === ResponseCode.SUCCESS && r.body ? decodeStoredMessages(r.body) : [],
+  };
+}
+
+/** One PULL_MESSAGE (no long polling, no offset commit) against a broker. */
+export async function pullMessages(a: PullArgs): Promise<PullResult> {
+  const client = new NetClient(a.brokerAddr);
+  try {
+    return await pullWith(client, a);
+  } finally {
+    client.close();
+  }
+}
+
+interface Route {
+  brokerDatas?: { brokerName: string; brokerAddrs: Record<string, string> }[];
+  queueDatas?: { brokerName: string; readQueueNums: number }[];
+}
+
+/**
+ * Every message the brokers hold for `topic`: route lookup at the name server, then every readable
+ * queue of every broker from its min offset to its max offset. Ordered by broker, queue, offset.
+ * An unknown topic gives []; an unreachable broker of the route throws.
+ */
+export async function readAll(a: { namesrvAddr: string; topic: string; timeoutMs?: number }): Promise<MessageExt[]> {
+  const ns = new NetClient(a.namesrvAddr.split(';')[0]!.trim());
+  let route: Route;
+  try {
+    const r = await ns.invoke(createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: a.topic }), a.timeoutMs ?? 5000);
+    if (r.code === ResponseCode.TOPIC_NOT_EXIST) return [];
+    if (r.code !== ResponseCode.SUCCESS || !r.body) throw new Error(`route of ${a.topic}: code ${r.code} ${r.remark ?? ''}`);
+    route = parseLenientJson(new TextDecoder().decode(r.body)) as Route;
+  } finally {
+    ns.close();
+  }
+  const out: MessageExt[] = [];
+  const queues = [...(route.queueDatas ?? [])].sort((x, y) => (x.brokerName < y.brokerName ? -1 : x.brokerName > y.brokerName ? 1 : 0));
+  for (const q of queues) {
+    const addr = route.brokerDatas?.find((b) => b.brokerName === q.brokerName)?.brokerAddrs?.['0'];
+    if (!addr) continue;
+    const client = new NetClient(addr);
+    try {
+      for (let queueId = 0; queueId < q.readQueueNums; queueId++) {
+        let offset = 0;
+        for (let guard = 0; guard < 1_000_000; guard++) {
+          const r = await pullWith(client, { brokerAddr: addr, topic: a.topic, queueId, offset, maxNums: 256, timeoutMs: a.timeoutMs });
+          out.push(...r.messages);
+          if (r.status === 'NO_NEW_MSG') break;
+          if (r.status === 'OFFSET_ILLEGAL' && r.nextBeginOffset <= offset) break;
+          if (r.nextBeginOffset === offset && r.status !== 'FOUND') break;
+          offset = r.nextBeginOffset;
+        }
+      }
+    } finally {
+      client.close();
+    }
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+// SEND_BATCH_MESSAGE body (3.9): per message totalSize, magic 0, bodyCRC 0, flag, bodyLen, body,
+// propsLen (short), props.
+import { CodecError } from '../errors.js';
+import type { WireMessage } from './message.js';
+import { decodeProperties, encodeProperties } from './properties.js';
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** MessageDecoder.encodeMessages. Throws CodecError('OVERSIZE') if a property string exceeds 32767 bytes. */
+export function encodeBatchBody(msgs: WireMessage[]): Uint8Array {
+  const props = msgs.map((m) => utf8.encode(encodeProperties(m.properties)));
+  let size = 0;
+  msgs.forEach((m, i) => {
+    if (props[i]!.length > 0x7fff) throw new CodecError('OVERSIZE', `properties of batch message ${i} are ${props[i]!.length} bytes; the limit is 32767`);
+    size += 22 + m.body.length + props[i]!.length;
+  });
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  let p = 0;
+  msgs.forEach((m, i) => {
+    const pb = props[i]!;
+    v.setInt32(p, 22 + m.body.length + pb.length); // magic and bodyCRC stay 0
+    v.setInt32(p + 12, m.flag);
+    v.setInt32(p + 16, m.body.length);
+    out.set(m.body, p + 20);
+    p += 20 + m.body.length;
+    v.setInt16(p, pb.length);
+    out.set(pb, p + 2);
+    p += 2 + pb.length;
+  });
+  return out;
+}
+
+/** Splits a batch body into messages (all of `topic`). Throws CodecError('BAD_BODY') if malformed. */
+export function decodeBatchBody(body: Uint8Array, topic = ''): WireMessage[] {
+  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const out: WireMessage[] = [];
+  let p = 0;
+  while (p < body.length) {
+    const bad = (what: string) => new CodecError('BAD_BODY', `batch record ${out.length} at byte ${p}: ${what}`);
+    if (body.length - p < 22) throw bad(`only ${body.length - p} bytes left, a record needs at least 22`);
+    const total = v.getInt32(p);
+    if (total < 22 || total > body.length - p) throw bad(`totalSize ${total} does not fit the ${body.length - p} bytes left`);
+    const flag = v.getInt32(p + 12);
+    const bodyLen = v.getInt32(p + 16);
+    if (bodyLen < 0 || bodyLen > total - 22) throw bad(`body length ${bodyLen} overruns totalSize ${total}`);
+    const propsLen = v.getUint16(p + 20 + bodyLen);
+    if (22 + bodyLen + propsLen !== total) throw bad(`totalSize ${total} != 22 + body ${bodyLen} + properties ${propsLen}`);
+    const start = p + 22 + bodyLen;
+    out.push({
+      topic,
+      body: body.slice(p + 20, p + 20 + bodyLen),
+      flag,
+      properties: decodeProperties(utf8Decoder.decode(body.subarray(start, start + propsLen))),
+    });
+    p += total;
+  }
+  return out;
+}

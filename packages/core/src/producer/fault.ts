@@ -1,0 +1,127 @@
+// Latency fault tolerance (MQFaultStrategy / LatencyFaultToleranceImpl, 5.6). Selection follows
+// 4.9.8; the latency → penalty table is selectable because the 4.9.8 one benches a broker for
+// 10 minutes after a single failure, far too long for short-lived edge clients.
+import type { MessageQueue } from '../message/index.js';
+import type { TopicPublishInfo } from '../route/topic-route.js';
+
+export interface Clock { now(): number }
+export const systemClock: Clock = { now: () => Date.now() };
+
+export type LatencyTableName = '4.9' | '5.x';
+export interface LatencyTable {
+  latencyMax: readonly number[];
+  notAvailableDuration: readonly number[];
+  /** Latency charged for an isolating failure (exception / error response). */
+  isolationLatency: number;
+  /** 5.x only lengthens a running penalty, 4.9.8 overwrites it. */
+  extendOnly: boolean;
+}
+
+export const LATENCY_TABLES: Record<LatencyTableName, LatencyTable> = {
+  '4.9': {
+    latencyMax: [50, 100, 550, 1000, 2000, 3000, 15000],
+    notAvailableDuration: [0, 0, 30000, 60000, 120000, 180000, 600000],
+    isolationLatency: 30000,
+    extendOnly: false,
+  },
+  '5.x': {
+    latencyMax: [50, 100, 550, 1800, 3000, 5000, 15000],
+    notAvailableDuration: [0, 0, 2000, 5000, 6000, 10000, 30000],
+    isolationLatency: 10000,
+    extendOnly: true,
+  },
+};
+
+interface FaultItem { name: string; currentLatency: number; startTimestamp: number }
+
+export class LatencyFaultTolerance {
+  private readonly items = new Map<string, FaultItem>();
+  private whichItemWorst = 0;
+  constructor(private readonly clock: Clock = systemClock, private readonly extendOnly = false) {}
+
+  updateFaultItem(name: string, currentLatency: number, notAvailableDuration: number): void {
+    const until = this.clock.now() + notAvailableDuration;
+    const old = this.items.get(name);
+    if (!old) return void this.items.set(name, { name, currentLatency, startTimestamp: until });
+    old.currentLatency = currentLatency;
+    if (!this.extendOnly || (notAvailableDuration > 0 && until > old.startTimestamp)) old.startTimestamp = until;
+  }
+
+  isAvailable(name: string): boolean {
+    const item = this.items.get(name);
+    return !item || this.clock.now() >= item.startTimestamp;
+  }
+
+  remove(name: string): void {
+    this.items.delete(name);
+  }
+
+  /** Time (ms since epoch of the clock) when the broker becomes available again, if penalised. */
+  availableAt(name: string): number | undefined {
+    return this.items.get(name)?.startTimestamp;
+  }
+
+  /** 4.9.8 pickOneAtLeast: best half by (available, latency, recovery time), in rotation. */
+  pickOneAtLeast(): string | undefined {
+    const now = this.clock.now();
+    const list = [...this.items.values()].sort(
+      (a, b) =>
+        Number(now < a.startTimestamp) - Number(now < b.startTimestamp) ||
+        a.currentLatency - b.currentLatency ||
+        a.startTimestamp - b.startTimestamp,
+    );
+    if (list.length === 0) return undefined;
+    const half = list.length >> 1;
+    if (half <= 0) return list[0]!.name;
+    this.whichItemWorst = (this.whichItemWorst + 1) & 0x7fffffff;
+    return list[this.whichItemWorst % half]!.name;
+  }
+}
+
+export interface MQFaultStrategyOptions { sendLatencyFaultEnable?: boolean; latencyTable?: LatencyTableName; clock?: Clock }
+
+export class MQFaultStrategy {
+  readonly sendLatencyFaultEnable: boolean;
+  readonly table: LatencyTable;
+  readonly latencyFaultTolerance: LatencyFaultTolerance;
+
+  constructor(opts: MQFaultStrategyOptions = {}) {
+    this.sendLatencyFaultEnable = opts.sendLatencyFaultEnable ?? false;
+    this.table = LATENCY_TABLES[opts.latencyTable ?? '5.x'];
+    this.latencyFaultTolerance = new LatencyFaultTolerance(opts.clock ?? systemClock, this.table.extendOnly);
+  }
+
+  /** 4.9.8 MQFaultStrategy.selectOneMessageQueue. */
+  selectOneMessageQueue(info: TopicPublishInfo, lastBrokerName?: string): MessageQueue {
+    if (!this.sendLatencyFaultEnable) return info.selectOneMessageQueue(lastBrokerName);
+    const list = info.messageQueueList;
+    let index = info.sendWhichQueue.incrementAndGet();
+    for (let i = 0; i < list.length; i++) {
+      const mq = list[(index++ & 0x7fffffff) % list.length]!;
+      if (this.latencyFaultTolerance.isAvailable(mq.brokerName)) return mq;
+    }
+    const notBestBroker = this.latencyFaultTolerance.pickOneAtLeast();
+    if (notBestBroker !== undefined) {
+      const writeQueueNums = info.writeQueueNumsOf(notBestBroker);
+      if (writeQueueNums > 0) {
+        // Java mutates the shared queue object here (a known bug); build a new one instead.
+        const mq = info.selectOneMessageQueue();
+        return { topic: mq.topic, brokerName: notBestBroker, queueId: info.sendWhichQueue.incrementAndGet() % writeQueueNums };
+      }
+      this.latencyFaultTolerance.remove(notBestBroker);
+    }
+    return info.selectOneMessageQueue();
+  }
+
+  updateFaultItem(brokerName: string, currentLatency: number, isolation: boolean): void {
+    if (!this.sendLatencyFaultEnable) return;
+    const duration = this.computeNotAvailableDuration(isolation ? this.table.isolationLatency : currentLatency);
+    this.latencyFaultTolerance.updateFaultItem(brokerName, currentLatency, duration);
+  }
+
+  computeNotAvailableDuration(currentLatency: number): number {
+    const { latencyMax, notAvailableDuration } = this.table;
+    for (let i = latencyMax.length - 1; i >= 0; i--) if (currentLatency >= latencyMax[i]!) return notAvailableDuration[i]!;
+    return 0;
+  }
+}

@@ -1,0 +1,112 @@
+// Producer options: one object of named DEFAULT_* constants (DefaultMQProducer / ClientConfig, 5.2),
+// validated once in the constructor.
+import { MQClientError } from '../errors.js';
+import { DEFAULT_MAX_MESSAGE_SIZE, validateGroup } from '../message/index.js';
+import type { SerializeType } from '../remoting/command.js';
+import type { Transport } from '../transport.js';
+import type { Clock, LatencyTableName } from './fault.js';
+
+export const DEFAULT_PRODUCER_GROUP = 'DEFAULT_PRODUCER';
+export const CLIENT_INNER_PRODUCER_GROUP = 'CLIENT_INNER_PRODUCER';
+export const DEFAULT_SEND_MSG_TIMEOUT = 3000;
+export const DEFAULT_RETRY_TIMES_WHEN_SEND_FAILED = 2;
+export const DEFAULT_RETRY_TIMES_WHEN_SEND_ASYNC_FAILED = 2;
+export const DEFAULT_COMPRESS_MSG_BODY_OVER_HOWMUCH = 4096;
+export const DEFAULT_TOPIC_QUEUE_NUMS = 4;
+export const DEFAULT_CREATE_TOPIC_KEY = 'TBW102';
+export const DEFAULT_MQ_CLIENT_API_TIMEOUT = 3000;
+export const DEFAULT_POLL_NAME_SERVER_INTERVAL = 30_000;
+export const DEFAULT_HEARTBEAT_BROKER_INTERVAL = 30_000;
+export const DEFAULT_MAX_ASYNC_IN_FLIGHT = 10_000;
+export const DEFAULT_MAX_ASYNC_IN_FLIGHT_BYTES = 100 * 1024 * 1024;
+/** Placeholder client IP: browsers cannot learn their address; only used in the client id. */
+export const DEFAULT_CLIENT_IP = '127.0.0.1';
+/** 4.9.8 retry set: TOPIC_NOT_EXIST, SERVICE_NOT_AVAILABLE, SYSTEM_ERROR, NO_PERMISSION, NO_BUYER_ID, NOT_IN_CURRENT_UNIT (SYSTEM_BUSY is not retried). */
+export const DEFAULT_RETRY_RESPONSE_CODES: readonly number[] = [17, 14, 1, 16, 204, 205];
+/**
+ * '5.x' penalties (isolation → 10 s, slow send ≥ 550 ms → 2 s) rather than 4.9.8's (isolation →
+ * 10 min): an edge client is short-lived and often has few brokers, so one hiccup must not bench
+ * a broker for ten minutes. Only used when sendLatencyFaultEnable is on (default off, as in Java).
+ */
+export const DEFAULT_LATENCY_TABLE: LatencyTableName = '5.x';
+
+export interface ProducerOptions {
+  transport: Transport;
+  producerGroup?: string;
+  /** Total budget of one send, covering route lookup and every retry. */
+  sendMsgTimeout?: number;
+  retryTimesWhenSendFailed?: number;
+  retryTimesWhenSendAsyncFailed?: number;
+  retryAnotherBrokerWhenNotStoreOK?: boolean;
+  /** Broker response codes that make a sync send retry on another broker. */
+  retryResponseCodes?: readonly number[];
+  compressMsgBodyOverHowmuch?: number;
+  maxMessageSize?: number;
+  defaultTopicQueueNums?: number;
+  createTopicKey?: string;
+  sendLatencyFaultEnable?: boolean;
+  latencyTable?: LatencyTableName;
+  mqClientApiTimeout?: number;
+  pollNameServerInterval?: number;
+  heartbeatBrokerInterval?: number;
+  maxAsyncInFlight?: number;
+  maxAsyncInFlightBytes?: number;
+  /** 'wait': wait for capacity within the send's timeout; 'reject': fail at once. */
+  asyncBackpressure?: 'wait' | 'reject';
+  serializeType?: SerializeType;
+  /** Used in the client id only; web runtimes cannot know their address. */
+  clientIP?: string;
+  /** Client id suffix; default random per Producer (Java: `<pid>#<nanoTime>`). */
+  instanceName?: string;
+  clock?: Clock;
+}
+
+export type ResolvedProducerOptions = Required<Omit<ProducerOptions, 'clock' | 'instanceName'>> & Pick<ProducerOptions, 'clock' | 'instanceName'>;
+
+export function resolveProducerOptions(o: ProducerOptions): ResolvedProducerOptions {
+  if (!o || typeof o.transport?.connect !== 'function') throw new MQClientError(-1, 'ProducerOptions.transport is required (e.g. a TcpTransport or WebSocketTransport)');
+  const r: ResolvedProducerOptions = {
+    transport: o.transport,
+    producerGroup: o.producerGroup ?? DEFAULT_PRODUCER_GROUP,
+    sendMsgTimeout: o.sendMsgTimeout ?? DEFAULT_SEND_MSG_TIMEOUT,
+    retryTimesWhenSendFailed: o.retryTimesWhenSendFailed ?? DEFAULT_RETRY_TIMES_WHEN_SEND_FAILED,
+    retryTimesWhenSendAsyncFailed: o.retryTimesWhenSendAsyncFailed ?? DEFAULT_RETRY_TIMES_WHEN_SEND_ASYNC_FAILED,
+    retryAnotherBrokerWhenNotStoreOK: o.retryAnotherBrokerWhenNotStoreOK ?? false,
+    retryResponseCodes: o.retryResponseCodes ?? DEFAULT_RETRY_RESPONSE_CODES,
+    compressMsgBodyOverHowmuch: o.compressMsgBodyOverHowmuch ?? DEFAULT_COMPRESS_MSG_BODY_OVER_HOWMUCH,
+    maxMessageSize: o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    defaultTopicQueueNums: o.defaultTopicQueueNums ?? DEFAULT_TOPIC_QUEUE_NUMS,
+    createTopicKey: o.createTopicKey ?? DEFAULT_CREATE_TOPIC_KEY,
+    sendLatencyFaultEnable: o.sendLatencyFaultEnable ?? false,
+    latencyTable: o.latencyTable ?? DEFAULT_LATENCY_TABLE,
+    mqClientApiTimeout: o.mqClientApiTimeout ?? DEFAULT_MQ_CLIENT_API_TIMEOUT,
+    pollNameServerInterval: o.pollNameServerInterval ?? DEFAULT_POLL_NAME_SERVER_INTERVAL,
+    heartbeatBrokerInterval: o.heartbeatBrokerInterval ?? DEFAULT_HEARTBEAT_BROKER_INTERVAL,
+    maxAsyncInFlight: o.maxAsyncInFlight ?? DEFAULT_MAX_ASYNC_IN_FLIGHT,
+    maxAsyncInFlightBytes: o.maxAsyncInFlightBytes ?? DEFAULT_MAX_ASYNC_IN_FLIGHT_BYTES,
+    asyncBackpressure: o.asyncBackpressure ?? 'wait',
+    serializeType: o.serializeType ?? 'JSON',
+    clientIP: o.clientIP ?? DEFAULT_CLIENT_IP,
+    instanceName: o.instanceName,
+    clock: o.clock,
+  };
+  validateGroup(r.producerGroup);
+  const bad = (name: string, why: string): never => {
+    throw new MQClientError(-1, `ProducerOptions.${name} ${why}`);
+  };
+  const ints: [keyof ResolvedProducerOptions, number][] = [
+    ['sendMsgTimeout', 1], ['retryTimesWhenSendFailed', 0], ['retryTimesWhenSendAsyncFailed', 0],
+    ['compressMsgBodyOverHowmuch', 0], ['maxMessageSize', 1], ['defaultTopicQueueNums', 1], ['mqClientApiTimeout', 1],
+    ['pollNameServerInterval', 10], ['heartbeatBrokerInterval', 10], ['maxAsyncInFlight', 1], ['maxAsyncInFlightBytes', 1],
+  ];
+  for (const [k, min] of ints) {
+    const v = r[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad(k, `must be a whole number ≥ ${min}, got ${String(v)}`);
+  }
+  if (r.latencyTable !== '4.9' && r.latencyTable !== '5.x') bad('latencyTable', `must be '4.9' or '5.x'`);
+  if (r.asyncBackpressure !== 'wait' && r.asyncBackpressure !== 'reject') bad('asyncBackpressure', `must be 'wait' or 'reject'`);
+  if (r.serializeType !== 'JSON' && r.serializeType !== 'ROCKETMQ') bad('serializeType', `must be 'JSON' or 'ROCKETMQ'`);
+  if (!r.createTopicKey) bad('createTopicKey', 'must not be empty');
+  if (!/^[^@]+$/.test(r.clientIP)) bad('clientIP', 'must be a non-empty address without "@"');
+  return r;
+}

@@ -1,0 +1,2 @@
+export * from './topic-route.js';
+export * from './manager.js';

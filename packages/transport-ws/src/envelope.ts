@@ -1,0 +1,108 @@
+// The binary envelope between WebSocketTransport and the gateway (one WebSocket binary message
+// = one remoting frame for one target). See README.md "Wire format".
+//
+//   byte 0      version (high nibble, = 1) | kind (low nibble, 1 = FRAME)
+//   byte 1      target length N (1..255)
+//   2 .. 2+N    target, UTF-8: "namesrv" or a broker alias issued by the gateway
+//   2+N ..      the remoting frame exactly as on TCP, without the 4-byte length prefix
+//
+// Text messages are control only (JSON objects, see ControlMessage).
+
+export const ENVELOPE_VERSION = 1;
+export const KIND_FRAME = 1;
+export const MAX_TARGET_BYTES = 255;
+
+/** Subprotocol every client offers and the gateway selects. */
+export const SUBPROTOCOL = 'rocketmq-edge.v1';
+/** Prefix of the subprotocol that carries the bearer token ("bearer.<token>"). */
+export const BEARER_PREFIX = 'bearer.';
+
+/** WebSocket close codes used by the gateway and the transport. */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  /** The client saw no pong for two heartbeat intervals (transport-side). */
+  HEARTBEAT_TIMEOUT: 4000,
+  /** Protocol violation: bad envelope, data in a text message, undecodable frame. Fatal. */
+  PROTOCOL_VIOLATION: 4400,
+  /** Missing, malformed, badly signed or expired token at connect. Fatal. */
+  UNAUTHORIZED: 4401,
+  /** Origin not in the gateway's allowlist. Fatal. */
+  FORBIDDEN_ORIGIN: 4403,
+  /** No auth control message within the gateway's authTimeoutMs. Retried. */
+  AUTH_TIMEOUT: 4408,
+  /** The token expired during the session. Retried only when credentials come from a callback. */
+  TOKEN_EXPIRED: 4419,
+  /** Gateway at its connection limit. Retried with backoff. */
+  TOO_MANY_CONNECTIONS: 4429,
+} as const;
+
+/** Close codes after which the transport stops reconnecting at once (state "refused"). */
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.PROTOCOL_VIOLATION,
+  CloseCode.UNAUTHORIZED,
+  CloseCode.FORBIDDEN_ORIGIN,
+]);
+
+/** Text control messages (JSON). */
+export type ControlMessage =
+  | { type: 'auth'; token: string }
+  | { type: 'ping'; id: number }
+  | { type: 'pong'; id: number }
+  | { type: 'hello'; version: number; sub?: string; maxFrameBytes?: number; expiresAt?: number }
+  | { type: 'notice'; message: string };
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+const targetCache = new Map<string, Uint8Array>();
+function targetBytes(target: string): Uint8Array {
+  let b = targetCache.get(target);
+  if (!b) {
+    b = utf8.encode(target);
+    if (b.length === 0 || b.length > MAX_TARGET_BYTES) throw new RangeError(`target must be 1..${MAX_TARGET_BYTES} UTF-8 bytes`);
+    if (targetCache.size < 1024) targetCache.set(target, b);
+  }
+  return b;
+}
+
+/** Wraps one remoting frame (no TCP prefix) for `target`. */
+export function encodeEnvelope(target: string, frame: Uint8Array): Uint8Array {
+  const t = targetBytes(target);
+  const out = new Uint8Array(2 + t.length + frame.length);
+  out[0] = (ENVELOPE_VERSION << 4) | KIND_FRAME;
+  out[1] = t.length;
+  out.set(t, 2);
+  out.set(frame, 2 + t.length);
+  return out;
+}
+
+export interface Envelope { kind: number; target: string; frame: Uint8Array }
+
+/** Throws EnvelopeError for anything that is not a well-formed version-1 FRAME envelope. */
+export function decodeEnvelope(msg: Uint8Array): Envelope {
+  if (msg.length < 2) throw new EnvelopeError(`envelope of ${msg.length} bytes is shorter than 2`);
+  const version = msg[0]! >>> 4;
+  const kind = msg[0]! & 0x0f;
+  if (version !== ENVELOPE_VERSION) throw new EnvelopeError(`unsupported envelope version ${version} (expected ${ENVELOPE_VERSION})`);
+  if (kind !== KIND_FRAME) throw new EnvelopeError(`unknown envelope kind ${kind}`);
+  const n = msg[1]!;
+  if (n === 0) throw new EnvelopeError('empty target');
+  if (msg.length < 2 + n) throw new EnvelopeError(`target of ${n} bytes overruns the ${msg.length}-byte message`);
+  let target: string;
+  try {
+    target = utf8Decoder.decode(msg.subarray(2, 2 + n));
+  } catch {
+    throw new EnvelopeError('target is not valid UTF-8');
+  }
+  return { kind, target, frame: msg.subarray(2 + n) };
+}
+
+export class EnvelopeError extends Error {
+  override name = 'EnvelopeError';
+}
+
+/** RFC 7230 token characters: what may travel inside Sec-WebSocket-Protocol. */
+export function isSubprotocolSafe(s: string): boolean {
+  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(s);
+}
