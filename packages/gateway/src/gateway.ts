@@ -110,7 +110,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       try { pool.sendNamesrv(cmd, entry); } catch (e) { clearTimeout(timer); reject(e as Error); }
     });
   let learning: Promise<void> | undefined;
-  let learnedAt = 0;
+  let learnedAt = -Infinity;
   const learnAliases = (): Promise<void> => {
     if (learning) return learning;
     if (performance.now() - learnedAt < 1000) return Promise.resolve();

@@ -134,7 +134,8 @@ test('name server failover: first name server down, second answers', async (t) =
 
 test('upstream requests are signed with the gateway ACL credentials; client ACL fields are stripped', async (t) => {
   const { client, brokers } = await fixture(t, { acl: true });
-  await client.invoke('broker-a@0', send('demo-1', { AccessKey: 'evil', Signature: 'forged' }), 3000);
+  const resp = await client.invoke("broker-a@0", send("demo-1", { AccessKey: "evil", Signature: "forged" }), 3000);
+  assert.equal(resp.code, ResponseCode.SUCCESS, resp.remark);
   const got = brokers[0]!.received.at(-1)!;
   assert.equal(got.extFields?.AccessKey, 'AK');
   assert.equal(got.extFields?.SecurityToken, 'ST');

@@ -49,6 +49,8 @@ it('failover: broker-a stops mid-stream, every send succeeds on broker-b, every 
   }
   await stopping;
   assert.ok(slowest <= SEND_TIMEOUT + 250, `slowest send took ${slowest} ms (budget ${SEND_TIMEOUT})`);
+  const perBroker = results.reduce<Record<string, number>>((m, r) => ((m[r.messageQueue.brokerName] = (m[r.messageQueue.brokerName] ?? 0) + 1), m), {});
+  t.diagnostic(`acks per broker ${JSON.stringify(perBroker)}, slowest send ${slowest} ms`);
   const brokers = new Set(results.map((r) => r.messageQueue.brokerName));
   assert.ok(brokers.has('broker-a') && brokers.has('broker-b'), `both brokers used: ${[...brokers]}`);
   assert.ok(

@@ -1,8 +1,6 @@
 // Helpers for this package's integration tests (not exported from the package).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -29,36 +27,12 @@ export async function tempDir(t: TestContext, prefix = 'rmq-edge-tcp-'): Promise
   return dir;
 }
 
-/** A loopback port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
-export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = netConnect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
 export interface BrokerProcess {
   child: ChildProcess;
+  namesrvAddr: string;
+  brokerAddr: string;
+  namesrvPort: number;
+  brokerPort: number;
   output: () => string;
   /** SIGKILL and wait for the exit. */
   kill(): Promise<void>;
@@ -66,15 +40,20 @@ export interface BrokerProcess {
   stop(): Promise<void>;
 }
 
-/** Spawns the broker CLI (packages/broker/src/cli.ts) and waits for both ports; killed after the test. */
+const portOf = (addr: string): number => Number(addr.slice(addr.lastIndexOf(':') + 1));
+
+/**
+ * Spawns the broker CLI (packages/broker/src/cli.ts; ports 0 = any free port) and waits for its
+ * "ready" JSON line. Killed after the test whatever happens.
+ */
 export async function spawnBrokerCli(
   t: TestContext,
-  opts: { namesrvPort: number; brokerPort: number; dataDir: string; flush?: 'sync' | 'async'; name?: string; namesrv?: string },
+  opts: { dataDir: string; namesrvPort?: number; brokerPort?: number; flush?: 'sync' | 'async'; name?: string; namesrv?: string },
 ): Promise<BrokerProcess> {
   const args = [
     '--conditions=source', '--import', 'tsx', BROKER_CLI,
-    '--namesrv-port', String(opts.namesrvPort),
-    '--broker-port', String(opts.brokerPort),
+    '--namesrv-port', String(opts.namesrvPort ?? 0),
+    '--broker-port', String(opts.brokerPort ?? 0),
     '--data', opts.dataDir,
   ];
   if (opts.flush) args.push('--flush', opts.flush);
@@ -82,8 +61,6 @@ export async function spawnBrokerCli(
   if (opts.namesrv) args.push('--namesrv', opts.namesrv);
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -97,21 +74,32 @@ export async function spawnBrokerCli(
     await exited;
     clearTimeout(timer);
   };
-  let early: (() => void) | undefined;
-  const died = new Promise<never>((_, reject) => {
-    early = () => reject(new Error(`broker CLI exited early (code ${child.exitCode}, signal ${child.signalCode}):\n${out}`));
-    child.once('exit', early);
+  const ready = await new Promise<{ namesrvAddr: string; brokerAddr: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker CLI not ready after 20 s:\n${out}`)), 20_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line && out.includes('\n', out.indexOf(line))) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line));
+      }
+    });
+    child.stderr!.on('data', (d) => (out += d));
+    child.once('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`broker CLI exited early (code ${child.exitCode}, signal ${child.signalCode}):\n${out}`));
+    });
   });
-  died.catch(() => {});
-  try {
-    await Promise.race([
-      Promise.all([opts.namesrv ? Promise.resolve() : waitForPort(opts.namesrvPort), waitForPort(opts.brokerPort)]),
-      died,
-    ]);
-  } finally {
-    child.off('exit', early!);
-  }
-  return { child, output: () => out, kill, stop };
+  return {
+    child,
+    namesrvAddr: ready.namesrvAddr,
+    brokerAddr: ready.brokerAddr,
+    namesrvPort: portOf(ready.namesrvAddr),
+    brokerPort: portOf(ready.brokerAddr),
+    output: () => out,
+    kill,
+    stop,
+  };
 }
 
 /**
@@ -161,3 +149,6 @@ export async function createTopic(
     await transport.close();
   }
 }
+
+/** A plain Uint8Array view (readAll may hand out Buffers; deepStrictEqual tells them apart). */
+export const u8 = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);

@@ -9,6 +9,7 @@ import {
   decodeStoredMessages,
   isSystemTopic,
   parseLenientJson,
+  validateGroup,
   validateTopic,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
@@ -32,6 +33,15 @@ function json(body: Uint8Array | undefined): Record<string, unknown> {
   return o && typeof o === 'object' ? (o as Record<string, unknown>) : {};
 }
 
+function validGroup(group: string): boolean {
+  try {
+    validateGroup(group);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 interface MQ {
   topic: string;
   brokerName: string;
@@ -46,7 +56,7 @@ export function registerClientProcessors(server: RemotingServer, ctx: BrokerCont
     const clientId = typeof hb.clientID === 'string' ? hb.clientID : conn.remoteAddr;
     for (const cd of (Array.isArray(hb.consumerDataSet) ? hb.consumerDataSet : []) as Record<string, unknown>[]) {
       const group = typeof cd.groupName === 'string' ? cd.groupName : '';
-      if (!group) continue;
+      if (!validGroup(group)) continue;
       const subs: Subscription[] = [];
       for (const s of (Array.isArray(cd.subscriptionDataSet) ? cd.subscriptionDataSet : []) as Record<string, unknown>[]) {
         if (typeof s.topic !== 'string') continue;
@@ -195,7 +205,7 @@ function sendBack(ctx: BrokerContext, req: RemotingCommand, conn: Connection): R
   const offset = num(h.offset, -1);
   const rec = offset >= 0 ? ctx.store.readRecord(offset) : undefined;
   const [orig] = rec ? decodeStoredMessages(rec) : [];
-  if (!group) return createResponse(req, ResponseCode.SYSTEM_ERROR, 'CONSUMER_SEND_MSG_BACK needs a group');
+  if (!validGroup(group)) return createResponse(req, ResponseCode.SYSTEM_ERROR, `invalid consumer group "${group}"`);
   if (!orig) return createResponse(req, ResponseCode.SYSTEM_ERROR, `look message by offset failed, ${h.offset}`);
   const maxReconsume = num(h.maxReconsumeTimes, 16);
   let delayLevel = num(h.delayLevel, 0);

@@ -63,33 +63,33 @@ export interface ProducerOptions {
 
 export type ResolvedProducerOptions = Required<Omit<ProducerOptions, 'clock' | 'instanceName'>> & Pick<ProducerOptions, 'clock' | 'instanceName'>;
 
+const DEFAULTS = {
+  producerGroup: DEFAULT_PRODUCER_GROUP,
+  sendMsgTimeout: DEFAULT_SEND_MSG_TIMEOUT,
+  retryTimesWhenSendFailed: DEFAULT_RETRY_TIMES_WHEN_SEND_FAILED,
+  retryTimesWhenSendAsyncFailed: DEFAULT_RETRY_TIMES_WHEN_SEND_ASYNC_FAILED,
+  retryAnotherBrokerWhenNotStoreOK: false,
+  retryResponseCodes: DEFAULT_RETRY_RESPONSE_CODES,
+  compressMsgBodyOverHowmuch: DEFAULT_COMPRESS_MSG_BODY_OVER_HOWMUCH,
+  maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+  defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS,
+  createTopicKey: DEFAULT_CREATE_TOPIC_KEY,
+  sendLatencyFaultEnable: false,
+  latencyTable: DEFAULT_LATENCY_TABLE,
+  mqClientApiTimeout: DEFAULT_MQ_CLIENT_API_TIMEOUT,
+  pollNameServerInterval: DEFAULT_POLL_NAME_SERVER_INTERVAL,
+  heartbeatBrokerInterval: DEFAULT_HEARTBEAT_BROKER_INTERVAL,
+  maxAsyncInFlight: DEFAULT_MAX_ASYNC_IN_FLIGHT,
+  maxAsyncInFlightBytes: DEFAULT_MAX_ASYNC_IN_FLIGHT_BYTES,
+  asyncBackpressure: 'wait',
+  serializeType: 'JSON',
+  clientIP: DEFAULT_CLIENT_IP,
+} as const;
+
 export function resolveProducerOptions(o: ProducerOptions): ResolvedProducerOptions {
   if (!o || typeof o.transport?.connect !== 'function') throw new MQClientError(-1, 'ProducerOptions.transport is required (e.g. a TcpTransport or WebSocketTransport)');
-  const r: ResolvedProducerOptions = {
-    transport: o.transport,
-    producerGroup: o.producerGroup ?? DEFAULT_PRODUCER_GROUP,
-    sendMsgTimeout: o.sendMsgTimeout ?? DEFAULT_SEND_MSG_TIMEOUT,
-    retryTimesWhenSendFailed: o.retryTimesWhenSendFailed ?? DEFAULT_RETRY_TIMES_WHEN_SEND_FAILED,
-    retryTimesWhenSendAsyncFailed: o.retryTimesWhenSendAsyncFailed ?? DEFAULT_RETRY_TIMES_WHEN_SEND_ASYNC_FAILED,
-    retryAnotherBrokerWhenNotStoreOK: o.retryAnotherBrokerWhenNotStoreOK ?? false,
-    retryResponseCodes: o.retryResponseCodes ?? DEFAULT_RETRY_RESPONSE_CODES,
-    compressMsgBodyOverHowmuch: o.compressMsgBodyOverHowmuch ?? DEFAULT_COMPRESS_MSG_BODY_OVER_HOWMUCH,
-    maxMessageSize: o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-    defaultTopicQueueNums: o.defaultTopicQueueNums ?? DEFAULT_TOPIC_QUEUE_NUMS,
-    createTopicKey: o.createTopicKey ?? DEFAULT_CREATE_TOPIC_KEY,
-    sendLatencyFaultEnable: o.sendLatencyFaultEnable ?? false,
-    latencyTable: o.latencyTable ?? DEFAULT_LATENCY_TABLE,
-    mqClientApiTimeout: o.mqClientApiTimeout ?? DEFAULT_MQ_CLIENT_API_TIMEOUT,
-    pollNameServerInterval: o.pollNameServerInterval ?? DEFAULT_POLL_NAME_SERVER_INTERVAL,
-    heartbeatBrokerInterval: o.heartbeatBrokerInterval ?? DEFAULT_HEARTBEAT_BROKER_INTERVAL,
-    maxAsyncInFlight: o.maxAsyncInFlight ?? DEFAULT_MAX_ASYNC_IN_FLIGHT,
-    maxAsyncInFlightBytes: o.maxAsyncInFlightBytes ?? DEFAULT_MAX_ASYNC_IN_FLIGHT_BYTES,
-    asyncBackpressure: o.asyncBackpressure ?? 'wait',
-    serializeType: o.serializeType ?? 'JSON',
-    clientIP: o.clientIP ?? DEFAULT_CLIENT_IP,
-    instanceName: o.instanceName,
-    clock: o.clock,
-  };
+  const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const r = { ...DEFAULTS, ...given } as ResolvedProducerOptions;
   validateGroup(r.producerGroup);
   const bad = (name: string, why: string): never => {
     throw new MQClientError(-1, `ProducerOptions.${name} ${why}`);

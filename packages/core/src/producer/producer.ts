@@ -519,6 +519,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   }
 
   private emitError(e: unknown, context: string): void {
+    if (this.state !== 'RUNNING') return; // failures caused by shutdown itself are not news
     const err = e instanceof Error ? e : new Error(`${context}: ${String(e)}`);
     try {
       this.emit('error', err);

@@ -1,18 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { MQClientError, RemotingTimeoutError } from '../errors.js';
 import { RemotingClient } from '../remoting/client.js';
 import { MemoryTransport } from '../testing/memory-transport.js';
+import { capture } from '../testing/vectors.js';
 import { routeJson, scriptedNamesrv } from '../testing/scripted.js';
 import { NAMESRV_TARGET } from '../transport.js';
 import { RouteManager } from './manager.js';
 import { parseTopicRouteData, topicRouteData2TopicPublishInfo, TopicPublishInfo } from './topic-route.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const vector = JSON.parse(
-  readFileSync(new URL('../../../../../shared/vectors/02-extra-json/0024-namesrv-GET_ROUTEINFO_BY_TOPIC-105-SUCCESS.json', import.meta.url), 'utf8'),
-) as { response: { bodyText: string } };
+const vector = capture('02-extra-json/0024-namesrv-GET_ROUTEINFO_BY_TOPIC-105-SUCCESS.json') as { response: { bodyText: string } };
 
 test('parses the captured route body, and the same with fastjson bare integer keys', () => {
   const quoted = vector.response.bodyText;

@@ -1,0 +1,288 @@
+// The `rocketmq-edge` command: gateway (+ embedded name server and broker unless --namesrv) + demo page.
+// Prints one JSON line {"event":"ready",…} on stdout when ready; logs go to stderr.
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { pino } from 'pino';
+import { startGateway, type GatewayOptions } from './gateway.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const HELP = `rocketmq-edge — RocketMQ over WebSocket for browsers, edge functions and Node
+
+Usage: rocketmq-edge [options]
+
+With no --namesrv it starts an embedded name server + broker (data in --data), the gateway and
+the demo page, and prints a development token. With --namesrv it relays to a real cluster.
+
+Options (env var in brackets; --config file.json takes the same keys in camelCase):
+  --host H                 listen address (127.0.0.1)                   [ROCKETMQ_EDGE_HOST]
+  --port N                 listen port (8080)                           [ROCKETMQ_EDGE_PORT]
+  --namesrv "h:p;h2:p"     real name servers; no embedded broker        [ROCKETMQ_EDGE_NAMESRV]
+  --data DIR               embedded broker data (./data)                [ROCKETMQ_EDGE_DATA]
+  --namesrv-port N         embedded name server port (0 = any)          [ROCKETMQ_EDGE_NAMESRV_PORT]
+  --broker-port N          embedded broker port (0 = any)               [ROCKETMQ_EDGE_BROKER_PORT]
+  --jwt-secret S           HS256 secret (>= 32 bytes)                   [ROCKETMQ_EDGE_JWT_SECRET]
+  --jwt-public-key K       RS256/ES256 public key: PEM text or file     [ROCKETMQ_EDGE_JWT_PUBLIC_KEY]
+  --jwt-issuer I / --jwt-audience A                                     [ROCKETMQ_EDGE_JWT_ISSUER / _AUDIENCE]
+  --static-token T=topics  development token, topics comma separated (repeatable) [ROCKETMQ_EDGE_STATIC_TOKENS="t=a,b;t2=c"]
+  --allowed-origins a,b    browser origins allowed besides this host    [ROCKETMQ_EDGE_ALLOWED_ORIGINS]
+  --acl-access-key K / --acl-secret-key S / --acl-security-token T      [ROCKETMQ_EDGE_ACL_ACCESS_KEY / _SECRET_KEY / _SECURITY_TOKEN]
+  --max-frame-bytes N      largest frame relayed (4718592)              [ROCKETMQ_EDGE_MAX_FRAME_BYTES]
+  --max-in-flight N        per connection (1024)                        [ROCKETMQ_EDGE_MAX_IN_FLIGHT]
+  --rate N / --burst N     requests per second per connection (2000 / 4000) [ROCKETMQ_EDGE_RATE / _BURST]
+  --max-connections N      refuse connections beyond N                  [ROCKETMQ_EDGE_MAX_CONNECTIONS]
+  --enable-consumer        also relay consumer request codes            [ROCKETMQ_EDGE_ENABLE_CONSUMER=1]
+  --dev / --no-dev         development mode (default: on when embedded): dev token, /demo-config.json
+  --demo-dir DIR           demo page folder (apps/demo/dist)            [ROCKETMQ_EDGE_DEMO_DIR]
+  --no-demo                do not serve (or build) the demo page
+  --topic T                topic the demo page publishes to (demo-events)
+  --log-level L            trace|debug|info|warn|error|silent (info)    [ROCKETMQ_EDGE_LOG_LEVEL]
+  --config FILE            JSON file with any of the options above
+  -h, --help               this text
+
+Clients: new WebSocketTransport({ url: "ws://HOST:PORT/rmq", token }) from @rocketmq-edge/transport-ws.
+`;
+
+type Opts = Record<string, unknown>;
+
+const BOOL_FLAGS = new Set(['enable-consumer', 'dev', 'no-dev', 'no-demo', 'help']);
+const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+export function parseArgs(argv: string[]): Opts {
+  const o: Opts = {};
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i]!;
+    if (a === '-h') a = '--help';
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a} (see --help)`);
+    let key = a.slice(2);
+    let value: string | undefined;
+    const eq = key.indexOf('=');
+    if (eq > 0) { value = key.slice(eq + 1); key = key.slice(0, eq); }
+    if (BOOL_FLAGS.has(key)) {
+      if (key === 'no-dev') o.dev = false;
+      else if (key === 'no-demo') o.demo = false;
+      else o[camel(key)] = true;
+      continue;
+    }
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new Error(`${a} needs a value (see --help)`);
+    }
+    if (key === 'static-token') {
+      const list = (o.staticToken as string[] | undefined) ?? [];
+      list.push(value);
+      o.staticToken = list;
+    } else o[camel(key)] = value;
+  }
+  return o;
+}
+
+const ENV_KEYS = [
+  'host', 'port', 'namesrv', 'data', 'namesrvPort', 'brokerPort', 'jwtSecret', 'jwtPublicKey', 'jwtIssuer', 'jwtAudience',
+  'allowedOrigins', 'aclAccessKey', 'aclSecretKey', 'aclSecurityToken', 'maxFrameBytes', 'maxInFlight', 'rate', 'burst',
+  'maxConnections', 'enableConsumer', 'demoDir', 'logLevel', 'staticTokens', 'topic',
+];
+
+function fromEnv(env: NodeJS.ProcessEnv): Opts {
+  const o: Opts = {};
+  for (const k of ENV_KEYS) {
+    const name = 'ROCKETMQ_EDGE_' + k.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+    const v = env[name];
+    if (v !== undefined && v !== '') o[k] = v;
+  }
+  return o;
+}
+
+const num = (v: unknown, name: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${String(v)}`);
+  return n;
+};
+const list = (v: unknown): string[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v.map(String) : String(v).split(',').map((s) => s.trim()).filter(Boolean);
+const bool = (v: unknown): boolean => v === true || v === 'true' || v === '1' || v === 'yes';
+
+function staticTokens(o: Opts): Record<string, { sub: string; topics: string[] }> {
+  const out: Record<string, { sub: string; topics: string[] }> = {};
+  if (o.staticTokens && typeof o.staticTokens === 'object') Object.assign(out, o.staticTokens);
+  const specs = [...((o.staticToken as string[] | undefined) ?? [])];
+  if (typeof o.staticTokens === 'string') specs.push(...o.staticTokens.split(';'));
+  for (const spec of specs) {
+    const i = spec.indexOf('=');
+    if (i <= 0) throw new Error(`--static-token wants TOKEN=topic1,topic2, got ${spec}`);
+    out[spec.slice(0, i)] = { sub: `static:${spec.slice(0, 4)}…`, topics: list(spec.slice(i + 1)) ?? [] };
+  }
+  return out;
+}
+
+async function devToken(secret: string, topics: string[]): Promise<string> {
+  return new SignJWT({ topics })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject('dev')
+    .setIssuedAt()
+    .setExpirationTime('30d')
+    .sign(new TextEncoder().encode(secret));
+}
+
+export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
+  const flags = parseArgs(argv);
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  let file: Opts = {};
+  const configPath = (flags.config ?? env.ROCKETMQ_EDGE_CONFIG) as string | undefined;
+  if (configPath) file = JSON.parse(readFileSync(configPath, 'utf8')) as Opts;
+  const o: Opts = { ...file, ...fromEnv(env), ...flags };
+
+  const logLevel = String(o.logLevel ?? 'info');
+  const logger = pino({ level: logLevel, name: 'rocketmq-edge' }, pino.destination(2));
+  const host = String(o.host ?? '127.0.0.1');
+  const port = num(o.port, '--port') ?? 8080;
+  const dataDir = resolve(String(o.data ?? './data'));
+  const embedded = o.namesrv === undefined;
+  const dev = o.dev === undefined ? embedded : bool(o.dev);
+
+  let jwtSecret = o.jwtSecret as string | undefined;
+  let publicKey = o.jwtPublicKey as string | undefined;
+  if (publicKey && !publicKey.includes('-----BEGIN') && existsSync(publicKey)) publicKey = readFileSync(publicKey, 'utf8');
+  let token: string | undefined;
+  if (dev && !jwtSecret) {
+    // A development secret that survives restarts (tokens stay valid), kept beside the data.
+    mkdirSync(dataDir, { recursive: true });
+    const f = join(dataDir, 'gateway-dev-secret');
+    if (existsSync(f)) jwtSecret = readFileSync(f, 'utf8').trim();
+    else {
+      jwtSecret = randomBytes(32).toString('base64url');
+      writeFileSync(f, jwtSecret + '\n', { mode: 0o600 });
+    }
+  }
+  if (dev && jwtSecret) token = await devToken(jwtSecret, ['*']);
+  const statics = staticTokens(o);
+  if (!jwtSecret && !publicKey && Object.keys(statics).length === 0) {
+    throw new Error('no authentication configured: pass --jwt-secret, --jwt-public-key or --static-token (or use --dev)');
+  }
+
+  let emb: { namesrvAddr: string; close(): Promise<void> } | undefined;
+  let namesrvAddr = o.namesrv as string | undefined;
+  if (embedded) {
+    const { startEmbedded } = await import('@rocketmq-edge/broker');
+    mkdirSync(dataDir, { recursive: true });
+    emb = await startEmbedded({
+      dataDir,
+      host: '127.0.0.1',
+      namesrvPort: num(o.namesrvPort, '--namesrv-port') ?? 0,
+      brokerPort: num(o.brokerPort, '--broker-port') ?? 0,
+    });
+    namesrvAddr = emb.namesrvAddr;
+  }
+
+  let demoDir: string | undefined;
+  if (o.demo !== false && (dev || o.demoDir !== undefined)) {
+    demoDir = resolve(String(o.demoDir ?? join(REPO_ROOT, 'apps/demo/dist')));
+    const build = join(REPO_ROOT, 'scripts/build.mjs');
+    if (!existsSync(join(demoDir, 'index.html')) && o.demoDir === undefined && existsSync(build)) {
+      logger.info({ script: build }, 'demo page not built yet: building it');
+      const r = spawnSync(process.execPath, [build], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2], timeout: 120_000 });
+      if (r.status !== 0) logger.warn({ status: r.status }, 'demo build failed; serving the "not built" page');
+    }
+  }
+
+  const topic = String(o.topic ?? 'demo-events');
+  const acl = o.aclAccessKey && o.aclSecretKey
+    ? { accessKey: String(o.aclAccessKey), secretKey: String(o.aclSecretKey), ...(o.aclSecurityToken ? { securityToken: String(o.aclSecurityToken) } : {}) }
+    : undefined;
+  const rate = { perSecond: num(o.rate, '--rate'), burst: num(o.burst, '--burst') };
+  const gwOpts: GatewayOptions = {
+    host,
+    port,
+    namesrvAddr: namesrvAddr!,
+    auth: {
+      ...(jwtSecret || publicKey ? {
+        jwt: {
+          ...(jwtSecret ? { secret: jwtSecret } : {}),
+          ...(publicKey ? { publicKey } : {}),
+          ...(o.jwtIssuer ? { issuer: String(o.jwtIssuer) } : {}),
+          ...(o.jwtAudience ? { audience: String(o.jwtAudience) } : {}),
+        },
+      } : {}),
+      ...(Object.keys(statics).length ? { staticTokens: statics } : {}),
+    },
+    logger,
+    defaultMetrics: true,
+    enableConsumer: bool(o.enableConsumer),
+    rate: {
+      ...(rate.perSecond !== undefined ? { perSecond: rate.perSecond } : {}),
+      ...(rate.burst !== undefined ? { burst: rate.burst } : {}),
+    },
+  };
+  const origins = list(o.allowedOrigins);
+  if (origins) gwOpts.allowedOrigins = origins;
+  if (acl) gwOpts.acl = acl;
+  if (demoDir) gwOpts.demoDir = demoDir;
+  if (dev && token) gwOpts.dev = { token, topic };
+  const mfb = num(o.maxFrameBytes, '--max-frame-bytes');
+  if (mfb !== undefined) gwOpts.maxFrameBytes = mfb;
+  const mif = num(o.maxInFlight, '--max-in-flight');
+  if (mif !== undefined) gwOpts.maxInFlightPerConnection = mif;
+  const mc = num(o.maxConnections, '--max-connections');
+  if (mc !== undefined) gwOpts.maxConnections = mc;
+
+  let gw;
+  try {
+    gw = await startGateway(gwOpts);
+  } catch (e) {
+    await emb?.close();
+    throw e;
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const hard = setTimeout(() => process.exit(1), 15_000);
+    hard.unref();
+    try {
+      await gw.close();
+      await emb?.close();
+    } finally {
+      logger.flush?.();
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  const ready = {
+    event: 'ready',
+    url: gw.httpUrl + '/',
+    wsUrl: gw.url,
+    token: token ?? null,
+    namesrvAddr,
+    embedded,
+    ...(dev ? { topic } : {}),
+  };
+  process.stdout.write(JSON.stringify(ready) + '\n');
+  if (process.stderr.isTTY || logLevel !== 'silent') {
+    process.stderr.write(
+      `\nrocketmq-edge gateway ready\n  demo page : ${gw.httpUrl}/\n  WebSocket : ${gw.url}\n` +
+      `  name server: ${namesrvAddr}${embedded ? ` (embedded, data in ${dataDir})` : ''}\n` +
+      (token ? `  dev token : ${token}\n  use it    : new WebSocketTransport({ url: '${gw.url}', token: '<dev token>' })\n` : '') +
+      `  health    : ${gw.httpUrl}/healthz  ${gw.httpUrl}/readyz  ${gw.httpUrl}/metrics\n\n`,
+    );
+  }
+}
+
+const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  main().catch((e: Error) => {
+    process.stderr.write(`rocketmq-edge: ${e.message}\n`);
+    process.exit(1);
+  });
+}

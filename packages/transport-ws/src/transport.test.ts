@@ -1,0 +1,185 @@
+// WebSocketTransport against a scripted `ws` server (a fake gateway): backoff, refusals,
+// credentials per connect, waiting connects, heartbeats, envelope.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage } from 'node:http';
+import { RemotingConnectError } from '@rocketmq-edge/core';
+import { WebSocketTransport, backoffDelay, type ConnectionState } from './index.js';
+import { CloseCode, SUBPROTOCOL, decodeEnvelope, encodeEnvelope } from './envelope.js';
+
+interface Fake {
+  url: string;
+  port: number;
+  connections: { ws: WebSocket; req: IncomingMessage; protocols: string[] }[];
+  close(): Promise<void>;
+}
+
+type OnConn = (ws: WebSocket, req: IncomingMessage, n: number) => void;
+
+async function fakeGateway(onConn: OnConn, port = 0): Promise<Fake> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, handleProtocols: (p) => (p.has(SUBPROTOCOL) ? SUBPROTOCOL : false) });
+  const connections: Fake['connections'] = [];
+  wss.on('connection', (ws, req) => {
+    const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    connections.push({ ws, req, protocols });
+    onConn(ws, req, connections.length);
+  });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const p = (wss.address() as { port: number }).port;
+  return {
+    url: `ws://127.0.0.1:${p}/rmq`,
+    port: p,
+    connections,
+    close: () => new Promise<void>((r) => {
+      for (const c of wss.clients) c.terminate();
+      wss.close(() => r());
+    }),
+  };
+}
+
+const hello = (ws: WebSocket) => ws.send(JSON.stringify({ type: 'hello', version: 1 }));
+const echo = (ws: WebSocket) => ws.on('message', (d, bin) => {
+  if (!bin) {
+    const m = JSON.parse(String(d));
+    if (m.type === 'ping') ws.send(JSON.stringify({ type: 'pong', id: m.id }));
+    return;
+  }
+  ws.send(d as Buffer);
+});
+const noop = { onFrame() {}, onClose() {} };
+const fast = { initialDelayMs: 20, maxDelayMs: 100, factor: 2, jitter: 0.5 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(cond: () => boolean, ms = 3000, what = 'condition') {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+test('backoff grows by the factor, is jittered per attempt, and caps', () => {
+  const o = { initialDelayMs: 250, maxDelayMs: 10_000, factor: 2, jitter: 0.5 };
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n, o, () => 0)), [250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
+  assert.equal(backoffDelay(3, o, () => 1), 500); // full jitter halves it
+  const samples = Array.from({ length: 200 }, () => backoffDelay(4, o));
+  assert.ok(samples.every((d) => d >= 1000 && d <= 2000));
+  assert.ok(new Set(samples).size > 20, 'jitter varies per attempt');
+  assert.ok(Array.from({ length: 100 }, () => backoffDelay(50, o)).every((d) => d <= 10_000));
+});
+
+test('frames are enveloped per target and routed back to the virtual connection of that target', async (t) => {
+  const fake = await fakeGateway((ws) => { hello(ws); echo(ws); });
+  const tr = new WebSocketTransport({ url: fake.url, token: 'tok' });
+  t.after(async () => { await tr.close(); await fake.close(); });
+  const got: Record<string, Uint8Array[]> = { namesrv: [], 'broker-a@0': [] };
+  const ns = await tr.connect('namesrv', { onFrame: (f) => got.namesrv!.push(f), onClose() {} });
+  const b = await tr.connect('broker-a@0', { onFrame: (f) => got['broker-a@0']!.push(f), onClose() {} });
+  ns.send(new Uint8Array([0, 0, 0, 0, 1]));
+  b.send(new Uint8Array([0, 0, 0, 0, 2, 2]));
+  await waitFor(() => got.namesrv!.length === 1 && got['broker-a@0']!.length === 1);
+  assert.deepEqual([...got.namesrv![0]!], [0, 0, 0, 0, 1]);
+  assert.deepEqual([...got['broker-a@0']![0]!], [0, 0, 0, 0, 2, 2]);
+  assert.deepEqual(fake.connections[0]!.protocols, [SUBPROTOCOL, 'bearer.tok']);
+  const env = decodeEnvelope(encodeEnvelope('broker-a@0', new Uint8Array([9])));
+  assert.equal(env.target, 'broker-a@0');
+  assert.equal(fake.connections.length, 1, 'one socket for every target');
+});
+
+test('stops at once on 4401 (state refused with the reason); connect() rejects', async (t) => {
+  const fake = await fakeGateway((ws) => ws.close(CloseCode.UNAUTHORIZED, 'token expired: get a fresh token'));
+  const tr = new WebSocketTransport({ url: fake.url, token: 'bad', reconnect: fast });
+  t.after(async () => { await tr.close(); await fake.close(); });
+  const states: ConnectionState[] = [];
+  tr.on('state', (s) => states.push(s));
+  await assert.rejects(tr.connect('namesrv', noop), (e: Error) => e instanceof RemotingConnectError && /4401/.test(e.message));
+  await sleep(300);
+  assert.equal(fake.connections.length, 1, 'no reconnect after a refusal');
+  const last = states.at(-1)!;
+  assert.equal(last.type, 'refused');
+  assert.match((last as { reason: string }).reason, /token expired/);
+  await assert.rejects(tr.connect('namesrv', noop), RemotingConnectError);
+});
+
+test('the credentials callback is asked on every (re)connect; tokens that are not subprotocol-safe go in an auth message', async (t) => {
+  const authMessages: string[] = [];
+  const fake = await fakeGateway((ws, _req, n) => {
+    ws.on('message', (d, bin) => { if (!bin) { const m = JSON.parse(String(d)); if (m.type === 'auth') authMessages.push(m.token); } });
+    hello(ws);
+    if (n < 3) setTimeout(() => ws.close(CloseCode.GOING_AWAY, 'restart'), 20);
+  });
+  let calls = 0;
+  const tr = new WebSocketTransport({
+    url: fake.url, reconnect: fast,
+    token: async () => (++calls === 2 ? 'needs space/=' : `t${calls}`),
+  });
+  t.after(async () => { await tr.close(); await fake.close(); });
+  tr.open();
+  await waitFor(() => fake.connections.length === 3 && tr.state.type === 'connected', 5000, 'third connection');
+  assert.equal(calls, 3);
+  assert.deepEqual(fake.connections.map((c) => c.protocols.find((p) => p.startsWith('bearer.'))), ['bearer.t1', undefined, 'bearer.t3']);
+  assert.deepEqual(authMessages, ['needs space/=']);
+});
+
+test('socket loss fails virtual connections with RemotingConnectError; connects made while reconnecting resume', async (t) => {
+  let fake = await fakeGateway((ws) => { hello(ws); echo(ws); });
+  const port = fake.port;
+  const tr = new WebSocketTransport({ url: fake.url, token: 'x', reconnect: { ...fast, initialDelayMs: 100 } });
+  t.after(async () => { await tr.close(); await fake.close(); });
+  let closeErr: Error | undefined;
+  await tr.connect('namesrv', { onFrame() {}, onClose: (e) => { closeErr = e; } });
+  await fake.close();
+  await waitFor(() => closeErr !== undefined, 3000, 'onClose');
+  assert.ok(closeErr instanceof RemotingConnectError);
+  const states: string[] = [];
+  tr.on('state', (s) => states.push(s.type));
+  const waiting = tr.connect('broker-a@0', { onFrame() {}, onClose() {} });
+  const aborted = new AbortController();
+  const abortedConnect = tr.connect('namesrv', noop, aborted.signal);
+  aborted.abort();
+  await assert.rejects(abortedConnect, { name: 'AbortError' });
+  await sleep(150);
+  fake = await fakeGateway((ws) => { hello(ws); echo(ws); }, port);
+  const conn = await waiting;
+  assert.equal(conn.target, 'broker-a@0');
+  assert.ok(states.includes('reconnecting'));
+  assert.equal(states.at(-1), 'connected');
+});
+
+test('waiting connects are bounded by maxQueuedFrames', async (t) => {
+  const fake = await fakeGateway(() => { /* never says hello */ });
+  const tr = new WebSocketTransport({ url: fake.url, token: 'x', maxQueuedFrames: 2, connectTimeoutMs: 500 });
+  t.after(async () => { await tr.close(); await fake.close(); });
+  const a = tr.connect('namesrv', noop).catch((e: Error) => e);
+  const b = tr.connect('namesrv', noop).catch((e: Error) => e);
+  await assert.rejects(tr.connect('namesrv', noop), { name: 'RemotingTooMuchRequestError' });
+  assert.equal(((await a) as Error).name, 'RemotingConnectError');
+  assert.equal(((await b) as Error).name, 'RemotingConnectError');
+});
+
+test('no pong within two heartbeat intervals: the link is treated as dead and re-established', async (t) => {
+  const fake = await fakeGateway((ws, _r, n) => { hello(ws); if (n > 1) echo(ws); /* first one ignores pings */ });
+  const tr = new WebSocketTransport({ url: fake.url, token: 'x', heartbeatIntervalMs: 50, reconnect: fast });
+  t.after(async () => { await tr.close(); await fake.close(); });
+  const reasons: string[] = [];
+  tr.on('state', (s) => { if (s.type === 'reconnecting' && s.reason) reasons.push(s.reason); });
+  let closed: Error | undefined;
+  await tr.connect('namesrv', { onFrame() {}, onClose: (e) => { closed = e; } });
+  await waitFor(() => fake.connections.length >= 2 && tr.state.type === 'connected', 3000, 'reconnect after dead link');
+  assert.ok(closed instanceof RemotingConnectError);
+  assert.match(reasons[0] ?? '', /no pong/);
+  await sleep(300);
+  assert.equal(fake.connections.length, 2, 'a healthy link stays up');
+});
+
+test('close() stops everything: state closed, pending connects rejected, no reconnect', async (t) => {
+  const fake = await fakeGateway(() => {});
+  const tr = new WebSocketTransport({ url: fake.url, token: 'x', reconnect: fast });
+  t.after(() => fake.close());
+  const p = tr.connect('namesrv', noop);
+  await tr.close();
+  await assert.rejects(p, RemotingConnectError);
+  assert.equal(tr.state.type, 'closed');
+  await sleep(100);
+  assert.ok(fake.connections.length <= 1);
+});
