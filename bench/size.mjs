@@ -31,6 +31,7 @@ for (const b of bundles) {
     outfile: 'out.js',
   });
   const code = res.outputFiles.find((f) => f.path.endsWith('.js')).contents;
+  if (code.length < 1000) throw new Error(`${b.name}: ${code.length} bytes — the entry exports nothing (is Producer exported?)`);
   const gzip = gzipSync(code, { level: 9 }).length;
   console.log(JSON.stringify({ bundle: b.name, min: code.length, gzip }));
 

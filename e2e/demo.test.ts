@@ -166,7 +166,7 @@ describe('demo page in Chromium', { timeout: 170_000 }, () => {
       await page.locator('#failures-only').uncheck();
     }
     console.log(`# restart run: ${summary.acked} acknowledged (all stored), ${summary.failed} failed and shown; states: ${states.join(' → ')}`);
-    await page.screenshot({ path: join(ARTIFACTS, 'demo-after-restart.png') });
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-after-restart.png'), fullPage: true });
   });
 
   test('a bad token is refused clearly, once, without a retry loop', async () => {

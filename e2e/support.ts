@@ -1,7 +1,8 @@
 // Shared by the e2e suite and the runtime tests of apps/worker and apps/deno: the gateway CLI as
 // a child process (embedded broker, fresh data dir, loopback), free ports, Chromium, HS256 tokens.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -140,4 +141,15 @@ export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, wha
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * The deno executable of the npm package `deno`. Spawned directly: the package's bin.cjs wrapper
+ * runs it with spawnSync and does not forward SIGTERM, which would leave it running.
+ */
+export function denoExe(): string {
+  const dir = join(ROOT, 'apps/deno/node_modules/deno');
+  const exe = join(dir, process.platform === 'win32' ? 'deno.exe' : 'deno');
+  if (!existsSync(exe)) execFileSync(process.execPath, [join(dir, 'bin.cjs'), '--version'], { stdio: 'pipe' });
+  return exe;
 }

@@ -157,7 +157,7 @@ function onState(s: ConnState): void {
   }
 
   const log = tid('conn-log');
-  const detail = s.reason ? ` — ${s.reason}` : s.type === 'reconnecting' && s.attempt ? ` (attempt ${s.attempt})` : '';
+  const detail = (s.type === 'reconnecting' && s.attempt ? ` (attempt ${s.attempt})` : '') + (s.reason ? ` — ${s.reason}` : '');
   log.prepend(el('li', { class: `t-${s.type}` }, `${time(Date.now())}  ${s.type}${detail}`));
   while (log.childElementCount > 50) log.lastElementChild!.remove();
 }
@@ -343,16 +343,16 @@ function row(r: ResultEntry): HTMLElement {
     return el('tr', { class: 'fail new', 'data-ok': 'false' },
       el('td', {}, String(r.n)), el('td', {}, status),
       el('td', { class: 'err', colspan: '3' }, r.error ?? 'failed'),
-      el('td', { class: 'num' }, fmtMs(r.latencyMs)), el('td', { class: 'mono' }, keys));
+      el('td', { class: 'num' }, fmtMs(r.latencyMs)), el('td', { class: 'mono keys', title: keys }, keys));
   }
   const q = r.queue;
   return el('tr', { class: 'new', 'data-ok': 'true' },
     el('td', {}, String(r.n)), el('td', {}, status),
     el('td', { class: 'mono', title: `offsetMsgId ${r.offsetMsgId ?? ''}` }, r.msgId ?? ''),
-    el('td', { class: 'mono' }, q ? `${q.topic} · q${q.queueId} · @${r.queueOffset}` : ''),
-    el('td', { class: 'mono' }, q ? `${q.brokerName} (${r.brokerAddr})` : r.brokerAddr ?? ''),
+    el('td', { class: 'mono', title: 'topic · queue id @ queue offset' }, q ? `${q.topic} · q${q.queueId} @${r.queueOffset}` : ''),
+    el('td', { class: 'mono', title: `broker ${q?.brokerName ?? ''} (address alias issued by the gateway)` }, r.brokerAddr ?? ''),
     el('td', { class: 'num' }, fmtMs(r.latencyMs)),
-    el('td', { class: 'mono' }, keys));
+    el('td', { class: 'mono keys', title: keys }, keys));
 }
 
 function render(): void {

@@ -6,9 +6,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { readAll } from '@rocketmq-edge/broker/testing';
-import { GatewayProcess, ROOT, freePort, namesrvOf, tempDir } from '../../../e2e/support.js';
+import { GatewayProcess, ROOT, denoExe, freePort, namesrvOf, tempDir } from '../../../e2e/support.js';
 
-const DENO = join(ROOT, 'apps/deno/node_modules/.bin/deno');
 const TOPIC = 'edge-requests';
 
 describe('Deno.serve app in deno', { timeout: 90_000 }, () => {
@@ -22,7 +21,7 @@ describe('Deno.serve app in deno', { timeout: 90_000 }, () => {
     execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
     data = await tempDir();
     gateway = await GatewayProcess.start({ port: await freePort(), dataDir: data.path });
-    deno = spawn(DENO, ['run', '--allow-net=127.0.0.1',
+    deno = spawn(denoExe(), ['run', '--allow-net=127.0.0.1',
       '--allow-env=RMQ_WS_URL,RMQ_TOKEN,RMQ_TOPIC,RMQ_PRODUCER_GROUP,PORT,HOSTNAME',
       join(ROOT, 'apps/deno/dist/main.js')], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, DENO_NO_UPDATE_CHECK: '1',
@@ -80,5 +79,15 @@ describe('Deno.serve app in deno', { timeout: 90_000 }, () => {
     // One producer for the process: one WebSocket, connected once.
     const connected = stderr.filter((l) => l.includes('"type":"connected"'));
     assert.equal(connected.length, 1, stderr.join('\n'));
+  });
+
+  test('SIGTERM shuts the server and the producer down, exit code 0', async () => {
+    const exited = new Promise<number | null>((r) => deno.once('exit', (code) => r(code)));
+    deno.kill('SIGTERM');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const code = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r('timeout'), 5000); })]);
+    clearTimeout(timer);
+    assert.equal(code, 0, stderr.join('\n'));
+    assert.ok(stderr.some((l) => l.includes('"type":"closed"')), 'the transport was closed');
   });
 });

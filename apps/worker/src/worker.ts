@@ -3,8 +3,10 @@
 //
 // A Workers WebSocket lives only as long as the request that opened it, so the producer and its
 // transport are created per request and shut down (after the response, via waitUntil) with it.
+// The socket is opened the Workers way (fetch + Upgrade + accept), see fetch-socket.ts.
 // scripts/build.mjs turns the import below into `./rocketmq-edge.js`, the one browser bundle.
 import { Producer, WebSocketTransport } from '../../../packages/transport-ws/src/browser.js';
+import { fetchUpgradeWebSocket } from './fetch-socket.js';
 
 export interface Env {
   /** Gateway endpoint, e.g. "wss://gw.example.com/rmq". */
@@ -64,6 +66,7 @@ export default {
     const transport = new WebSocketTransport({
       url: env.RMQ_WS_URL,
       token: env.RMQ_TOKEN,
+      webSocketFactory: fetchUpgradeWebSocket,
       // One request, one short-lived socket: a couple of quick retries, then report the failure.
       reconnect: { maxAttempts: 2, initialDelayMs: 100 },
       heartbeatIntervalMs: 0,

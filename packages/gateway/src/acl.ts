@@ -7,6 +7,13 @@ export interface AclCredentials { accessKey: string; secretKey: string; security
 /** extFields keys a client may never set itself: ACL identity belongs to the gateway. */
 export const ACL_KEYS = ['AccessKey', 'SecretKey', 'Signature', 'SecurityToken'] as const;
 
+export function hasAclFields(cmd: RemotingCommand): boolean {
+  const ext = cmd.extFields;
+  if (!ext) return false;
+  for (const k of ACL_KEYS) if (k in ext) return true;
+  return false;
+}
+
 export function stripAclFields(cmd: RemotingCommand): void {
   const ext = cmd.extFields;
   if (!ext) return;

@@ -304,7 +304,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref?.());
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>rocketmq-edge</title>

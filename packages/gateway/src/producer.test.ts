@@ -1,5 +1,5 @@
 // Producer over WebSocketTransport → gateway → embedded name server + broker (real TCP).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,13 +9,30 @@ import { startEmbedded } from '@rocketmq-edge/broker';
 import { readAll } from '@rocketmq-edge/broker/testing';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
 import { startGateway } from './index.js';
+import { spawnBroker } from './test-support.js';
 
 const TOKEN = 'producer-test-token';
 const utf8 = new TextDecoder();
 
-test('SYNC, ASYNC, ONEWAY, batch and ordered sends through the gateway; readAll = acknowledged', async (t) => {
+test('SYNC, ASYNC, ONEWAY, batch and ordered sends through the gateway to the embedded broker; readAll = acknowledged', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'rmq-edge-gw-'));
   const emb = await startEmbedded({ dataDir: dir });
+  t.after(async () => {
+    await emb.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await scenario(t, emb.namesrvAddr);
+});
+
+test('the same through the upstream path to a broker in another process', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rmq-edge-gw-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const proc = await spawnBroker(t, { dataDir: dir });
+  await scenario(t, proc.namesrvAddr);
+});
+
+async function scenario(t: TestContext, namesrvAddr: string): Promise<void> {
+  const emb = { namesrvAddr };
   const gw = await startGateway({
     namesrvAddr: emb.namesrvAddr,
     auth: { staticTokens: { [TOKEN]: { sub: 'tester', topics: ['gw-*'] } } },
@@ -27,8 +44,6 @@ test('SYNC, ASYNC, ONEWAY, batch and ordered sends through the gateway; readAll 
     await producer.shutdown().catch(() => {});
     await transport.close();
     await gw.close();
-    await emb.close();
-    await rm(dir, { recursive: true, force: true });
   });
   await producer.start();
   const topic = 'gw-producer';
@@ -75,4 +90,4 @@ test('SYNC, ASYNC, ONEWAY, batch and ordered sends through the gateway; readAll 
     const seq = stored.filter((s) => s.startsWith(`order-${id}-`)).map((s) => Number(s.split('-')[2]));
     assert.deepEqual(seq, [...seq].sort((a, b) => a - b));
   }
-});
+}

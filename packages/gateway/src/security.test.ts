@@ -176,9 +176,12 @@ test('frame refusals: topic not in claims, admin code, consumer code, non-alias 
   const silent = [1, 2, 3].map(() => c.request('broker-a@0', sendV2('orders.x', { h: 'silent' })).catch(() => undefined));
   await expectNo('broker-a@0', sendV2('orders.x'), 2, /TOO_MANY_REQUESTS/);
   void silent;
-  // rate: burst 40 spent quickly → SYSTEM_BUSY
-  const flood = await Promise.all(Array.from({ length: 60 }, () => c.request(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'orders.eu' }))));
-  const busy = flood.filter((r) => r.code === ResponseCode.SYSTEM_BUSY);
+  // rate: burst 40 spent quickly → SYSTEM_BUSY (on a fresh connection: this one's in-flight slots are taken)
+  const f = await raw(gw.url, ['rocketmq-edge.v1', `bearer.${await jwt({ topics: ['orders.*'] })}`]);
+  await opened(f);
+  t.after(() => f.ws.close());
+  const flood = await Promise.all(Array.from({ length: 60 }, () => f.request(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'orders.eu' }))));
+  const busy = flood.filter((r) => r.code === ResponseCode.SYSTEM_BUSY && /RATE_LIMIT/.test(r.remark ?? ''));
   assert.ok(busy.length >= 10, `rate limited ${busy.length}`);
   assert.match(busy[0]!.remark ?? '', /RATE_LIMIT/);
   // the connection survives all of it

@@ -14,11 +14,23 @@ import {
 } from '@rocketmq-edge/core/internal';
 import { NAMESRV_TARGET } from '@rocketmq-edge/core';
 import { CloseCode, decodeEnvelope, encodeEnvelope, type ControlMessage } from '@rocketmq-edge/transport-ws/envelope';
-import { signRequest, stripAclFields, type AclCredentials } from './acl.js';
+import { hasAclFields, signRequest, stripAclFields, type AclCredentials } from './acl.js';
 import type { AliasTable } from './aliases.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
 import type { PendingEntry, PendingOwner, UpstreamPool } from './upstream.js';
+import { envelopeWithOpaque, peekRequest, type FramePeek } from './fastframe.js';
+
+const utf8e = new TextEncoder();
+const targetCache = new Map<string, Uint8Array>();
+function targetBytes(target: string): Uint8Array {
+  let b = targetCache.get(target);
+  if (!b) {
+    b = utf8e.encode(target);
+    if (targetCache.size < 4096) targetCache.set(target, b);
+  }
+  return b;
+}
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -90,6 +102,7 @@ export class ClientSession implements PendingOwner {
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private draining = false;
   private authPending = false;
+  private corked = false;
 
   constructor(
     readonly id: number,
@@ -159,6 +172,16 @@ export class ClientSession implements PendingOwner {
     if (this.draining && this.inflight.size === 0) this.close(CloseCode.GOING_AWAY, 'gateway shutting down');
   }
 
+  deliverRaw(entry: PendingEntry, frame: Uint8Array, peek: FramePeek): void {
+    if (!this.inflight.delete(entry)) return;
+    this.cfg.metrics.latency(entry.code, (performance.now() - entry.startedAt) / 1000);
+    if (!this.closed && this.ws.readyState === 1) {
+      this.cfg.metrics.frameOut(peek.code);
+      this.send(envelopeWithOpaque(targetBytes(entry.target), frame, peek, entry.clientOpaque));
+    }
+    if (this.draining && this.inflight.size === 0) this.close(CloseCode.GOING_AWAY, 'gateway shutting down');
+  }
+
   fail(entry: PendingEntry, remark: string): void {
     if (!this.inflight.delete(entry)) return;
     this.toClient(entry.target, this.responseFor(entry, ResponseCode.SYSTEM_ERROR, remark));
@@ -200,14 +223,15 @@ export class ClientSession implements PendingOwner {
     }
     if (this.draining) return; // shutting down: the close that follows makes the client retry elsewhere
     if (isResponse(cmd)) return; // broker-initiated requests are not relayed, so there is nothing to answer
-    this.onRequest(target, cmd, frame.length);
+    this.onRequest(target, cmd, frame);
   }
 
-  private onRequest(target: string, cmd: RemotingCommand, size: number): void {
+  private onRequest(target: string, cmd: RemotingCommand, frame: Uint8Array): void {
     const cfg = this.cfg;
     const code = cmd.code;
+    const size = frame.length;
     cfg.metrics.frameIn(code);
-    const codeName = `${code} (${nameOfCode(RequestCode, code)})`;
+    const codeName = { toString: () => `${code} (${nameOfCode(RequestCode, code)})` };
     if (size > cfg.maxFrameBytes) {
       this.refuse(target, cmd, ResponseCode.MESSAGE_ILLEGAL, 'oversize',
         `frame of ${size} bytes exceeds this gateway's limit of ${cfg.maxFrameBytes} bytes; send smaller messages or split the batch`);
@@ -253,7 +277,7 @@ export class ClientSession implements PendingOwner {
     }
     const addr = cfg.aliases.resolve(target);
     if (addr) {
-      this.forward(target, addr, cmd);
+      this.forward(target, addr, cmd, frame);
       return;
     }
     // Perhaps aliases issued before a gateway restart: learn the cluster's brokers, then decide.
@@ -310,17 +334,26 @@ export class ClientSession implements PendingOwner {
     return undefined;
   }
 
-  private forward(target: string, brokerAddr: string | undefined, cmd: RemotingCommand): void {
+  private forward(target: string, brokerAddr: string | undefined, cmd: RemotingCommand, frame?: Uint8Array): void {
     const cfg = this.cfg;
-    stripAclFields(cmd);
-    if (cfg.acl) signRequest(cmd, cfg.acl);
+    // Unmodified requests are relayed as they came, with only the opaque patched (no re-encoding).
+    let raw: { frame: Uint8Array; peek: FramePeek } | undefined;
+    if (frame && !cfg.acl && !hasAclFields(cmd)) {
+      const key = SEND_V2.has(cmd.code) ? 'b' : cmd.extFields && 'topic' in cmd.extFields ? 'topic' : undefined;
+      const peek = peekRequest(frame, cmd.opaque, key);
+      if (peek) raw = { frame, peek };
+    }
+    if (!raw) {
+      stripAclFields(cmd);
+      if (cfg.acl) signRequest(cmd, cfg.acl);
+    }
     const oneway = isOneway(cmd);
     const entry: PendingEntry | undefined = oneway ? undefined : {
       owner: this, clientOpaque: cmd.opaque, target, code: cmd.code, request: cmd, startedAt: performance.now(), tries: 0,
     };
     if (entry) this.inflight.add(entry);
     try {
-      if (brokerAddr) cfg.pool.sendBroker(brokerAddr, cmd, entry);
+      if (brokerAddr) cfg.pool.sendBroker(brokerAddr, cmd, entry, raw);
       else cfg.pool.sendNamesrv(cmd, entry);
     } catch (e) {
       if (entry) this.fail(entry, `upstream ${brokerAddr ? `broker ${target}` : 'name server'} unavailable (${(e as Error).message})`);
@@ -377,7 +410,6 @@ export class ClientSession implements PendingOwner {
       if (ms < 0x7fffffff) {
         this.expiryTimer = setTimeout(() => this.refuseConnection(CloseCode.TOKEN_EXPIRED, 'token_expired',
           'token expired: reconnect with a fresh token'), ms);
-        this.expiryTimer.unref?.();
       }
     }
     this.cfg.metrics.connections.inc();
@@ -405,7 +437,21 @@ export class ClientSession implements PendingOwner {
   private toClient(target: string, cmd: RemotingCommand): void {
     if (this.closed || this.ws.readyState !== 1) return;
     this.cfg.metrics.frameOut(cmd.code);
-    this.ws.send(encodeEnvelope(target, encodeCommand(cmd)));
+    this.send(encodeEnvelope(target, encodeCommand(cmd)));
+  }
+
+  /** Sends a binary message; writes of one tick leave in one syscall (corked socket). */
+  private send(bytes: Uint8Array): void {
+    const sock = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (sock && !this.corked) {
+      this.corked = true;
+      sock.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        sock.uncork();
+      });
+    }
+    this.ws.send(bytes);
   }
 
   private sendControl(msg: ControlMessage): void {

@@ -1,4 +1,7 @@
 // Helpers for this package's tests (not exported): a scriptable fake name server / broker over TCP.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   FrameDecoder,
@@ -74,4 +77,51 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'con
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
+}
+
+// ---------- real broker processes ----------
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface BrokerProcess {
+  child: ChildProcess;
+  namesrvAddr: string;
+  brokerAddr: string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/** Spawns packages/broker/src/cli.ts (ports 0) and waits for its ready JSON line. */
+export async function spawnBroker(
+  t: TestContext,
+  opts: { dataDir: string; name?: string; namesrv?: string; brokerPort?: number },
+): Promise<BrokerProcess> {
+  const args = ['--conditions=source', '--import', 'tsx', 'packages/broker/src/cli.ts',
+    '--namesrv-port', '0', '--broker-port', String(opts.brokerPort ?? 0), '--data', opts.dataDir];
+  if (opts.name) args.push('--name', opts.name);
+  if (opts.namesrv) args.push('--namesrv', opts.namesrv, '--no-namesrv');
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const kill = async () => { if (alive()) child.kill('SIGKILL'); await exited; };
+  const stop = async () => {
+    if (!alive()) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  t.after(kill);
+  const ready = await new Promise<{ namesrvAddr: string; brokerAddr: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker CLI not ready:\n${out}`)), 20_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{') && l.endsWith('}'));
+      if (line) { clearTimeout(timer); resolve(JSON.parse(line)); }
+    });
+    child.stderr!.on('data', (d) => (out += d));
+    child.once('exit', () => { clearTimeout(timer); reject(new Error(`broker CLI exited:\n${out}`)); });
+  });
+  return { child, namesrvAddr: opts.namesrv ?? ready.namesrvAddr, brokerAddr: ready.brokerAddr, stop, kill };
 }

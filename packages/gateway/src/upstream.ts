@@ -1,6 +1,7 @@
 // Pooled upstream TCP connections to name servers and brokers, shared by all clients.
 // Each connection keeps upstream opaque → PendingEntry (client session + client opaque).
 import { connect as netConnect, type Socket } from 'node:net';
+import { peekFrame, tcpFrameWithOpaque, type FramePeek } from './fastframe.js';
 import {
   FrameDecoder,
   decodeCommand,
@@ -12,6 +13,8 @@ import {
 /** What an upstream connection hands answers and failures to (a client session). */
 export interface PendingOwner {
   deliver(entry: PendingEntry, response: RemotingCommand): void;
+  /** Fast path: the raw response frame and what peekFrame found in it. */
+  deliverRaw?(entry: PendingEntry, frame: Uint8Array, peek: FramePeek): void;
   fail(entry: PendingEntry, remark: string): void;
 }
 
@@ -45,6 +48,7 @@ export class UpstreamConnection {
   connected = false;
   closed = false;
   private nextOpaque = 1;
+  private corked = false;
   private readonly socket: Socket;
   private readonly decoder: FrameDecoder;
   private readonly ready: Promise<boolean>;
@@ -78,7 +82,7 @@ export class UpstreamConnection {
   }
 
   /** Writes a request; for two-way requests registers `entry` under a fresh upstream opaque. */
-  write(cmd: RemotingCommand, entry: PendingEntry | undefined): void {
+  write(cmd: RemotingCommand, entry: PendingEntry | undefined, raw?: { frame: Uint8Array; peek: FramePeek }): void {
     if (this.closed) throw new Error('upstream connection closed');
     const opaque = this.nextOpaque;
     this.nextOpaque = this.nextOpaque >= 0x7fffffff ? 1 : this.nextOpaque + 1;
@@ -88,13 +92,23 @@ export class UpstreamConnection {
       entry.upstreamOpaque = opaque;
       this.pending.set(opaque, entry);
     }
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    if (raw) {
+      this.socket.write(tcpFrameWithOpaque(raw.frame, raw.peek, opaque));
+      return;
+    }
     const inner = encodeCommand(cmd);
     const prefix = Buffer.allocUnsafe(4);
     prefix.writeUInt32BE(inner.length, 0);
-    this.socket.cork();
     this.socket.write(prefix);
     this.socket.write(inner);
-    process.nextTick(uncork, this.socket);
   }
 
   /** Forgets a pending request (client gone): a late response is discarded. */
@@ -127,6 +141,16 @@ export class UpstreamConnection {
       return;
     }
     for (const f of frames) {
+      const peek = peekFrame(f);
+      if (peek && (peek.flag & 1) === 1) {
+        const entry = this.pending.get(peek.opaque);
+        if (!entry) continue;
+        if (entry.owner.deliverRaw && entry.code !== 105) {
+          this.pending.delete(peek.opaque);
+          entry.owner.deliverRaw(entry, f, peek);
+          continue;
+        }
+      }
       let cmd: RemotingCommand;
       try {
         cmd = decodeCommand(f, this.opts.maxFrameSize !== undefined ? { maxFrameSize: this.opts.maxFrameSize } : {});
@@ -156,9 +180,6 @@ export class UpstreamConnection {
   }
 }
 
-function uncork(s: Socket): void {
-  s.uncork();
-}
 
 export class UpstreamPool {
   private readonly brokers = new Map<string, UpstreamConnection>();
@@ -189,7 +210,7 @@ export class UpstreamPool {
     return this.brokers.size + (this.namesrv ? 1 : 0);
   }
 
-  sendBroker(addr: string, cmd: RemotingCommand, entry: PendingEntry | undefined): void {
+  sendBroker(addr: string, cmd: RemotingCommand, entry: PendingEntry | undefined, raw?: { frame: Uint8Array; peek: FramePeek }): void {
     let c = this.brokers.get(addr);
     if (!c || c.closed) {
       c = new UpstreamConnection(addr, this.opts, (conn, reason, _never, pending) => {
@@ -201,7 +222,7 @@ export class UpstreamPool {
       this.brokers.set(addr, c);
       this.counted();
     }
-    c.write(cmd, entry);
+    c.write(cmd, entry, raw);
   }
 
   sendNamesrv(cmd: RemotingCommand, entry: PendingEntry | undefined): void {

@@ -6,18 +6,19 @@ import { readAll } from '@rocketmq-edge/broker/testing';
 import { Producer, type SendResult } from '@rocketmq-edge/core';
 import { MessageConst, crc32 } from '@rocketmq-edge/core/internal';
 import { TcpTransport } from './index.js';
-import { sleep, spawnBrokerCli, tempDir, u8 } from './test-support.js';
+import { cleanupStack, sleep, spawnBrokerCli, tempDir, u8 } from './test-support.js';
 
 it('crash: kill -9 mid-stream with --flush sync loses no acknowledged message', async (t) => {
+  const defer = cleanupStack(t);
   const dataDir = await tempDir(t);
   let broker = await spawnBrokerCli(t, { dataDir, flush: 'sync' });
   const { namesrvAddr, namesrvPort, brokerPort } = broker;
 
   const transport = new TcpTransport({ namesrvAddr, connectTimeoutMs: 1000 });
-  t.after(() => transport.close());
+  defer(() => transport.close());
   const producer = new Producer({ transport, producerGroup: 'it_crash', sendMsgTimeout: 2000, retryTimesWhenSendFailed: 0 });
   await producer.start();
-  t.after(() => producer.shutdown());
+  defer(() => producer.shutdown());
   const topic = `IT_crash_${process.pid}`;
 
   const acked: { r: SendResult; body: Uint8Array }[] = [];

@@ -8,30 +8,31 @@ import { readAll } from '@rocketmq-edge/broker/testing';
 import { Producer, type SendResult } from '@rocketmq-edge/core';
 import { MessageConst } from '@rocketmq-edge/core/internal';
 import { TcpTransport } from './index.js';
-import { createTopic, tempDir } from './test-support.js';
+import { cleanupStack, createTopic, tempDir } from './test-support.js';
 
 const TOTAL = 300;
 const STOP_AT = 100;
 const SEND_TIMEOUT = 3000;
 
 it('failover: broker-a stops mid-stream, every send succeeds on broker-b, every ack is stored', async (t) => {
+  const defer = cleanupStack(t);
   const dirA = await tempDir(t);
   const dirB = await tempDir(t);
   const namesrv = await startNameServer({ host: '127.0.0.1', port: 0 });
-  t.after(() => namesrv.close());
+  defer(() => namesrv.close());
   let brokerA = await startBroker({ namesrvAddr: namesrv.addr, dataDir: dirA, brokerName: 'broker-a' });
-  t.after(() => brokerA.close());
+  defer(() => brokerA.close());
   const brokerB = await startBroker({ namesrvAddr: namesrv.addr, dataDir: dirB, brokerName: 'broker-b' });
-  t.after(() => brokerB.close());
+  defer(() => brokerB.close());
   const addrA = brokerA.addr;
   const topic = `IT_failover_${process.pid}`;
   await createTopic(namesrv.addr, [brokerA.addr, brokerB.addr], topic);
 
   const transport = new TcpTransport({ namesrvAddr: namesrv.addr, connectTimeoutMs: 1000 });
-  t.after(() => transport.close());
+  defer(() => transport.close());
   const producer = new Producer({ transport, producerGroup: 'it_failover', sendMsgTimeout: SEND_TIMEOUT, sendLatencyFaultEnable: true });
   await producer.start();
-  t.after(() => producer.shutdown());
+  defer(() => producer.shutdown());
 
   const results: SendResult[] = [];
   const bodies: string[] = [];

@@ -8,7 +8,7 @@ import { readAll } from '@rocketmq-edge/broker/testing';
 import { Producer } from '@rocketmq-edge/core';
 import { MessageConst } from '@rocketmq-edge/core/internal';
 import { TcpTransport } from './index.js';
-import { sleep, tempDir } from './test-support.js';
+import { cleanupStack, getRoute, queryConsumerOffset, sleep, tempDir, withClient } from './test-support.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -18,24 +18,26 @@ const httpclient: unknown = require('urllib');
 interface Seen { body: string; tags: string | undefined; keys: string; msgId: string; topic: string }
 
 it('ali-ons produces to and consumes from the embedded broker, together with our Producer', async (t) => {
+  const defer = cleanupStack(t);
   const dir = await tempDir(t);
   const embedded = await startEmbedded({ dataDir: dir, host: '127.0.0.1', namesrvPort: 0, brokerPort: 0 });
-  t.after(() => embedded.close());
+  defer(() => embedded.close());
   const nameSrv = embedded.namesrv.addr;
   const topic = `IT_ons_${process.pid}`;
+  let passed = false;
   const logs: string[] = [];
   const log = (level: string) => (...args: unknown[]) => logs.push(`${level} ${args.map(String).join(' ')}`);
   const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug() {} };
-  t.after(() => {
-    if (logs.some((l) => !l.startsWith('info'))) console.error(`ali-ons log:\n${logs.join('\n')}`);
+  defer(() => {
+    if (!passed) console.error(`ali-ons log:\n${logs.join('\n')}`);
   });
 
   // 1. our Producer (creates the topic with its first send)
   const transport = new TcpTransport({ namesrvAddr: nameSrv });
-  t.after(() => transport.close());
+  defer(() => transport.close());
   const producer = new Producer({ transport, producerGroup: 'it_ons_ours' });
   await producer.start();
-  t.after(() => producer.shutdown());
+  defer(() => producer.shutdown());
   const expected = new Map<string, { body: string; tags: string; keys: string }>();
   for (let i = 0; i < 5; i++) {
     const m = { body: `from rocketmq-edge #${i}`, tags: 'ours', keys: `our-${i}` };
@@ -45,7 +47,7 @@ it('ali-ons produces to and consumes from the embedded broker, together with our
 
   // 2. ali-ons Producer
   const onsProducer = new ons.Producer({ httpclient, nameSrv, producerGroup: 'it_ons_producer', logger });
-  t.after(() => onsProducer.close());
+  defer(() => onsProducer.close());
   await onsProducer.ready();
   for (let i = 0; i < 5; i++) {
     const m = { body: `from ali-ons #${i}`, tags: 'ons', keys: `ons-${i}` };
@@ -77,9 +79,12 @@ it('ali-ons produces to and consumes from the embedded broker, together with our
   });
   const errors: unknown[] = [];
   consumer.on('error', (e: unknown) => errors.push(e));
-  t.after(() => consumer.close());
-  consumer.subscribe(topic, '*', async (msg: { body: Buffer; tags: string; keys: string; msgId: string; topic: string }) => {
-    seen.push({ body: msg.body.toString(), tags: msg.tags, keys: msg.keys, msgId: msg.msgId, topic: msg.topic });
+  defer(() => consumer.close());
+  type OnsMessageExt = { body: Buffer; tags: string; keys: string; msgId: string; topic: string; properties: Record<string, string> };
+  consumer.subscribe(topic, '*', async (msg: OnsMessageExt) => {
+    // ali-ons puts the offset id in msgId (unlike Java's MessageClientExt); UNIQ_KEY is the SendResult id.
+    const id = msg.properties[MessageConst.UNIQ_KEY] ?? msg.msgId;
+    seen.push({ body: msg.body.toString(), tags: msg.tags, keys: msg.keys, msgId: id, topic: msg.topic });
   });
   const deadline = Date.now() + 20_000;
   while (seen.length < 10 && Date.now() < deadline) await sleep(100);
@@ -93,4 +98,21 @@ it('ali-ons produces to and consumes from the embedded broker, together with our
     assert.equal(s.keys, e.keys);
   }
   assert.equal(new Set(seen.map((s) => s.msgId)).size, 10, 'each once');
+
+  // 4. what a real broker does for this consumer: %RETRY%<group> created on its heartbeat and
+  // published in the route; offsets committed by the consumer are stored (sum = 10 messages).
+  await consumer.close();
+  await withClient(nameSrv, async (client) => {
+    const retry = await getRoute(client, '%RETRY%it_ons_consumer');
+    assert.ok(retry?.queueDatas.length, 'route of %RETRY%it_ons_consumer published after the heartbeat');
+    const route = await getRoute(client, topic);
+    assert.ok(route);
+    let committed = 0;
+    const brokerAddr = route.brokerDatas[0]!.brokerAddrs['0']!;
+    for (let q = 0; q < route.queueDatas[0]!.readQueueNums; q++) {
+      committed += (await queryConsumerOffset(client, brokerAddr, 'it_ons_consumer', topic, q)) ?? 0;
+    }
+    assert.equal(committed, 10, 'committed consumer offsets cover the ten messages');
+  });
+  passed = true;
 });

@@ -23,7 +23,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 /** A fresh directory under os.tmpdir(), removed after the test. */
 export async function tempDir(t: TestContext, prefix = 'rmq-edge-tcp-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  cleanupStack(t)(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -66,7 +66,7 @@ export async function spawnBrokerCli(
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   };
-  t.after(kill);
+  cleanupStack(t)(kill);
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -102,19 +102,41 @@ export async function spawnBrokerCli(
   };
 }
 
+/** Runs `fn` with a RemotingClient over a fresh TcpTransport, closing both afterwards. */
+export async function withClient<T>(namesrvAddr: string, fn: (client: RemotingClient) => Promise<T>): Promise<T> {
+  const transport = new TcpTransport({ namesrvAddr });
+  const client = new RemotingClient(transport);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+    await transport.close();
+  }
+}
+
+export interface RouteData {
+  brokerDatas: { brokerName: string; brokerAddrs: Record<string, string> }[];
+  queueDatas: { brokerName: string; readQueueNums: number; writeQueueNums: number; perm: number }[];
+}
+
+/** GET_ROUTEINFO_BY_TOPIC (105): the route, or undefined when the name server answers an error. */
+export function getRoute(client: RemotingClient, topic: string): Promise<RouteData | undefined> {
+  return client.invoke(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }), 3000).then((res) =>
+    res.code === ResponseCode.SUCCESS && res.body ? (parseLenientJson(new TextDecoder().decode(res.body)) as RouteData) : undefined,
+  );
+}
+
 /**
- * Creates `topic` on a broker with UPDATE_AND_CREATE_TOPIC (17), as mqadmin updateTopic does,
- * and waits until the name server's route lists `expectBrokers` for it.
+ * Creates `topic` on brokers with UPDATE_AND_CREATE_TOPIC (17), as mqadmin updateTopic does, and
+ * waits until the name server's route lists `expectBrokers` (default: all of them) for it.
  */
-export async function createTopic(
+export function createTopic(
   namesrvAddr: string,
   brokerAddrs: string[],
   topic: string,
   opts: { queues?: number; expectBrokers?: number; timeoutMs?: number } = {},
 ): Promise<void> {
-  const transport = new TcpTransport({ namesrvAddr });
-  const client = new RemotingClient(transport);
-  try {
+  return withClient(namesrvAddr, async (client) => {
     const queues = String(opts.queues ?? 4);
     for (const addr of brokerAddrs) {
       const res = await client.invoke(
@@ -136,19 +158,58 @@ export async function createTopic(
     const want = opts.expectBrokers ?? brokerAddrs.length;
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
     for (;;) {
-      const res = await client.invoke(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }), 3000);
-      if (res.code === ResponseCode.SUCCESS && res.body) {
-        const route = parseLenientJson(new TextDecoder().decode(res.body)) as { queueDatas?: unknown[] };
-        if ((route.queueDatas?.length ?? 0) >= want) return;
-      }
+      const route = await getRoute(client, topic);
+      if ((route?.queueDatas?.length ?? 0) >= want) return;
       if (Date.now() > deadline) throw new Error(`route of ${topic} does not list ${want} brokers`);
       await sleep(100);
     }
-  } finally {
-    await client.close();
-    await transport.close();
-  }
+  });
+}
+
+/** QUERY_CONSUMER_OFFSET (14): the committed offset, or undefined (QUERY_NOT_FOUND). */
+export async function queryConsumerOffset(
+  client: RemotingClient,
+  brokerAddr: string,
+  consumerGroup: string,
+  topic: string,
+  queueId: number,
+): Promise<number | undefined> {
+  const res = await client.invoke(
+    brokerAddr,
+    createRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup, queueId: String(queueId), topic }),
+    3000,
+  );
+  if (res.code === ResponseCode.QUERY_NOT_FOUND) return undefined;
+  if (res.code !== ResponseCode.SUCCESS) throw new Error(`QUERY_CONSUMER_OFFSET: ${res.code} ${res.remark}`);
+  return Number(res.extFields?.offset);
 }
 
 /** A plain Uint8Array view (readAll may hand out Buffers; deepStrictEqual tells them apart). */
 export const u8 = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+const stacks = new WeakMap<TestContext, (fn: () => unknown) => void>();
+
+/**
+ * The test's cleanup stack: functions run last-in first-out after the test (node:test runs
+ * `t.after` hooks in registration order, which would stop a broker before the clients using it).
+ * The helpers here (tempDir, spawnBrokerCli) register on the same stack.
+ */
+export function cleanupStack(t: TestContext): (fn: () => unknown) => void {
+  let defer = stacks.get(t);
+  if (defer) return defer;
+  const fns: (() => unknown)[] = [];
+  t.after(async () => {
+    const errors: unknown[] = [];
+    for (const fn of fns.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (errors.length) throw errors[0];
+  });
+  defer = (fn) => void fns.push(fn);
+  stacks.set(t, defer);
+  return defer;
+}

@@ -1,12 +1,26 @@
 // Node (20 has no global WebSocket): the `ws` package through isomorphic-ws. Only reached through
 // the "node" condition of the "#websocket" import, so browser bundles never include it.
 import WebSocket from 'isomorphic-ws';
-import type { WebSocketCtor, WebSocketLike } from './types.js';
+import type { WebSocketCtor } from './types.js';
 
-class NodeWebSocket extends WebSocket {
-  constructor(url: string, protocols?: string | string[]) {
-    super(url, protocols, { perMessageDeflate: false });
-  }
+function NodeWebSocket(url: string, protocols?: string | string[]): WebSocket {
+  const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
+  // Frames sent in one tick leave in one write (browsers batch on their own).
+  const send = ws.send.bind(ws) as (data: unknown) => void;
+  let corked = false;
+  (ws as { send: (data: unknown) => void }).send = (data: unknown) => {
+    const sock = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (sock && !corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(() => {
+        corked = false;
+        sock.uncork();
+      });
+    }
+    send(data);
+  };
+  return ws;
 }
 
-export const fallbackWebSocket: WebSocketCtor | undefined = NodeWebSocket as unknown as new (url: string, protocols?: string | string[]) => WebSocketLike;
+export const fallbackWebSocket: WebSocketCtor | undefined = NodeWebSocket as unknown as WebSocketCtor;

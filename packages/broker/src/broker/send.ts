@@ -16,7 +16,7 @@ import {
 import type { Connection } from '../remoting-server.js';
 import type { PutResult } from '../store/message-store.js';
 import { applyDelay, IllegalMessageError, orderedProps, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
-import { DLQ_PREFIX, PERM_WRITE, RETRY_PREFIX } from './topic-config.js';
+import { DLQ_PREFIX, PERM_WRITE, RETRY_PREFIX, TIMER_TOPIC } from './topic-config.js';
 
 interface SendHeader {
   producerGroup?: string;
@@ -107,7 +107,7 @@ async function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection):
     } catch (e) {
       return err(ResponseCode.SYSTEM_ERROR, (e as Error).message);
     }
-    if (isNotAllowedSendTopic(h.topic)) return err(ResponseCode.NO_PERMISSION, `Sending message to topic[${h.topic}] is forbidden.`);
+    if (isNotAllowedSendTopic(h.topic) || h.topic === TIMER_TOPIC) return err(ResponseCode.NO_PERMISSION, `Sending message to topic[${h.topic}] is forbidden.`);
     if (h.batch && h.topic.length > 127) return err(ResponseCode.MESSAGE_ILLEGAL, `message topic length too long ${h.topic.length}`);
     const body = req.body ?? new Uint8Array(0);
     if (body.length > ctx.maxMessageSize) {

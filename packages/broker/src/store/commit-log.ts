@@ -26,8 +26,15 @@ export interface CommitLogOptions {
 export class CommitLog {
   private segments: Segment[] = [];
   private active!: Segment;
-  /** Bytes written (to the page cache). */
+  /** Bytes appended (logical end of the log, including records not yet handed to write()). */
   private writePos = 0;
+  /** Bytes handed to write(2), i.e. in the OS page cache. */
+  private diskPos = 0;
+  /** Records appended in this turn of the event loop, written together with one writev. */
+  private pending: Uint8Array[] = [];
+  private drainScheduled = false;
+  private failed: Error | undefined;
+  private writeWaiters: { pos: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   /** Bytes known to be on stable storage. */
   private flushedPos = 0;
   private flushRunning = false;
@@ -75,6 +82,7 @@ export class CommitLog {
     this.active = this.segments[this.segments.length - 1]!;
     this.active.fd = fs.openSync(this.active.file, 'r+');
     this.writePos = this.active.base + this.active.size;
+    this.diskPos = this.writePos;
     this.flushedPos = this.writePos; // what we read back is what the OS has; treat it as the baseline
     return { truncatedBytes: truncated };
   }
@@ -82,6 +90,17 @@ export class CommitLog {
   private newSegment(base: number): Segment {
     const file = path.join(this.opts.dir, String(base).padStart(20, '0'));
     fs.closeSync(fs.openSync(file, 'w'));
+    // Make the new name durable too, or a power loss could lose a whole fsync'ed segment.
+    try {
+      const dfd = fs.openSync(this.opts.dir, 'r');
+      try {
+        fs.fsyncSync(dfd);
+      } finally {
+        fs.closeSync(dfd);
+      }
+    } catch {
+      /* not supported on every platform */
+    }
     return { base, size: 0, file, fd: undefined, mtimeMs: Date.now() };
   }
 
@@ -102,22 +121,99 @@ export class CommitLog {
   /** Offset the next record of `size` bytes will get (rolls the segment first when needed). */
   prepare(size: number): number {
     if (this.closed) throw new Error('the store is closed');
+    if (this.failed) throw new Error(`the store is read-only after a write error: ${this.failed.message}`);
     if (this.active.size > 0 && this.active.size + size > this.opts.segmentSize) this.roll();
     return this.active.base + this.active.size;
   }
 
-  /** Writes a record (already carrying its offset) at the position `prepare` returned. */
+  /**
+   * Appends a record (already carrying its offset) at the position `prepare` returned. The bytes
+   * reach write(2) at the end of this event-loop turn, together with the other appends of the turn
+   * (one writev instead of one syscall per message); `waitWritten` / `waitFlushed` wait for that.
+   */
   write(record: Uint8Array, offset: number): void {
     const seg = this.active;
     if (offset !== seg.base + seg.size) throw new Error(`commit log write at ${offset}, expected ${seg.base + seg.size}`);
-    let done = 0;
-    while (done < record.length) done += fs.writeSync(seg.fd!, record, done, record.length - done, seg.size + done);
+    this.pending.push(record);
     seg.size += record.length;
     seg.mtimeMs = Date.now();
     this.writePos = seg.base + seg.size;
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => {
+        this.drainScheduled = false;
+        this.drainSafely();
+      });
+    }
+  }
+
+  private drainSafely(): void {
+    try {
+      this.drain();
+    } catch (e) {
+      this.fail(e as Error);
+    }
+  }
+
+  /** A failed write leaves the log in an unknown state: refuse further appends, fail every waiter. */
+  private fail(err: Error): void {
+    this.failed ??= err;
+    this.opts.logger('error', `commit log write failed, the store is now read-only: ${err.message}`);
+    for (const w of this.writeWaiters) w.reject(err);
+    this.writeWaiters = [];
+    for (const w of this.waiters) w.reject(err);
+    this.waiters = [];
+  }
+
+  /** Hands the pending records of the active segment to write(2). */
+  private drain(): void {
+    if (this.pending.length === 0) return;
+    const seg = this.active;
+    const bufs = this.pending;
+    this.pending = [];
+    let pos = this.diskPos - seg.base;
+    for (let i = 0; i < bufs.length; i += 512) {
+      let chunk = bufs.slice(i, i + 512);
+      let left = chunk.reduce((n, b) => n + b.length, 0);
+      while (left > 0) {
+        const n = fs.writevSync(seg.fd!, chunk, pos);
+        pos += n;
+        left -= n;
+        if (left > 0) {
+          // partial write: drop what went out and retry the rest
+          let skip = n;
+          const rest: Uint8Array[] = [];
+          for (const b of chunk) {
+            if (skip >= b.length) skip -= b.length;
+            else {
+              rest.push(skip > 0 ? b.subarray(skip) : b);
+              skip = 0;
+            }
+          }
+          chunk = rest;
+        }
+      }
+    }
+    this.diskPos = seg.base + pos;
+    if (this.writeWaiters.length) {
+      const left: typeof this.writeWaiters = [];
+      for (const w of this.writeWaiters) {
+        if (w.pos <= this.diskPos) w.resolve();
+        else left.push(w);
+      }
+      this.writeWaiters = left;
+    }
+  }
+
+  /** Resolves once everything appended up to `pos` was handed to write(2) (in the page cache). */
+  waitWritten(pos: number): Promise<void> {
+    if (this.diskPos >= pos) return Promise.resolve();
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => this.writeWaiters.push({ pos, resolve, reject }));
   }
 
   private roll(): void {
+    this.drain();
     const old = this.active;
     // Everything in a finished segment goes to disk now; later flushes only touch the active one.
     fs.fsyncSync(old.fd!);
@@ -132,6 +228,7 @@ export class CommitLog {
     }
     const seg = this.newSegment(old.base + old.size);
     seg.fd = fs.openSync(seg.file, 'r+');
+    this.diskPos = seg.base;
     this.segments.push(seg);
     this.active = seg;
   }
@@ -139,6 +236,7 @@ export class CommitLog {
   /** Resolves once everything written up to `pos` is fsync'ed (group commit). */
   waitFlushed(pos: number): Promise<void> {
     if (this.flushedPos >= pos) return Promise.resolve();
+    if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.waiters.push({ pos, resolve, reject });
       this.scheduleFlush();
@@ -154,7 +252,12 @@ export class CommitLog {
   }
 
   private async doFlush(): Promise<void> {
-    const target = this.writePos;
+    this.drainSafely();
+    if (this.failed) {
+      this.flushRunning = false;
+      return;
+    }
+    const target = this.diskPos;
     const fd = this.active.fd;
     try {
       if (fd !== undefined) await new Promise<void>((res, rej) => fs.fdatasync(fd, (e) => (e ? rej(e) : res())));
@@ -180,6 +283,7 @@ export class CommitLog {
 
   /** Reads `size` bytes at `offset`; undefined when the range is not (or no longer) in the log. */
   read(offset: number, size: number): Uint8Array | undefined {
+    if (this.pending.length && offset + size > this.diskPos) this.drain();
     const seg = this.segmentFor(offset);
     if (!seg || offset + size > seg.base + seg.size) return undefined;
     const buf = Buffer.allocUnsafe(size);
@@ -251,6 +355,7 @@ export class CommitLog {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.drainSafely();
     await this.flush().catch(() => {});
     await this.flushPromise?.catch(() => {});
     this.closed = true;

@@ -151,8 +151,8 @@ export class MessageStore {
 
   /**
    * Appends an encoded record (its QUEUEOFFSET and PHYSICALOFFSET fields are filled in here).
-   * Synchronous: when it returns, the bytes are in the OS page cache. Call `durable()` before
-   * acknowledging in SYNC_FLUSH mode.
+   * The record is readable at once; it reaches write(2) at the end of the event-loop turn.
+   * Await `durable()` before acknowledging.
    */
   put(topic: string, queueId: number, record: Uint8Array, properties: Record<string, string>, storeTimestamp: number): PutResult {
     if (this.closed) throw new Error('the message store is closed');
@@ -172,10 +172,10 @@ export class MessageStore {
     return { commitLogOffset: offset, queueOffset, size: record.length, storeTimestamp };
   }
 
-  /** Resolves when the given write may be acknowledged: at once for ASYNC_FLUSH, after fsync for SYNC_FLUSH. */
+  /** Resolves when the given write may be acknowledged: after write(2) for ASYNC_FLUSH, after fsync for SYNC_FLUSH. */
   durable(r: PutResult): Promise<void> {
-    if (this.flushMode !== 'SYNC_FLUSH') return Promise.resolve();
-    return this.log.waitFlushed(r.commitLogOffset + r.size);
+    const end = r.commitLogOffset + r.size;
+    return this.flushMode === 'SYNC_FLUSH' ? this.log.waitFlushed(end) : this.log.waitWritten(end);
   }
 
   maxOffset(topic: string, queueId: number): number {

@@ -1,0 +1,65 @@
+// rocketmq-edge as a contender of the shared peers harness (shared/bench/peers/README.md):
+// the browser ESM bundle (core + WebSocketTransport, built here with esbuild exactly like
+// scripts/build.mjs: platform=browser, conditions source+browser) over the `ws` package as the
+// global WebSocket (what the other peers do on Node 20), publishing acknowledged SYNC sends.
+//
+//   node bench/peers-contender.mjs --url ws://127.0.0.1:PORT/rmq --window 256 --count 200000 --size 1024
+//        [--token T]   default: fetched from the gateway's /demo-config.json (development mode)
+//        [--topic T]   default: bench
+// The gateway it expects: node packages/gateway/bin/rocketmq-edge.mjs --port PORT --data DIR --no-demo \
+//        --rate 100000000 --burst 100000000 --max-in-flight 65536 --log-level warn
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runContender } from '../../shared/bench/peers/lib/contender.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(join(ROOT, 'packages/gateway/package.json'));
+const rootRequire = createRequire(join(ROOT, 'package.json'));
+
+async function loadBundle() {
+  const esbuild = rootRequire('esbuild');
+  const out = await esbuild.build({
+    entryPoints: [join(ROOT, 'packages/transport-ws/src/browser.ts')],
+    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true,
+    conditions: ['source', 'browser'], write: false, logLevel: 'silent', absWorkingDir: ROOT,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'rmq-edge-contender-'));
+  const file = join(dir, 'rocketmq-edge.js');
+  writeFileSync(file, out.outputFiles[0].contents);
+  try {
+    return await import(pathToFileURL(file).href);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function pkgVersion() {
+  try { return `@rocketmq-edge/transport-ws@${rootRequire('./packages/transport-ws/package.json').version}`; } catch { return 'rocketmq-edge'; }
+}
+
+await runContender({
+  name: 'rocketmq-edge',
+  version: pkgVersion(),
+  async connect(opts) {
+    globalThis.WebSocket ??= require('ws'); // Node 20: no global WebSocket; the bundle uses the global one
+    const { Producer, WebSocketTransport } = await loadBundle();
+    let token = opts.token;
+    if (!token) {
+      const cfgUrl = new URL('/demo-config.json', opts.url.replace(/^ws/, 'http'));
+      token = (await (await fetch(cfgUrl)).json()).token;
+    }
+    const transport = new WebSocketTransport({ url: opts.url, token });
+    const producer = new Producer({ transport, producerGroup: 'peers_bench', sendMsgTimeout: 10_000 });
+    await producer.start();
+    const topic = opts.topic ?? 'bench';
+    await producer.send({ topic, body: new Uint8Array(opts.size) }); // route + topic auto-creation
+    return {
+      publish: (payload) => producer.send({ topic, body: payload }),
+      close: async () => { await producer.shutdown(); await transport.close(); },
+      info: { send_mode: 'SYNC send(), acked by the broker (ASYNC_FLUSH)', path: 'browser bundle → ws → gateway → embedded broker' },
+    };
+  },
+});

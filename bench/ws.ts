@@ -1,0 +1,142 @@
+// WebSocket path figures, 1 KiB random bodies, one JSON line per case on stdout:
+//   {"case":"ws-gateway-w1"|"ws-gateway-w256","msgs_per_s":…,"p50_ms":…,"p99_ms":…}  Producer → WebSocketTransport → gateway → broker
+//   {"case":"tcp-direct-w1"|"tcp-direct-w256",…}                                        Producer → TcpTransport → broker
+//   {"case":"ws-floor-w1"|"ws-floor-w256",…}                                            raw `ws` client → ack server (no broker)
+//   {"case":"gateway-idle-5000","rss_mb":…,"connections":5000}                          gateway RSS with 5,000 idle authenticated clients
+// The broker (its CLI), the gateway (its CLI) and the idle clients each run in their own process;
+// the measuring client runs here. w1 = sequential SYNC sends; w256 = 256 SYNC sends in flight.
+// Environment: BENCH_W1_MSGS (5000), BENCH_W256_MSGS (50000), BENCH_MAX_MS (30000), BENCH_IDLE (5000), BENCH_ONLY (comma list of prefixes).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { Producer } from '@rocketmq-edge/core';
+import { TcpTransport } from '@rocketmq-edge/transport-tcp';
+import { WebSocketTransport } from '../packages/transport-ws/src/index.js';
+import { startBrokerProcess } from './lib/broker-process.js';
+import { randomBody, report, runCase } from './lib/runner.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const W1 = Number(process.env.BENCH_W1_MSGS ?? 5000);
+const W256 = Number(process.env.BENCH_W256_MSGS ?? 50_000);
+const MAX_MS = Number(process.env.BENCH_MAX_MS ?? 30_000);
+const IDLE = Number(process.env.BENCH_IDLE ?? 5000);
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+const want = (name: string) => ONLY.length === 0 || ONLY.some((p) => name.startsWith(p));
+const bodies = Array.from({ length: 256 }, () => randomBody(1024));
+const TOKEN = 'bench-token';
+
+interface Proc { child: ChildProcess; line: string; stop(): Promise<void> }
+
+/** Spawns a process and waits for the first stdout line matching `ready`. */
+function start(args: string[], ready: RegExp, what: string): Promise<Proc> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const kill = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
+  process.once('exit', kill);
+  const stop = async () => {
+    process.off('exit', kill);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} not ready after 60 s:\n${out}\n${err}`)), 60_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => ready.test(l));
+      if (line !== undefined) { clearTimeout(timer); resolve({ child, line, stop }); }
+    });
+    child.once('exit', () => { clearTimeout(timer); reject(new Error(`${what} exited:\n${out}\n${err}`)); });
+  });
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Math.round((Number(m?.[1] ?? 0) / 1024) * 10) / 10;
+}
+
+async function producerCases(prefix: string, transport: import('@rocketmq-edge/core').Transport): Promise<void> {
+  const producer = new Producer({ transport, producerGroup: `bench_${prefix.replace(/-/g, '_')}`, sendMsgTimeout: 10_000 });
+  try {
+    await producer.start();
+    const topic = `BenchWs_${prefix.replace(/-/g, '_')}`;
+    await producer.send({ topic, body: bodies[0]! });
+    const op = (i: number) => producer.send({ topic, body: bodies[i % bodies.length]! });
+    report(await runCase({ name: `${prefix}-w1`, op, window: 1, warmup: 500, msgs: W1, maxMs: MAX_MS }));
+    report(await runCase({ name: `${prefix}-w256`, op, window: 256, warmup: 2560, msgs: W256, maxMs: MAX_MS }));
+  } finally {
+    await producer.shutdown().catch(() => {});
+    await transport.close();
+  }
+}
+
+async function floorCases(): Promise<void> {
+  const server = await start(['bench/peers-ws-floor-server.mjs', '--port', '0'], /^READY \d+/, 'ws floor server');
+  const port = Number(server.line.split(' ')[1]);
+  const require = createRequire(join(ROOT, 'packages/gateway/package.json'));
+  interface RawWs { once(e: string, f: (...a: unknown[]) => void): void; on(e: 'message', f: (d: Buffer) => void): void; send(b: Buffer): void; terminate(): void }
+  const WebSocket = require('ws') as new (url: string, opts: object) => RawWs;
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  const waiting = new Map<number, () => void>();
+  ws.on('message', (d: Buffer) => { const id = d.readUInt32LE(0); waiting.get(id)?.(); waiting.delete(id); });
+  let next = 0;
+  const op = (i: number) => new Promise<void>((resolve) => {
+    const id = next++ >>> 0;
+    const msg = Buffer.from(bodies[i % bodies.length]!);
+    msg.writeUInt32LE(id, 0);
+    waiting.set(id, resolve);
+    ws.send(msg);
+  });
+  try {
+    report(await runCase({ name: 'ws-floor-w1', op, window: 1, warmup: 500, msgs: W1, maxMs: MAX_MS }));
+    report(await runCase({ name: 'ws-floor-w256', op, window: 256, warmup: 2560, msgs: W256, maxMs: MAX_MS }));
+  } finally {
+    ws.terminate();
+    await server.stop();
+  }
+}
+
+const broker = await startBrokerProcess({ flush: 'async' });
+const gwData = await mkdtemp(join(tmpdir(), 'rmq-edge-bench-gw-'));
+let gateway: Proc | undefined;
+try {
+  gateway = await start([
+    ...(process.env.BENCH_GW_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    '--conditions=source', '--import', 'tsx', 'packages/gateway/src/cli.ts',
+    '--namesrv', broker.namesrvAddr, '--port', '0', '--data', gwData, '--no-dev', '--no-demo',
+    '--static-token', `${TOKEN}=*`, '--rate', '100000000', '--burst', '100000000', '--max-in-flight', '65536',
+    '--log-level', 'warn',
+  ], /^\{"event":"ready"/, 'gateway');
+  const wsUrl = (JSON.parse(gateway.line) as { wsUrl: string }).wsUrl;
+  if (want('ws-gateway')) await producerCases('ws-gateway', new WebSocketTransport({ url: wsUrl, token: TOKEN }));
+  if (want('tcp-direct')) await producerCases('tcp-direct', new TcpTransport({ namesrvAddr: broker.namesrvAddr }));
+  if (want('ws-floor')) await floorCases();
+  if (want('gateway-idle')) {
+    const pid = gateway.child.pid!;
+    const before = rssMb(pid);
+    const clients = await start(['bench/peers-idle-clients.mjs', '--url', wsUrl, '--token', TOKEN, '--count', String(IDLE)],
+      /^READY /, 'idle clients');
+    const [, ok, failed] = clients.line.split(' ').map(Number);
+    await new Promise((r) => setTimeout(r, 2000));
+    const rss = rssMb(pid);
+    process.stdout.write(JSON.stringify({ case: `gateway-idle-${IDLE}`, rss_mb: rss, connections: ok }) + '\n');
+    process.stderr.write(`  gateway-idle: rss before ${before} MB, after ${rss} MB, ${ok} connected, ${failed} failed, ` +
+      `${Math.round(((rss - before) * 1024) / Math.max(1, ok!))} KB per connection\n`);
+    await clients.stop();
+  }
+} finally {
+  await gateway?.stop();
+  await broker.stop();
+  await rm(gwData, { recursive: true, force: true });
+}

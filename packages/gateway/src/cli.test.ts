@@ -1,0 +1,69 @@
+// The rocketmq-edge command as a real process: ready line, dev token, demo config, SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Producer } from '@rocketmq-edge/core/internal';
+import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
+import { REPO_ROOT } from './test-support.js';
+
+const BIN = join(REPO_ROOT, 'packages/gateway/bin/rocketmq-edge.mjs');
+
+test('--help', () => {
+  const r = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /--namesrv/);
+  assert.match(r.stdout, /ROCKETMQ_EDGE_PORT/);
+});
+
+test('no flags: embedded broker + gateway; ready JSON line; dev token works; token survives a restart; SIGTERM exits 0', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rmq-edge-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const start = async () => {
+    const child = spawn(process.execPath, [BIN, '--port', '0', '--data', dir, '--no-demo', '--log-level', 'warn'], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ROCKETMQ_EDGE_RATE: '5000' },
+    });
+    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const ready = await new Promise<{ event: string; url: string; wsUrl: string; token: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready:\n${out}\n${err}`)), 30_000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        const line = out.split('\n').find((l) => l.startsWith('{"event":"ready"'));
+        if (line) { clearTimeout(timer); resolve(JSON.parse(line)); }
+      });
+      child.once('exit', () => { clearTimeout(timer); reject(new Error(`exited:\n${out}\n${err}`)); });
+    });
+    return { child, ready };
+  };
+  const { child, ready } = await start();
+  assert.equal(ready.event, 'ready');
+  assert.match(ready.wsUrl, /^ws:\/\/127\.0\.0\.1:\d+\/rmq$/);
+  assert.equal(ready.token.split('.').length, 3, 'a JWT');
+  const cfg = await (await fetch(new URL('/demo-config.json', ready.url))).json() as { wsUrl: string; token: string; topic: string };
+  assert.deepEqual(cfg, { wsUrl: ready.wsUrl, token: ready.token, topic: 'demo-events' });
+  const send = async (wsUrl: string, token: string) => {
+    const transport = new WebSocketTransport({ url: wsUrl, token });
+    const producer = new Producer({ transport, producerGroup: 'cli-test' });
+    try {
+      await producer.start();
+      return await producer.send({ topic: 'demo-events', body: 'hello from the cli test' });
+    } finally {
+      await producer.shutdown();
+      await transport.close();
+    }
+  };
+  assert.equal((await send(ready.wsUrl, ready.token)).sendStatus, 'SEND_OK');
+  child.kill('SIGTERM');
+  const code = await new Promise((r) => child.once('exit', (c) => r(c)));
+  assert.equal(code, 0);
+  // same data dir → same dev secret → the old token still works
+  const second = await start();
+  assert.equal((await send(second.ready.wsUrl, ready.token)).sendStatus, 'SEND_OK');
+  second.child.kill('SIGTERM');
+  await new Promise((r) => second.child.once('exit', r));
+});
