@@ -12,7 +12,7 @@
 //
 // `node scripts/build.mjs` or `import { build } from './scripts/build.mjs'; await build()`.
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,25 +58,39 @@ const apps = [
 ];
 
 /**
+ * Writes a file atomically (temp file + rename), so a gateway serving the demo or a test reading
+ * an app while another process rebuilds never sees half a file. Unchanged files are left alone.
+ */
+async function put(path, contents) {
+  try {
+    if (Buffer.compare(await readFile(path), contents) === 0) return;
+  } catch { /* new file */ }
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, contents);
+  await rename(tmp, path);
+}
+
+/**
  * Builds everything. Resolves with the written files (relative to the repo root) and the time taken.
  * Throws with esbuild's messages when a source does not compile.
  */
 export async function build({ log = () => {} } = {}) {
   const t0 = performance.now();
-  await mkdir(dirname(BUNDLE_FILE), { recursive: true });
+  const out = new Map(); // absolute path -> contents
   const bundle = await esbuild.build({
     ...bundleOptions,
     entryPoints: [BUNDLE_ENTRY],
     outfile: BUNDLE_FILE,
     sourcemap: 'linked',
-    metafile: true,
+    write: false,
   });
-  const written = Object.keys(bundle.metafile.outputs);
+  for (const f of bundle.outputFiles) out.set(f.path, f.contents);
+  const bundleJs = out.get(BUNDLE_FILE);
+  const bundleMap = out.get(`${BUNDLE_FILE}.map`);
 
   await Promise.all(apps.map(async (app) => {
     const dir = dirname(app.out);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
     const res = await esbuild.build({
       entryPoints: [app.entry],
       outfile: app.out,
@@ -89,20 +103,19 @@ export async function build({ log = () => {} } = {}) {
       logLevel: 'silent',
       absWorkingDir: root,
       plugins: [useBundle],
-      metafile: true,
+      write: false,
     });
-    written.push(...Object.keys(res.metafile.outputs));
-    const copies = [[BUNDLE_FILE, 'rocketmq-edge.js'], [`${BUNDLE_FILE}.map`, 'rocketmq-edge.js.map'],
-      ...app.copy.map(([from, to]) => [r(from), to])];
-    for (const [from, to] of copies) {
-      await copyFile(from, join(dir, to));
-      written.push(relative(root, join(dir, to)));
-    }
+    for (const f of res.outputFiles) out.set(f.path, f.contents);
+    out.set(join(dir, 'rocketmq-edge.js'), bundleJs);
+    out.set(join(dir, 'rocketmq-edge.js.map'), bundleMap);
+    for (const [from, to] of app.copy) out.set(join(dir, to), await readFile(r(from)));
   }));
 
+  await Promise.all([...out].map(([path, contents]) => put(path, contents)));
+  const files = [...out.keys()].map((f) => relative(root, f).replaceAll('\\', '/'));
   const ms = Math.round(performance.now() - t0);
-  log(`built ${written.length} files in ${ms} ms`);
-  return { files: written, ms };
+  log(`built ${files.length} files in ${ms} ms`);
+  return { files, ms };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
