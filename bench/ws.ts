@@ -1,11 +1,17 @@
 // WebSocket path figures, 1 KiB random bodies, one JSON line per case on stdout:
-//   {"case":"ws-gateway-w1"|"ws-gateway-w256","msgs_per_s":…,"p50_ms":…,"p99_ms":…}  Producer → WebSocketTransport → gateway → broker
-//   {"case":"tcp-direct-w1"|"tcp-direct-w256",…}                                        Producer → TcpTransport → broker
+//   {"case":"ws-gateway-w1"|"ws-gateway-w256","msgs_per_s":…,"p50_ms":…,"p99_ms":…}  Producer → WebSocketTransport → gateway → embedded broker
+//   {"case":"tcp-direct-w1"|"tcp-direct-w256",…}                                        Producer → TcpTransport → the same embedded broker
+//   {"case":"ws-gateway-remote-w256",…}                                                 Producer → WebSocketTransport → gateway → broker in its own process
 //   {"case":"ws-floor-w1"|"ws-floor-w256",…}                                            raw `ws` client → ack server (no broker)
 //   {"case":"gateway-idle-5000","rss_mb":…,"connections":5000}                          gateway RSS with 5,000 idle authenticated clients
-// The broker (its CLI), the gateway (its CLI) and the idle clients each run in their own process;
-// the measuring client runs here. w1 = sequential SYNC sends; w256 = 256 SYNC sends in flight.
-// Environment: BENCH_W1_MSGS (5000), BENCH_W256_MSGS (50000), BENCH_MAX_MS (30000), BENCH_IDLE (5000), BENCH_ONLY (comma list of prefixes).
+// Topology = the default deployment: ONE `rocketmq-edge` process (gateway CLI without --namesrv:
+// embedded name server + broker, ASYNC flush, temp data dir). The ws-gateway cases go through its
+// gateway; the tcp-direct cases talk TCP to the very same embedded broker, so the two differ only
+// by the relay. The remote case starts the broker CLI and a second gateway (--namesrv) in two more
+// processes. The measuring client runs here, the floor server and the idle clients in their own processes.
+// w1 = sequential SYNC sends; w256 = 256 SYNC sends in flight.
+// Environment: BENCH_W1_MSGS (5000), BENCH_W256_MSGS (50000), BENCH_MAX_MS (30000), BENCH_IDLE (5000),
+// BENCH_ONLY (comma list of case-name prefixes), BENCH_GW_NODE_ARGS (extra node flags for the gateway process).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,7 +31,7 @@ const W256 = Number(process.env.BENCH_W256_MSGS ?? 50_000);
 const MAX_MS = Number(process.env.BENCH_MAX_MS ?? 30_000);
 const IDLE = Number(process.env.BENCH_IDLE ?? 5000);
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
-const want = (name: string) => ONLY.length === 0 || ONLY.some((p) => name.startsWith(p));
+const want = (...names: string[]) => ONLY.length === 0 || names.some((n) => ONLY.some((p) => n.startsWith(p)));
 const bodies = Array.from({ length: 256 }, () => randomBody(1024));
 const TOKEN = 'bench-token';
 
@@ -65,15 +71,19 @@ function rssMb(pid: number): number {
   return Math.round((Number(m?.[1] ?? 0) / 1024) * 10) / 10;
 }
 
-async function producerCases(prefix: string, transport: import('@rocketmq-edge/core').Transport): Promise<void> {
+async function producerCases(prefix: string, transport: import('@rocketmq-edge/core').Transport, windows: (1 | 256)[] = [1, 256]): Promise<void> {
   const producer = new Producer({ transport, producerGroup: `bench_${prefix.replace(/-/g, '_')}`, sendMsgTimeout: 10_000 });
   try {
     await producer.start();
     const topic = `BenchWs_${prefix.replace(/-/g, '_')}`;
     await producer.send({ topic, body: bodies[0]! });
     const op = (i: number) => producer.send({ topic, body: bodies[i % bodies.length]! });
-    report(await runCase({ name: `${prefix}-w1`, op, window: 1, warmup: 500, msgs: W1, maxMs: MAX_MS }));
-    report(await runCase({ name: `${prefix}-w256`, op, window: 256, warmup: 2560, msgs: W256, maxMs: MAX_MS }));
+    for (const w of windows) {
+      if (!want(`${prefix}-w${w}`)) continue;
+      report(await runCase(w === 1
+        ? { name: `${prefix}-w1`, op, window: 1, warmup: 500, msgs: W1, maxMs: MAX_MS }
+        : { name: `${prefix}-w256`, op, window: 256, warmup: 2560, msgs: W256, maxMs: MAX_MS }));
+    }
   } finally {
     await producer.shutdown().catch(() => {});
     await transport.close();
@@ -99,30 +109,52 @@ async function floorCases(): Promise<void> {
     ws.send(msg);
   });
   try {
-    report(await runCase({ name: 'ws-floor-w1', op, window: 1, warmup: 500, msgs: W1, maxMs: MAX_MS }));
-    report(await runCase({ name: 'ws-floor-w256', op, window: 256, warmup: 2560, msgs: W256, maxMs: MAX_MS }));
+    if (want('ws-floor-w1')) report(await runCase({ name: 'ws-floor-w1', op, window: 1, warmup: 500, msgs: W1, maxMs: MAX_MS }));
+    if (want('ws-floor-w256')) report(await runCase({ name: 'ws-floor-w256', op, window: 256, warmup: 2560, msgs: W256, maxMs: MAX_MS }));
   } finally {
     ws.terminate();
     await server.stop();
   }
 }
 
-const broker = await startBrokerProcess({ flush: 'async' });
+const GATEWAY_ARGS = [
+  '--conditions=source', '--import', 'tsx', 'packages/gateway/src/cli.ts',
+  '--port', '0', '--no-dev', '--no-demo', '--static-token', `${TOKEN}=*`,
+  '--rate', '100000000', '--burst', '100000000', '--max-in-flight', '65536', '--log-level', 'warn',
+];
+const gwNodeArgs = (process.env.BENCH_GW_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** The default deployment: one process = gateway + embedded name server + broker (ASYNC flush). */
+async function startGatewayProcess(extra: string[]): Promise<Proc & { wsUrl: string; namesrvAddr: string }> {
+  const p = await start([...gwNodeArgs, ...GATEWAY_ARGS, ...extra], /^\{"event":"ready"/, 'gateway');
+  const ready = JSON.parse(p.line) as { wsUrl: string; namesrvAddr: string };
+  return { ...p, wsUrl: ready.wsUrl, namesrvAddr: ready.namesrvAddr };
+}
+
 const gwData = await mkdtemp(join(tmpdir(), 'rmq-edge-bench-gw-'));
-let gateway: Proc | undefined;
+let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
 try {
-  gateway = await start([
-    ...(process.env.BENCH_GW_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    '--conditions=source', '--import', 'tsx', 'packages/gateway/src/cli.ts',
-    '--namesrv', broker.namesrvAddr, '--port', '0', '--data', gwData, '--no-dev', '--no-demo',
-    '--static-token', `${TOKEN}=*`, '--rate', '100000000', '--burst', '100000000', '--max-in-flight', '65536',
-    '--log-level', 'warn',
-  ], /^\{"event":"ready"/, 'gateway');
-  const wsUrl = (JSON.parse(gateway.line) as { wsUrl: string }).wsUrl;
-  if (want('ws-gateway')) await producerCases('ws-gateway', new WebSocketTransport({ url: wsUrl, token: TOKEN }));
-  if (want('tcp-direct')) await producerCases('tcp-direct', new TcpTransport({ namesrvAddr: broker.namesrvAddr }));
-  if (want('ws-floor')) await floorCases();
-  if (want('gateway-idle')) {
+  gateway = await startGatewayProcess(['--data', gwData, '--flush', 'async']);
+  const { wsUrl, namesrvAddr } = gateway;
+  if (want('ws-gateway-w1', 'ws-gateway-w256')) await producerCases('ws-gateway', new WebSocketTransport({ url: wsUrl, token: TOKEN }));
+  if (want('tcp-direct-w1', 'tcp-direct-w256')) await producerCases('tcp-direct', new TcpTransport({ namesrvAddr }));
+  if (want('ws-gateway-remote-w256')) {
+    // Extra: the gateway relaying to a broker in another process (gateway CLI --namesrv → broker CLI).
+    const broker = await startBrokerProcess({ flush: 'async' });
+    const remoteData = await mkdtemp(join(tmpdir(), 'rmq-edge-bench-gw-remote-'));
+    let remote: Proc | undefined;
+    try {
+      const r = await startGatewayProcess(['--namesrv', broker.namesrvAddr, '--data', remoteData]);
+      remote = r;
+      await producerCases('ws-gateway-remote', new WebSocketTransport({ url: r.wsUrl, token: TOKEN }), [256]);
+    } finally {
+      await remote?.stop();
+      await broker.stop();
+      await rm(remoteData, { recursive: true, force: true });
+    }
+  }
+  if (want('ws-floor-w1', 'ws-floor-w256')) await floorCases();
+  if (want(`gateway-idle-${IDLE}`)) {
     const pid = gateway.child.pid!;
     const before = rssMb(pid);
     const clients = await start(['bench/peers-idle-clients.mjs', '--url', wsUrl, '--token', TOKEN, '--count', String(IDLE)],
@@ -137,6 +169,5 @@ try {
   }
 } finally {
   await gateway?.stop();
-  await broker.stop();
   await rm(gwData, { recursive: true, force: true });
 }

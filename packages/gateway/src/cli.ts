@@ -25,6 +25,7 @@ Options (env var in brackets; --config file.json takes the same keys in camelCas
   --data DIR               embedded broker data (./data)                [ROCKETMQ_EDGE_DATA]
   --namesrv-port N         embedded name server port (0 = any)          [ROCKETMQ_EDGE_NAMESRV_PORT]
   --broker-port N          embedded broker port (0 = any)               [ROCKETMQ_EDGE_BROKER_PORT]
+  --flush async|sync       embedded broker: fsync every 500 ms (async) or before each ack (sync) [ROCKETMQ_EDGE_FLUSH]
   --jwt-secret S           HS256 secret (>= 32 bytes)                   [ROCKETMQ_EDGE_JWT_SECRET]
   --jwt-public-key K       RS256/ES256 public key: PEM text or file     [ROCKETMQ_EDGE_JWT_PUBLIC_KEY]
   --jwt-issuer I / --jwt-audience A                                     [ROCKETMQ_EDGE_JWT_ISSUER / _AUDIENCE]
@@ -82,7 +83,7 @@ export function parseArgs(argv: string[]): Opts {
 }
 
 const ENV_KEYS = [
-  'host', 'port', 'namesrv', 'data', 'namesrvPort', 'brokerPort', 'jwtSecret', 'jwtPublicKey', 'jwtIssuer', 'jwtAudience',
+  'host', 'port', 'namesrv', 'data', 'namesrvPort', 'brokerPort', 'flush', 'jwtSecret', 'jwtPublicKey', 'jwtIssuer', 'jwtAudience',
   'allowedOrigins', 'aclAccessKey', 'aclSecretKey', 'aclSecurityToken', 'maxFrameBytes', 'maxInFlight', 'rate', 'burst',
   'maxConnections', 'enableConsumer', 'demoDir', 'logLevel', 'staticTokens', 'topic',
 ];
@@ -168,6 +169,9 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     throw new Error('no authentication configured: pass --jwt-secret, --jwt-public-key or --static-token (or use --dev)');
   }
 
+  const flush = String(o.flush ?? 'async').toLowerCase();
+  if (flush !== 'async' && flush !== 'sync') throw new Error(`--flush must be async or sync, got ${String(o.flush)}`);
+
   let emb: { namesrvAddr: string; close(): Promise<void> } | undefined;
   let namesrvAddr = o.namesrv as string | undefined;
   if (embedded) {
@@ -178,6 +182,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       host: '127.0.0.1',
       namesrvPort: num(o.namesrvPort, '--namesrv-port') ?? 0,
       brokerPort: num(o.brokerPort, '--broker-port') ?? 0,
+      flushDiskType: flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH',
     });
     namesrvAddr = emb.namesrvAddr;
   }
