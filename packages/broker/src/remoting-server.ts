@@ -4,15 +4,15 @@ import net from 'node:net';
 import {
   DEFAULT_MAX_FRAME_SIZE,
   FLAG_ONEWAY,
-  FrameDecoder,
   ResponseCode,
   createResponse,
   decodeCommand,
-  encodeFrame,
+  encodeCommand,
   isOneway,
   isResponse,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
+import { FrameSplitter } from './frames.js';
 import type { Logger } from './logger.js';
 import { noopLogger } from './logger.js';
 
@@ -160,7 +160,10 @@ class ConnectionImpl implements Connection {
   readonly remoteHost: string;
   readonly remotePort: number;
   readonly remoteAddr: string;
-  private readonly decoder: FrameDecoder;
+  private readonly decoder: FrameSplitter;
+  private readonly decodeOpts: { maxFrameSize: number };
+  private corked = false;
+  private readonly settled = () => this.requestDone();
   private closeCbs: (() => void)[] = [];
   private pending = 0;
   private pausedForPending = false;
@@ -173,7 +176,8 @@ class ConnectionImpl implements Connection {
     this.remoteHost = host;
     this.remotePort = socket.remotePort ?? 0;
     this.remoteAddr = host.includes(':') ? `[${host}]:${this.remotePort}` : `${host}:${this.remotePort}`;
-    this.decoder = new FrameDecoder(server.maxFrameSize);
+    this.decoder = new FrameSplitter(server.maxFrameSize);
+    this.decodeOpts = { maxFrameSize: server.maxFrameSize };
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => {
       if (this.pausedForWrite) {
@@ -199,7 +203,7 @@ class ConnectionImpl implements Connection {
       if (this.closed) return;
       let cmd: RemotingCommand;
       try {
-        cmd = decodeCommand(frame, { maxFrameSize: this.server.maxFrameSize });
+        cmd = decodeCommand(frame, this.decodeOpts);
       } catch (e) {
         // The Java servers close the channel on an undecodable frame, without answering.
         this.server.log('warn', `closing ${this.remoteAddr}: ${(e as Error).message}`);
@@ -213,14 +217,16 @@ class ConnectionImpl implements Connection {
           this.pausedForPending = true;
           this.socket.pause();
         }
-        void p.finally(() => {
-          this.pending--;
-          if (this.pausedForPending && this.pending < this.server.maxPending / 2) {
-            this.pausedForPending = false;
-            this.maybeResume();
-          }
-        });
+        void p.then(this.settled, this.settled);
       }
+    }
+  }
+
+  private requestDone(): void {
+    this.pending--;
+    if (this.pausedForPending && this.pending < this.server.maxPending / 2) {
+      this.pausedForPending = false;
+      this.maybeResume();
     }
   }
 
@@ -232,12 +238,32 @@ class ConnectionImpl implements Connection {
     if (this.closed) return;
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(cmd);
+      frame = encodeCommand(cmd);
     } catch (e) {
       this.server.log('error', `cannot encode reply to ${this.remoteAddr}: ${(e as Error).message}`);
       return;
     }
-    this.socket.write(frame);
+    // Replies of one tick leave together (one writev): cork now, uncork on the next tick.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    if (frame.length <= 65536) {
+      // small frames: one buffer (a copy is cheaper than a second write request)
+      const out = Buffer.allocUnsafe(4 + frame.length);
+      out.writeUInt32BE(frame.length, 0);
+      out.set(frame, 4);
+      this.socket.write(out);
+    } else {
+      const prefix = Buffer.allocUnsafe(4);
+      prefix.writeUInt32BE(frame.length, 0);
+      this.socket.write(prefix);
+      this.socket.write(frame);
+    }
     if (this.socket.writableLength > this.server.highWater && !this.pausedForWrite) {
       // The peer does not read its responses: stop reading its requests until it catches up.
       this.pausedForWrite = true;

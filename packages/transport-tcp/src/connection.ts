@@ -33,6 +33,7 @@ export class TcpConnection implements TransportConnection {
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private blocked = false;
+  private corked = false;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -145,15 +146,23 @@ export class TcpConnection implements TransportConnection {
   }
 
   private write(chunks: Uint8Array[]): void {
-    let ok = true;
-    if (chunks.length === 1) ok = this.socket.write(chunks[0]!);
-    else {
+    // Frames sent in one tick leave together (one writev): cork now, uncork on the next tick.
+    if (!this.corked) {
+      this.corked = true;
       this.socket.cork();
-      for (const c of chunks) ok = this.socket.write(c);
-      this.socket.uncork();
+      process.nextTick(this.uncork);
     }
-    if (!ok) this.blocked = true;
+    // While corked, write()'s "false" only says the tick's batch passed the high-water mark;
+    // whether the kernel keeps up is known after uncork (maxQueuedBytes bounds the batch meanwhile).
+    for (const c of chunks) this.socket.write(c);
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+    // Not all handed to the kernel: hold further frames in our queue until 'drain'.
+    if (this.socket.writableNeedDrain && this.state === 'open') this.blocked = true;
+  };
 
   private flush(): void {
     this.blocked = false;

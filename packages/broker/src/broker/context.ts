@@ -1,7 +1,8 @@
 // What the broker's processors share, and the one path by which any message gets stored.
-import { encodeProperties, encodeStoredMessage, inJavaOrder, MessageConst } from '@rocketmq-edge/core/internal';
+import { encodeProperties, javaHashMapOrder, MessageConst } from '@rocketmq-edge/core/internal';
 import type { Logger } from '../logger.js';
 import type { MessageStore, PutResult } from '../store/message-store.js';
+import { encodeRecord } from '../store/record.js';
 import type { ConsumerManager } from './consumer-manager.js';
 import type { ConsumerOffsets } from './consumer-offsets.js';
 import { SCHEDULE_TOPIC, TIMER_TOPIC, type TopicConfigManager } from './topic-config.js';
@@ -55,9 +56,38 @@ export interface InnerMessage {
 
 export class IllegalMessageError extends Error {}
 
+// Key lists seen (joined) → their HashMap order. Producers send the same few key sets over and over.
+const orderCache = new Map<string, readonly string[]>();
+
 /** Java-style order for stored properties (HashMap order), as the real broker re-serializes them. */
 export function orderedProps(p: Record<string, string>): Record<string, string> {
-  return inJavaOrder(p);
+  const keys = Object.keys(p);
+  let order: readonly string[] | undefined;
+  // The signature names one key list only if no name holds the joiner (property names never do:
+  // \u0001 separates name and value).
+  const cacheable = !keys.some((k) => k.includes('\u0001'));
+  const sig = cacheable ? keys.join('\u0001') : '';
+  if (cacheable) order = orderCache.get(sig);
+  if (!order) {
+    order = javaHashMapOrder(keys);
+    if (cacheable) {
+      if (orderCache.size >= 1024) orderCache.clear();
+      orderCache.set(sig, order);
+    }
+  }
+  const out: Record<string, string> = {};
+  for (const k of order) {
+    // A "__proto__" key must stay an own entry: plain assignment would change the prototype instead.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: p[k], enumerable: true, writable: true, configurable: true });
+    else out[k] = p[k]!;
+  }
+  return out;
+}
+
+/** True when applyDelay has nothing to do (no delay level, no timer property). */
+export function notDelayed(p: Record<string, string>): boolean {
+  return p[MessageConst.DELAY] === undefined && p[MessageConst.TIMER_DELAY_SEC] === undefined &&
+    p[MessageConst.TIMER_DELAY_MS] === undefined && p[MessageConst.TIMER_DELIVER_MS] === undefined;
 }
 
 /**
@@ -104,10 +134,10 @@ export function applyDelay(ctx: BrokerContext, msg: InnerMessage, now: number): 
 /** Encodes and appends a record. Throws IllegalMessageError for oversize properties. */
 export function storeMessage(ctx: BrokerContext, msg: InnerMessage, now = Date.now()): PutResult {
   const propertiesString = msg.propertiesString ?? encodeProperties(msg.properties);
-  if (new TextEncoder().encode(propertiesString).length > 0x7fff) {
+  if (Buffer.byteLength(propertiesString, 'utf8') > 0x7fff) {
     throw new IllegalMessageError('the message is illegal, maybe msg properties length limit 32k.');
   }
-  const record = encodeStoredMessage({
+  const record = encodeRecord({
     topic: msg.topic,
     queueId: msg.queueId,
     flag: msg.flag,
@@ -121,7 +151,6 @@ export function storeMessage(ctx: BrokerContext, msg: InnerMessage, now = Date.n
     reconsumeTimes: msg.reconsumeTimes,
     preparedTransactionOffset: 0,
     body: msg.body,
-    properties: msg.properties,
     propertiesString,
   });
   return ctx.store.put(msg.topic, msg.queueId, record, msg.properties, now);

@@ -1,21 +1,22 @@
 // SEND_MESSAGE (10, V1 header), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): section 11.3.
 import {
+  inJavaOrder,
   MessageConst,
   RequestCode,
   ResponseCode,
   createOffsetMsgId,
   createResponse,
+  javaHashMapOrder,
   decodeBatchBody,
   decodeProperties,
   encodeProperties,
-  inJavaOrder,
   isNotAllowedSendTopic,
   validateTopic,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
 import type { Connection } from '../remoting-server.js';
 import type { PutResult } from '../store/message-store.js';
-import { applyDelay, IllegalMessageError, orderedProps, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
+import { applyDelay, IllegalMessageError, notDelayed, orderedProps, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
 import { DLQ_PREFIX, PERM_WRITE, RETRY_PREFIX, TIMER_TOPIC } from './topic-config.js';
 
 interface SendHeader {
@@ -49,7 +50,9 @@ export function parseSendHeader(req: RemotingCommand): SendHeader {
   let h: Record<string, string> = raw;
   if (req.code !== RequestCode.SEND_MESSAGE) {
     h = {};
-    for (const [k, v] of Object.entries(raw)) h[V2_KEYS[k] ?? k] = v;
+    for (const k in raw) {
+      if (Object.prototype.hasOwnProperty.call(raw, k)) h[V2_KEYS[k] ?? k] = raw[k]!;
+    }
   }
   const l = h.maxReconsumeTimes;
   return {
@@ -68,8 +71,50 @@ export function parseSendHeader(req: RemotingCommand): SendHeader {
   };
 }
 
+/** Per-context constants of the send responses (computed once: they do not change). */
+interface ReplyShape {
+  key: string;
+  extras: Record<string, string>;
+  /** JSON replies: all five fields in HashMap order. */
+  jsonOrder: readonly string[];
+  /** Binary replies: header fields, then the extras in HashMap order. */
+  extrasInOrder: Record<string, string>;
+  /** Upper-case hex of the store host's ip + port (the first part of every offset message id). */
+  idPrefix: string;
+}
+const shapes = new WeakMap<BrokerContext, ReplyShape>();
+
+function shapeOf(ctx: BrokerContext): ReplyShape {
+  let s = shapes.get(ctx);
+  const key = `${ctx.storeHost}\n${ctx.regionId}\n${ctx.traceOn}`;
+  if (!s || s.key !== key) {
+    const extras = { MSG_REGION: ctx.regionId, TRACE_ON: String(ctx.traceOn) };
+    const [ip, port] = splitHost(ctx.storeHost);
+    // The offset id of offset 0 is prefix + 16 zeros.
+    const zero = createOffsetMsgId(ip, port, 0);
+    s = {
+      key,
+      extras,
+      jsonOrder: javaHashMapOrder(['msgId', 'queueId', 'queueOffset', ...Object.keys(extras)]),
+      extrasInOrder: inJavaOrder(extras),
+      idPrefix: zero.slice(0, zero.length - 16),
+    };
+    shapes.set(ctx, s);
+  }
+  return s;
+}
+
+/** createOffsetMsgId(store host, offset), with the host part computed once. */
+function offsetMsgId(ctx: BrokerContext, commitLogOffset: number): string {
+  if (!Number.isSafeInteger(commitLogOffset) || commitLogOffset < 0) {
+    const [ip, port] = splitHost(ctx.storeHost);
+    return createOffsetMsgId(ip, port, commitLogOffset);
+  }
+  return shapeOf(ctx).idPrefix + commitLogOffset.toString(16).toUpperCase().padStart(16, '0');
+}
+
 function extras(ctx: BrokerContext): Record<string, string> {
-  return { MSG_REGION: ctx.regionId, TRACE_ON: String(ctx.traceOn) };
+  return { ...shapeOf(ctx).extras };
 }
 
 /** Send responses always carry MSG_REGION and TRACE_ON (the Java client reads them unchecked). */
@@ -78,27 +123,37 @@ function errorResponse(ctx: BrokerContext, req: RemotingCommand, code: number, r
 }
 
 function okResponse(ctx: BrokerContext, req: RemotingCommand, msgId: string, queueId: number, queueOffset: number): RemotingCommand {
-  const header = { msgId, queueId: String(queueId), queueOffset: String(queueOffset) };
+  const shape = shapeOf(ctx);
+  const header: Record<string, string> = { msgId, queueId: String(queueId), queueOffset: String(queueOffset) };
   // JSON: Java writes the whole map in HashMap order; binary: header fields first, then the extras.
-  const ext =
-    req.serializeType === 'ROCKETMQ' ? { ...header, ...inJavaOrder(extras(ctx)) } : inJavaOrder({ ...header, ...extras(ctx) });
+  let ext: Record<string, string>;
+  if (req.serializeType === 'ROCKETMQ') ext = { ...header, ...shape.extrasInOrder };
+  else {
+    ext = {};
+    for (const k of shape.jsonOrder) ext[k] = header[k] ?? shape.extras[k]!;
+  }
   return createResponse(req, ResponseCode.SUCCESS, undefined, ext);
 }
 
 const FAQ = '\nSee http://rocketmq.apache.org/docs/faq/ for further details.';
 
 export function createSendProcessor(ctx: BrokerContext) {
-  return async (req: RemotingCommand, conn: Connection): Promise<RemotingCommand> => {
-    try {
-      return await send(ctx, req, conn);
-    } catch (e) {
+  return (req: RemotingCommand, conn: Connection): RemotingCommand | Promise<RemotingCommand> => {
+    const failed = (e: unknown): RemotingCommand => {
       ctx.log('warn', `send from ${conn.remoteAddr} failed: ${(e as Error).message}`);
       return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, (e as Error).message || 'store error');
+    };
+    try {
+      const r = send(ctx, req, conn);
+      return r instanceof Promise ? r.catch(failed) : r;
+    } catch (e) {
+      return failed(e);
     }
   };
 }
 
-async function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Promise<RemotingCommand> {
+/** The response, or a promise of it once the stored message is durable per the flush policy. */
+function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): RemotingCommand | Promise<RemotingCommand> {
     const h = parseSendHeader(req);
     const err = (code: number, remark: string) => errorResponse(ctx, req, code, remark);
 
@@ -113,7 +168,7 @@ async function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection):
     if (body.length > ctx.maxMessageSize) {
       return err(ResponseCode.MESSAGE_ILLEGAL, `the message body size ${body.length} exceeds the maximum message size ${ctx.maxMessageSize}`);
     }
-    if (new TextEncoder().encode(h.properties).length > 0x7fff) {
+    if (Buffer.byteLength(h.properties, 'utf8') > 0x7fff) {
       return err(ResponseCode.MESSAGE_ILLEGAL, 'the message is illegal, maybe msg properties length limit 32k.');
     }
 
@@ -164,8 +219,10 @@ async function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection):
         // A single message's stored string leaves WAIT out (4.9.8); a delayed one gets it back below.
         delete stored[MessageConst.WAIT];
         let msg: InnerMessage = { ...base, body, properties: orderedProps(stored) };
-        const parked = applyDelay(ctx, { ...msg, properties: wait !== undefined ? { ...msg.properties, [MessageConst.WAIT]: wait } : msg.properties }, now);
-        if (parked.topic !== topic) msg = parked;
+        if (!notDelayed(props)) {
+          const parked = applyDelay(ctx, { ...msg, properties: wait !== undefined ? { ...msg.properties, [MessageConst.WAIT]: wait } : msg.properties }, now);
+          if (parked.topic !== topic) msg = parked;
+        }
         results.push(storeMessage(ctx, msg, now));
         reply = { queueId, queueOffset: results[0]!.queueOffset };
       } else {
@@ -200,10 +257,10 @@ async function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection):
       if (e instanceof IllegalMessageError) return err(ResponseCode.MESSAGE_ILLEGAL, e.message);
       throw e;
     }
-    const [ip, port] = splitHost(ctx.storeHost);
-    const msgId = results.map((r) => createOffsetMsgId(ip, port, r.commitLogOffset)).join(',');
-    await ctx.store.durable(results[results.length - 1]!);
-    return okResponse(ctx, req, msgId, reply.queueId, reply.queueOffset);
+    let msgId = offsetMsgId(ctx, results[0]!.commitLogOffset);
+    for (let i = 1; i < results.length; i++) msgId += ',' + offsetMsgId(ctx, results[i]!.commitLogOffset);
+    const { queueId: replyQueue, queueOffset: replyOffset } = reply;
+    return ctx.store.durable(results[results.length - 1]!).then(() => okResponse(ctx, req, msgId, replyQueue, replyOffset));
 }
 
 export function splitHost(addr: string): [string, number] {

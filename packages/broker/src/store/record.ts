@@ -1,7 +1,8 @@
-// Verification and indexing of stored records (RocketMQ's MessageDecoder layout, V1 magic).
-// Encoding lives in core (encodeStoredMessage); this file only reads what recovery and the
-// consume-queue rebuild need, and checks that a record is complete and intact.
-import { maskedCrc32 } from '../crc.js';
+// Stored records (RocketMQ's MessageDecoder layout, V1 magic): the broker's encoder (byte for
+// byte what core's encodeStoredMessage writes, without its per-record host parsing and BigInt
+// writes), and what recovery and the consume-queue rebuild need to read and verify a record.
+import { CodecError, MessageSysFlag, parseHostPort } from '@rocketmq-edge/core/internal';
+import { crc32u, maskedCrc32 } from '../crc.js';
 
 export const MAGIC_V1 = 0xdaa320a7 | 0;
 export const MAGIC_V2 = 0xdaa320ab | 0;
@@ -95,9 +96,103 @@ export function inspectRecord(buf: Uint8Array, pos: number, verifyCrc = true): I
 
 /** Writes the queue offset and commit-log offset into an encoded record. */
 export function patchOffsets(record: Uint8Array, queueOffset: number, physicalOffset: number): void {
-  const v = new DataView(record.buffer, record.byteOffset, record.byteLength);
-  v.setBigInt64(OFF_QUEUE_OFFSET, BigInt(queueOffset));
-  v.setBigInt64(OFF_PHYSICAL_OFFSET, BigInt(physicalOffset));
+  const b = asBuffer(record);
+  writeI64(b, OFF_QUEUE_OFFSET, queueOffset);
+  writeI64(b, OFF_PHYSICAL_OFFSET, physicalOffset);
+}
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+const TWO_32 = 4294967296;
+
+/** A long as DataView.setBigInt64(BigInt(n)) writes it (two's complement, modulo 2^64). */
+function writeI64(b: Buffer, at: number, n: number): void {
+  if (Number.isSafeInteger(n)) {
+    const hi = Math.floor(n / TWO_32);
+    b.writeInt32BE(hi | 0, at);
+    b.writeUInt32BE(n - hi * TWO_32, at + 4);
+  } else b.writeBigInt64BE(BigInt.asIntN(64, BigInt(n)), at);
+}
+
+interface HostBytes { ip: Uint8Array; port: number }
+const hostCache = new Map<string, HostBytes>();
+
+function hostBytes(text: string, what: string): HostBytes {
+  let h = hostCache.get(text);
+  if (!h) {
+    h = parseHostPort(text);
+    if (!h) throw new CodecError('BAD_BODY', `${what} "${text}" is not "ip:port"`);
+    if (hostCache.size >= 4096) hostCache.clear();
+    hostCache.set(text, h);
+  }
+  return h;
+}
+
+export interface RecordInput {
+  topic: string;
+  queueId: number;
+  flag: number;
+  queueOffset: number;
+  commitLogOffset: number;
+  sysFlag: number;
+  bornTimestamp: number;
+  /** "ip:port", IPv6 as "[addr]:port". */
+  bornHost: string;
+  storeTimestamp: number;
+  storeHost: string;
+  reconsumeTimes: number;
+  preparedTransactionOffset: number;
+  body: Uint8Array;
+  /** The property string as stored. */
+  propertiesString: string;
+}
+
+const BORN_V6 = MessageSysFlag.BORNHOST_V6_FLAG;
+const STORE_V6 = MessageSysFlag.STOREHOSTADDRESS_V6_FLAG;
+
+/**
+ * One record with the V1 magic, identical to core's encodeStoredMessage: BODYCRC =
+ * crc32(body) & 0x7fffffff, sysFlag host bits from the address families of the hosts.
+ */
+export function encodeRecord(m: RecordInput): Buffer {
+  const born = hostBytes(m.bornHost, 'bornHost');
+  const store = hostBytes(m.storeHost, 'storeHost');
+  const topicLen = Buffer.byteLength(m.topic, 'utf8');
+  const propsLen = Buffer.byteLength(m.propertiesString, 'utf8');
+  if (topicLen > 127) throw new CodecError('OVERSIZE', `topic of ${topicLen} bytes; a V1 record allows 127`);
+  if (propsLen > 0x7fff) throw new CodecError('OVERSIZE', `properties of ${propsLen} bytes; the limit is 32767`);
+  let sysFlag = m.sysFlag & ~(BORN_V6 | STORE_V6);
+  if (born.ip.length === 16) sysFlag |= BORN_V6;
+  if (store.ip.length === 16) sysFlag |= STORE_V6;
+  const body = m.body;
+  const size = 84 + born.ip.length - 4 + store.ip.length - 4 + 4 + body.length + 1 + topicLen + 2 + propsLen;
+  const out = Buffer.allocUnsafe(size);
+  out.writeInt32BE(size, 0);
+  out.writeInt32BE(MAGIC_V1, 4);
+  out.writeInt32BE(crc32u(body) & 0x7fffffff, 8);
+  out.writeInt32BE(m.queueId | 0, 12);
+  out.writeInt32BE(m.flag | 0, 16);
+  writeI64(out, 20, m.queueOffset);
+  writeI64(out, 28, m.commitLogOffset);
+  out.writeInt32BE(sysFlag | 0, 36);
+  writeI64(out, 40, m.bornTimestamp);
+  let p = 48;
+  out.set(born.ip, p); p += born.ip.length;
+  out.writeInt32BE(born.port | 0, p); p += 4;
+  writeI64(out, p, m.storeTimestamp); p += 8;
+  out.set(store.ip, p); p += store.ip.length;
+  out.writeInt32BE(store.port | 0, p); p += 4;
+  out.writeInt32BE(m.reconsumeTimes | 0, p); p += 4;
+  writeI64(out, p, m.preparedTransactionOffset); p += 8;
+  out.writeInt32BE(body.length, p); p += 4;
+  out.set(body, p); p += body.length;
+  out[p++] = topicLen;
+  p += out.write(m.topic, p, 'utf8');
+  out.writeInt16BE(propsLen, p); p += 2;
+  out.write(m.propertiesString, p, 'utf8');
+  return out;
 }
 
 /** Java String.hashCode, the tagsCode RocketMQ keeps in consume queues. */

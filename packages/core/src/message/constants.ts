@@ -1,6 +1,14 @@
 // Property names (MessageConst.java) and sysFlag bits (MessageSysFlag.java) of RocketMQ.
 // Keys are the wire strings where those are valid identifiers, else a readable name.
 
+/**
+ * Every MessageConst value, space-separated: the names a user property may not use
+ * (MessageConst.STRING_HASH_SET plus the 5.x additions, 3.6). One string rather than a walk over
+ * MessageConst so that validation does not pull the whole object into a bundle.
+ */
+export const RESERVED_NAMES =
+  'KEYS TAGS WAIT DELAY RETRY_TOPIC REAL_TOPIC REAL_QID TRAN_MSG PGROUP MIN_OFFSET MAX_OFFSET BUYER_ID ORIGIN_MESSAGE_ID TRANSFER_FLAG CORRECTION_FLAG MQ2_FLAG RECONSUME_TIME MSG_REGION TRACE_ON UNIQ_KEY EXTEND_UNIQ_INFO MAX_RECONSUME_TIMES CONSUME_START_TIME INNER_NUM INNER_BASE DUP_INFO TRAN_PREPARED_QUEUE_OFFSET __transactionId__ TRANSACTION_CHECK_TIMES CHECK_IMMUNITY_TIME_IN_SECONDS INSTANCE_ID CORRELATION_ID REPLY_TO_CLIENT TTL ARRIVE_TIME PUSH_REPLY_TIME CLUSTER MSG_TYPE INNER_MULTI_DISPATCH INNER_MULTI_QUEUE_OFFSET POP_CK POP_CK_OFFSET 1ST_POP_TIME __SHARDINGKEY PROPERTY_FORWARD_QUEUE_ID REDIRECT TRACE_CONTEXT TIMER_DELAY_SEC TIMER_DELAY_MS TIMER_DELIVER_MS TIMER_ENQUEUE_MS TIMER_DEQUEUE_MS TIMER_ROLL_TIMES TIMER_OUT_MS TIMER_DEL_UNIQKEY TIMER_DELAY_LEVEL __BORNHOST BORN_TIMESTAMP __CRC32# DLQ_ORIGIN_TOPIC DLQ_ORIGIN_MESSAGE_ID';
+
 /** Property names as they travel in the property string. Every value here is reserved (3.6). */
 export const MessageConst = {
   KEYS: 'KEYS',
@@ -69,8 +77,11 @@ export const MessageConst = {
 /** Separator of several keys in the KEYS property (MessageConst.KEY_SEPARATOR). */
 export const KEY_SEPARATOR = ' ';
 
+let reserved: ReadonlySet<string> | undefined;
 /** Names a user property may not use (MessageConst.STRING_HASH_SET, plus the 5.x additions). */
-export const RESERVED_PROPERTY_NAMES: ReadonlySet<string> = new Set(Object.values(MessageConst));
+export const RESERVED_PROPERTY_NAMES: ReadonlySet<string> = /* @__PURE__ */ (() => (reserved ??= new Set(RESERVED_NAMES.split(' '))))();
+/** RESERVED_PROPERTY_NAMES.has(name), the set built at first use. */
+export const isReservedPropertyName = (name: string): boolean => (reserved ??= new Set(RESERVED_NAMES.split(' '))).has(name);
 
 /** sysFlag bits (3.7). */
 export const MessageSysFlag = {

@@ -1,9 +1,9 @@
 // The user's message and its wire form (what Java's Message object holds when it is sent).
 import { MQClientError } from '../errors.js';
-import { ResponseCode } from '../remoting/codes.js';
+import { RS_MESSAGE_ILLEGAL } from '../remoting/codes.js';
 import { inJavaOrder } from '../remoting/hashmap-order.js';
-import { KEY_SEPARATOR, MessageConst, RESERVED_PROPERTY_NAMES } from './constants.js';
-import { NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR } from './properties.js';
+import { KEY_SEPARATOR, isReservedPropertyName } from './constants.js';
+import { setOwn } from './properties.js';
 
 export interface Message {
   topic: string;
@@ -41,9 +41,14 @@ export interface WireMessage {
 
 const utf8 = new TextEncoder();
 
-const illegal = (msg: string) => new MQClientError(ResponseCode.MESSAGE_ILLEGAL, msg);
-const isBlank = (s: unknown): boolean => typeof s !== 'string' || s.trim() === '';
-const hasSeparator = (s: string) => s.includes(NAME_VALUE_SEPARATOR) || s.includes(PROPERTY_SEPARATOR);
+const illegal = (msg: string): never => {
+  throw new MQClientError(RS_MESSAGE_ILLEGAL, msg);
+};
+const isBlank = (s: unknown): boolean => typeof s !== 'string' || !s.trim();
+/** Refuses the property-string separators \u0001 and \u0002 in `s` (names `what` in the error). */
+const noSeparator = (s: string | undefined, what: string): void => {
+  if (s && /[\u0001\u0002]/.test(s)) illegal(`${what} contains the control character \\u0001 or \\u0002`);
+};
 
 /**
  * Builds the wire form: properties TAGS, KEYS, WAIT, DELAY, TIMER_DELIVER_MS, then user properties,
@@ -51,36 +56,28 @@ const hasSeparator = (s: string) => s.includes(NAME_VALUE_SEPARATOR) || s.includ
  */
 export function toWireMessage(msg: Message): WireMessage {
   const p: Record<string, string> = {};
-  if (msg.tags) p[MessageConst.TAGS] = msg.tags;
+  const { tags, delayLevel: dl, deliverTimeMs: dt, body } = msg;
+  const flag = msg.flag ?? 0;
   const keys = typeof msg.keys === 'string' ? msg.keys : msg.keys?.join(KEY_SEPARATOR);
-  if (keys) p[MessageConst.KEYS] = keys;
-  p[MessageConst.WAIT] = msg.waitStoreMsgOK === false ? 'false' : 'true';
-  if (msg.delayLevel !== undefined) {
-    if (!Number.isInteger(msg.delayLevel) || msg.delayLevel < 0 || msg.delayLevel > 0x7fffffff) {
-      throw illegal(`delayLevel ${msg.delayLevel} must be a whole number from 0 (no delay) to 18`);
-    }
-    if (msg.delayLevel > 0) p[MessageConst.DELAY] = String(msg.delayLevel);
+  if (tags) p.TAGS = tags;
+  if (keys) p.KEYS = keys;
+  p.WAIT = String(msg.waitStoreMsgOK !== false);
+  if (dl !== undefined) {
+    if (!Number.isInteger(dl) || dl < 0 || dl > 0x7fffffff) illegal(`delayLevel ${dl} must be a whole number from 0 (no delay) to 18`);
+    if (dl > 0) p.DELAY = String(dl);
   }
-  if (msg.deliverTimeMs !== undefined) {
-    if (typeof msg.deliverTimeMs !== 'number' || !Number.isFinite(msg.deliverTimeMs) || msg.deliverTimeMs < 0) {
-      throw illegal(`deliverTimeMs ${msg.deliverTimeMs} must be a finite, non-negative time in ms since the epoch`);
-    }
-    p[MessageConst.TIMER_DELIVER_MS] = String(Math.trunc(msg.deliverTimeMs));
+  if (dt !== undefined) {
+    if (!Number.isFinite(dt) || dt < 0) illegal(`deliverTimeMs ${dt} must be a finite, non-negative time in ms since the epoch`);
+    p.TIMER_DELIVER_MS = String(Math.trunc(dt));
   }
   for (const [k, v] of Object.entries(msg.properties ?? {})) {
-    if (isBlank(k) || isBlank(v)) throw illegal(`user property ${JSON.stringify(k)}: name and value must be non-blank strings`);
-    if (RESERVED_PROPERTY_NAMES.has(k)) {
-      throw illegal(`user property "${k}" is reserved by RocketMQ; use another name (or the Message field for it)`);
-    }
-    if (hasSeparator(k) || hasSeparator(v)) throw illegal(`user property "${k}" contains the control character \\u0001 or \\u0002`);
-    if (k === '__proto__') Object.defineProperty(p, k, { value: v, enumerable: true, writable: true, configurable: true });
-    else p[k] = v;
+    if (isBlank(k) || isBlank(v)) illegal(`user property ${JSON.stringify(k)}: name and value must be non-blank strings`);
+    if (isReservedPropertyName(k)) illegal(`user property "${k}" is reserved by RocketMQ; use another name (or the Message field for it)`);
+    noSeparator(k + v, `user property "${k}"`);
+    setOwn(p, k, v);
   }
-  for (const [name, s] of [['tags', msg.tags], ['keys', keys]] as const) {
-    if (s && hasSeparator(s)) throw illegal(`${name} must not contain the control character \\u0001 or \\u0002`);
-  }
-  const flag = msg.flag ?? 0;
-  if (!Number.isInteger(flag) || flag < -0x80000000 || flag > 0x7fffffff) throw illegal(`flag ${flag} must be a 32-bit integer`);
-  const body = typeof msg.body === 'string' ? utf8.encode(msg.body) : msg.body;
-  return { topic: msg.topic, body, flag, properties: inJavaOrder(p) };
+  noSeparator(tags, 'tags');
+  noSeparator(keys, 'keys');
+  if (!Number.isInteger(flag) || flag < -0x80000000 || flag > 0x7fffffff) illegal(`flag ${flag} must be a 32-bit integer`);
+  return { topic: msg.topic, body: typeof body === 'string' ? utf8.encode(body) : body, flag, properties: inJavaOrder(p) };
 }

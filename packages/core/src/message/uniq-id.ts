@@ -3,7 +3,6 @@
 import { MQClientError } from '../errors.js';
 import { inJavaOrder } from '../remoting/hashmap-order.js';
 import { parseIp } from './address.js';
-import { MessageConst } from './constants.js';
 import { fromHex, toHex } from './hex.js';
 import type { WireMessage } from './message.js';
 
@@ -27,6 +26,7 @@ function random(n: number): Uint8Array {
 
 /** Fixes the process part of the ids created from now on (e.g. the real IP and pid on Node). */
 export function configureUniqId(identity: UniqIdIdentity = {}): void {
+  // Only this path parses addresses: the default prefix below needs random bytes alone.
   const ip = typeof identity.ip === 'string' ? parseIp(identity.ip) : identity.ip ?? random(4);
   if (!ip || (ip.length !== 4 && ip.length !== 16)) throw new MQClientError(-1, `unique-id host "${String(identity.ip)}" is not an IPv4 or IPv6 address`);
   const p = new Uint8Array(ip.length + 6);
@@ -47,8 +47,8 @@ function monthStart(ms: number, utc: boolean, add = 0): number {
 
 /** A new UNIQ_KEY: 32 hex characters with an IPv4/random host part, 56 with an IPv6 one. */
 export function createUniqId(now: number = Date.now()): string {
-  if (!prefix) configureUniqId();
-  const p = prefix!;
+  // Default identity, as configureUniqId() makes it: random ip (4), pid (2) and process int (4).
+  const p = (prefix ??= random(10));
   // Java recomputes the month start only when passing the next one; we also do on a big backward jump.
   if (now >= nextStartTime || now < startTime - 1_000_000) {
     startTime = monthStart(now, false);
@@ -97,9 +97,9 @@ export function parseUniqId(id: string, opts: { now?: number; utc?: boolean } = 
  * `id` is the value to use instead of a fresh createUniqId() (tests, replays).
  */
 export function setUniqKeyIfAbsent(wire: WireMessage, id?: string): string {
-  const existing = wire.properties[MessageConst.UNIQ_KEY];
-  if (existing !== undefined && existing !== null) return existing;
+  const existing = wire.properties.UNIQ_KEY;
+  if (existing != null) return existing;
   id ??= createUniqId();
-  wire.properties = inJavaOrder({ ...wire.properties, [MessageConst.UNIQ_KEY]: id });
+  wire.properties = inJavaOrder({ ...wire.properties, UNIQ_KEY: id });
   return id;
 }

@@ -1,33 +1,32 @@
 // Client-side checks before any network activity (Validators.java, TopicValidator.java), 5.1.
 import { MQClientError } from '../errors.js';
-import { ResponseCode } from '../remoting/codes.js';
+import { RS_MESSAGE_ILLEGAL } from '../remoting/codes.js';
 import type { WireMessage } from './message.js';
 
 export const TOPIC_MAX_LENGTH = 127;
 export const GROUP_MAX_LENGTH = 255;
 export const DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
 
-const NOT_ALLOWED_SEND = new Set([
-  'SCHEDULE_TOPIC_XXXX', 'RMQ_SYS_TRANS_HALF_TOPIC', 'RMQ_SYS_TRANS_OP_HALF_TOPIC',
-  'TRANS_CHECK_MAX_TIME_TOPIC', 'SELF_TEST_TOPIC', 'OFFSET_MOVED_EVENT',
-]);
-const SYSTEM_TOPICS = new Set([...NOT_ALLOWED_SEND, 'TBW102', 'BenchmarkTest', 'RMQ_SYS_TRACE_TOPIC', 'CHECKPOINT_TOPIC']);
+const NOT_ALLOWED_SEND = 'SCHEDULE_TOPIC_XXXX RMQ_SYS_TRANS_HALF_TOPIC RMQ_SYS_TRANS_OP_HALF_TOPIC TRANS_CHECK_MAX_TIME_TOPIC SELF_TEST_TOPIC OFFSET_MOVED_EVENT';
+const SYSTEM_TOPICS = `${NOT_ALLOWED_SEND} TBW102 BenchmarkTest RMQ_SYS_TRACE_TOPIC CHECKPOINT_TOPIC`;
+const inList = (list: string, topic: string): boolean => list.split(' ').includes(topic);
 
 /** Topics a client may not send to (TopicValidator.isNotAllowedSendTopic). */
-export const isNotAllowedSendTopic = (topic: string): boolean => NOT_ALLOWED_SEND.has(topic);
+export const isNotAllowedSendTopic = (topic: string): boolean => inList(NOT_ALLOWED_SEND, topic);
 
 /** System topics, which cannot be created as normal topics (TopicValidator.isSystemTopic). */
-export const isSystemTopic = (topic: string): boolean => SYSTEM_TOPICS.has(topic) || topic.startsWith('rmq_sys_');
+export const isSystemTopic = (topic: string): boolean => inList(SYSTEM_TOPICS, topic) || topic.startsWith('rmq_sys_');
 
-const fail = (msg: string) => new MQClientError(-1, msg);
+const fail = (code: number, msg: string): never => {
+  throw new MQClientError(code, msg);
+};
 
 function checkName(kind: 'topic' | 'group', name: unknown, max: number): void {
-  if (typeof name !== 'string' || name.trim() === '') throw fail(`${kind} is blank: give a ${kind} name`);
-  if (name.length > max) throw fail(`${kind} "${name.slice(0, 20)}…" is ${name.length} characters long; the limit is ${max}`);
-  const bad = /[^%|a-zA-Z0-9_-]/.exec(name);
-  if (bad) {
-    throw fail(`${kind} ${JSON.stringify(name)} contains ${JSON.stringify(bad[0])} at index ${bad.index}; allowed: letters, digits, %, |, _ and -`);
-  }
+  if (typeof name !== 'string' || !name.trim()) fail(-1, `${kind} is blank: give a ${kind} name`);
+  const s = name as string;
+  if (s.length > max) fail(-1, `${kind} "${s.slice(0, 20)}…" is ${s.length} characters long; the limit is ${max}`);
+  const bad = /[^%|\w-]/.exec(s);
+  if (bad) fail(-1, `${kind} ${JSON.stringify(s)} contains ${JSON.stringify(bad[0])} at index ${bad.index}; allowed: letters, digits, %, |, _ and -`);
 }
 
 /** Validators.checkTopic: MQClientError(-1) for a blank, too long (> 127) or badly spelled topic. */
@@ -42,16 +41,11 @@ export function validateGroup(group: string): void {
 
 /** Validators.checkMessage: topic checks and forbidden topics (-1), then the body (13). */
 export function validateMessage(wire: WireMessage, maxMessageSize: number = DEFAULT_MAX_MESSAGE_SIZE): void {
-  if (!wire) throw new MQClientError(ResponseCode.MESSAGE_ILLEGAL, 'the message is null');
+  if (!wire) fail(RS_MESSAGE_ILLEGAL, 'the message is null');
   validateTopic(wire.topic);
-  if (isNotAllowedSendTopic(wire.topic)) throw fail(`sending to topic "${wire.topic}" is forbidden: it is a RocketMQ system topic`);
-  const body = wire.body as Uint8Array | null | undefined;
-  if (!body) throw new MQClientError(ResponseCode.MESSAGE_ILLEGAL, 'the message body is missing');
-  if (body.length === 0) throw new MQClientError(ResponseCode.MESSAGE_ILLEGAL, 'the message body is empty: send at least one byte');
-  if (body.length > maxMessageSize) {
-    throw new MQClientError(
-      ResponseCode.MESSAGE_ILLEGAL,
-      `the message body is ${body.length} bytes; the limit (maxMessageSize) is ${maxMessageSize}`,
-    );
-  }
+  if (isNotAllowedSendTopic(wire.topic)) fail(-1, `sending to topic "${wire.topic}" is forbidden: it is a RocketMQ system topic`);
+  const n = (wire.body as Uint8Array | undefined)?.length;
+  if (n === undefined) fail(RS_MESSAGE_ILLEGAL, 'the message body is missing');
+  if (!n) fail(RS_MESSAGE_ILLEGAL, 'the message body is empty: send at least one byte');
+  if (n! > maxMessageSize) fail(RS_MESSAGE_ILLEGAL, `the message body is ${n} bytes; the limit (maxMessageSize) is ${maxMessageSize}`);
 }

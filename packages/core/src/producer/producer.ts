@@ -1,15 +1,19 @@
 // Producer: DefaultMQProducer + DefaultMQProducerImpl + the producer half of MQClientInstance (5, 8).
+// Internal state uses ES `#private` names: the minifier shortens them, TypeScript `private` it cannot.
 import { EventEmitter } from 'eventemitter3';
 import {
   AbortError, MQBrokerError, MQClientError, RemotingConnectError, RemotingError, RemotingTimeoutError,
   RemotingTooMuchRequestError,
 } from '../errors.js';
 import {
-  MessageConst, MessageSysFlag, compressZlib, encodeBatchBody, encodeProperties, setUniqKeyIfAbsent, toWireMessage,
+  compressZlib, encodeBatchBody, encodeProperties, setUniqKeyIfAbsent, toWireMessage,
   validateMessage, validateTopic, type Message, type MessageQueue, type WireMessage,
 } from '../message/index.js';
 import { RemotingClient, type ConnectionEvent } from '../remoting/client.js';
-import { ClientErrorCode, RequestCode, ResponseCode } from '../remoting/codes.js';
+import {
+  CE_ACCESS_BROKER_TIMEOUT, CE_BROKER_NOT_EXIST_EXCEPTION, CE_CONNECT_BROKER_EXCEPTION, RC_HEART_BEAT, RC_SEND_BATCH_MESSAGE,
+  RC_SEND_MESSAGE_V2, RC_UNREGISTER_CLIENT, RS_MESSAGE_ILLEGAL, RS_SUCCESS,
+} from '../remoting/codes.js';
 import { createRequest, type RemotingCommand } from '../remoting/command.js';
 import { inJavaOrder } from '../remoting/hashmap-order.js';
 import { fastjsonString } from '../remoting/json.js';
@@ -19,6 +23,15 @@ import { MQFaultStrategy, systemClock, type Clock } from './fault.js';
 import { InFlightLimiter } from './in-flight.js';
 import { CLIENT_INNER_PRODUCER_GROUP, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { processSendResponse, type SendResult } from './send-result.js';
+
+// Send modes (plain numbers: the bundler inlines them).
+const SYNC = 0;
+const ASYNC = 1;
+const ONEWAY = 2;
+const UNREGISTER_TIMEOUT = 1000;
+/** MessageSysFlag.TRANSACTION_PREPARED_TYPE, and COMPRESSED_FLAG | COMPRESSION_ZLIB. */
+const SYSFLAG_TRANSACTION_PREPARED = 0x4;
+const SYSFLAG_COMPRESSED_ZLIB = 0x301;
 
 export type ServiceState = 'CREATE_JUST' | 'RUNNING' | 'SHUTDOWN_ALREADY' | 'START_FAILED';
 
@@ -40,7 +53,7 @@ export interface SendOptions {
   arg?: unknown;
 }
 
-type Mode = 'SYNC' | 'ASYNC' | 'ONEWAY';
+type Mode = typeof SYNC | typeof ASYNC | typeof ONEWAY;
 
 /** A prepared send: the wire message keeps its UNIQ_KEY across attempts. */
 interface Outgoing {
@@ -55,8 +68,15 @@ class AsyncFailure {
   constructor(readonly error: unknown) {}
 }
 
-const UNREGISTER_TIMEOUT = 1000;
 const utf8 = new TextEncoder();
+/** RemotingTooMuchRequestError with Java's text (`what`) and a hint. */
+const tooLate = (what: string, addr = '', cause?: unknown): never => {
+  throw new RemotingTooMuchRequestError(
+    addr, `${what}: the send's time budget (sendMsgTimeout or SendOptions.timeout) ran out; raise it or check the latency to the name server and brokers`, { cause },
+  );
+};
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const copyQueues = (info: TopicPublishInfo): MessageQueue[] => info.messageQueueList.map((q) => ({ ...q }));
 
 export class Producer extends EventEmitter<ProducerEvents> {
   readonly options: ResolvedProducerOptions;
@@ -66,83 +86,80 @@ export class Producer extends EventEmitter<ProducerEvents> {
   readonly client: RemotingClient;
   readonly routes: RouteManager;
   readonly faultStrategy: MQFaultStrategy;
-  private state: ServiceState = 'CREATE_JUST';
-  private readonly clock: Clock;
-  private readonly limiter: InFlightLimiter;
+  #state: ServiceState = 'CREATE_JUST';
+  readonly #clock: Clock;
+  readonly #limiter: InFlightLimiter;
   /** Broker addresses this producer has talked to: heartbeat and unregister targets. */
-  private readonly brokersInUse = new Set<string>();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #brokers = new Set<string>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(opts: ProducerOptions) {
     super();
     const o = (this.options = resolveProducerOptions(opts));
-    this.clock = o.clock ?? systemClock;
+    const clock = (this.#clock = o.clock ?? systemClock);
     const [a, b] = crypto.getRandomValues(new Uint32Array(2));
     // Java uses `<pid>#<nanoTime>`; a web runtime has neither, so two random numbers keep ids unique.
     this.clientId = `${o.clientIP}@${o.instanceName ?? `${a! % 100000}#${b}`}`;
     this.client = new RemotingClient(o.transport);
     this.client.on('connection', (e) => this.emit('connection', e));
-    this.routes = new RouteManager(this.client, {
-      createTopicKey: o.createTopicKey,
-      defaultTopicQueueNums: o.defaultTopicQueueNums,
-      mqClientApiTimeout: o.mqClientApiTimeout,
-      serializeType: o.serializeType,
-    });
-    this.faultStrategy = new MQFaultStrategy({ sendLatencyFaultEnable: o.sendLatencyFaultEnable, latencyTable: o.latencyTable, clock: this.clock });
-    this.limiter = new InFlightLimiter(o.maxAsyncInFlight, o.maxAsyncInFlightBytes);
+    this.routes = new RouteManager(this.client, o);
+    this.faultStrategy = new MQFaultStrategy({ ...o, clock });
+    this.#limiter = new InFlightLimiter(o.maxAsyncInFlight, o.maxAsyncInFlightBytes);
   }
 
   get serviceState(): ServiceState {
-    return this.state;
+    return this.#state;
   }
 
   /** Async sends currently holding a permit. */
   get inFlight(): { count: number; bytes: number } {
-    return { count: this.limiter.count, bytes: this.limiter.bytes };
+    const { count, bytes } = this.#limiter;
+    return { count, bytes };
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'CREATE_JUST') {
-      throw new MQClientError(-1, `The producer service state not OK, maybe started once, ${this.state}: a Producer can be started only once; create a new one`);
+    if (this.#state !== 'CREATE_JUST') {
+      throw new MQClientError(-1, `The producer service state not OK, maybe started once, ${this.#state}: a Producer can be started only once; create a new one`);
     }
-    this.setState('RUNNING');
+    this.#setState('RUNNING');
     // No name-server or broker traffic at start: like Java, the first send does the lookups and
     // a broker never requires a heartbeat before accepting a send.
-    this.every(this.options.pollNameServerInterval, async () => {
-      for (const e of await this.routes.refreshAll()) this.emitError(e, 'route refresh failed');
+    const o = this.options;
+    this.#every(o.pollNameServerInterval, async () => {
+      for (const e of await this.routes.refreshAll()) this.#emitError(e, 'route refresh failed');
     });
-    this.every(this.options.heartbeatBrokerInterval, () => this.sendHeartbeatToAllBrokers());
+    this.#every(o.heartbeatBrokerInterval, () => this.#heartbeatAll());
   }
 
   async shutdown(): Promise<void> {
-    if (this.state !== 'RUNNING') return;
-    this.setState('SHUTDOWN_ALREADY');
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    await Promise.all([...this.brokersInUse].map((addr) => this.unregister(addr)));
-    this.limiter.rejectAll(new MQClientError(-1, 'the producer was shut down while this send waited for capacity'));
+    if (this.#state !== 'RUNNING') return;
+    this.#setState('SHUTDOWN_ALREADY');
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    await Promise.all([...this.#brokers].map((addr) => this.#unregister(addr)));
+    this.#limiter.rejectAll(new MQClientError(-1, 'the producer was shut down while this send waited for capacity'));
     await this.client.close();
     try {
       await this.options.transport.close();
     } catch (e) {
-      this.emitError(e, 'transport close failed');
+      this.#emitError(e, 'transport close failed');
     }
   }
 
   /** SYNC send: 1 + retryTimesWhenSendFailed attempts within one sendMsgTimeout budget. */
   send(msg: Message, opts: SendOptions = {}): Promise<SendResult> {
-    return this.run(opts, async () => this.dispatch(this.prepare(msg), 'SYNC', opts) as Promise<SendResult>);
+    return this.#run(opts, () => this.#dispatch(this.#prepare(msg), SYNC, opts) as Promise<SendResult>);
   }
 
   /** ASYNC send: one pass, transport failures retried up to retryTimesWhenSendAsyncFailed, in-flight bounded. */
   sendAsync(msg: Message, opts: SendOptions = {}): Promise<SendResult> {
-    return this.run(opts, async () => {
-      const t0 = this.clock.now();
-      const out = this.prepare(msg);
-      const timeout = this.timeoutOf(opts);
-      const release = await this.limiter.acquire(out.wire.body.length, this.options.asyncBackpressure, timeout, opts.signal);
+    return this.#run(opts, async () => {
+      const t0 = this.#clock.now();
+      const out = this.#prepare(msg);
+      const timeout = this.#timeoutOf(opts);
+      const release = await this.#limiter.acquire(out.wire.body.length, this.options.asyncBackpressure, timeout, opts.signal);
       try {
-        return (await this.dispatch(out, 'ASYNC', { ...opts, timeout: timeout - (this.clock.now() - t0) })) as SendResult;
+        return (await this.#dispatch(out, ASYNC, { ...opts, timeout: timeout - (this.#clock.now() - t0) })) as SendResult;
       } finally {
         release();
       }
@@ -151,254 +168,229 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /** ONEWAY send: one attempt, flag bit 1, resolves once the request is written. */
   sendOneway(msg: Message, opts: SendOptions = {}): Promise<void> {
-    return this.run(opts, async () => void (await this.dispatch(this.prepare(msg), 'ONEWAY', opts)));
+    return this.#run(opts, async () => void (await this.#dispatch(this.#prepare(msg), ONEWAY, opts)));
   }
 
   /** Batch send (SEND_BATCH_MESSAGE 320) with SYNC semantics; msgId = inner UNIQ_KEYs joined by ','. */
   sendBatch(msgs: Message[], opts: SendOptions = {}): Promise<SendResult> {
-    return this.run(opts, async () => {
-      this.makeSureStateOK();
-      return (await this.dispatch(this.prepareBatch(msgs), 'SYNC', opts)) as SendResult;
-    });
+    return this.#run(opts, () => this.#dispatch(this.#prepareBatch(msgs), SYNC, opts) as Promise<SendResult>);
   }
 
   /** The queues a send to `topic` can use (route lookup if not cached). */
   async fetchPublishMessageQueues(topic: string): Promise<MessageQueue[]> {
-    this.makeSureStateOK();
+    this.#checkState();
     validateTopic(topic);
-    const info = await this.routes.tryToFindTopicPublishInfo(topic, this.options.mqClientApiTimeout);
-    return info.messageQueueList.map((q) => ({ ...q }));
+    return copyQueues(await this.routes.tryToFindTopicPublishInfo(topic, this.options.mqClientApiTimeout));
   }
 
   // ---------- send paths ----------
 
-  private run<T>(opts: SendOptions, task: () => Promise<T>): Promise<T> {
-    const { signal } = opts;
-    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-    const p = task();
-    if (!signal) return p;
-    // Abort rejects at once; the inner send sees the same signal and stops too.
+  /** Runs a send; the caller's AbortSignal rejects at once (the inner send sees it and stops too). */
+  #run<T>({ signal }: SendOptions, task: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(new AbortError(undefined, { cause: signal.reason }));
-      signal.addEventListener('abort', onAbort, { once: true });
-      p.then(
-        (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-        (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
-      );
+      const abort = (): void => reject(new AbortError(undefined, { cause: signal!.reason }));
+      if (signal?.aborted) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      // `task` may throw synchronously (validation): that rejects too.
+      new Promise<T>((r) => r(task())).then(resolve, reject).finally(() => signal?.removeEventListener('abort', abort));
     });
   }
 
-  private timeoutOf(opts: SendOptions): number {
+  #timeoutOf(opts: SendOptions): number {
     const t = opts.timeout ?? this.options.sendMsgTimeout;
-    if (typeof t !== 'number' || !Number.isFinite(t)) throw new MQClientError(-1, `send timeout must be a number of ms, got ${String(t)}`);
+    if (!Number.isFinite(t)) throw new MQClientError(-1, `send timeout must be a number of ms, got ${String(t)}`);
     return t;
   }
 
-  private makeSureStateOK(): void {
-    if (this.state !== 'RUNNING') {
-      const what = this.state === 'CREATE_JUST' ? 'call producer.start() before sending' : 'it was shut down or failed to start; create and start() a new Producer';
-      throw new MQClientError(-1, `The producer service state not OK, ${this.state}: ${what}`);
+  #checkState(): void {
+    const s = this.#state;
+    if (s !== 'RUNNING') {
+      throw new MQClientError(-1, `The producer service state not OK, ${s}: ${s === 'CREATE_JUST' ? 'call producer.start() before sending' : 'it was shut down or failed to start; create and start() a new Producer'}`);
     }
+  }
+
+  #toWire(m: Message): WireMessage {
+    validateTopic(m.topic);
+    const w = toWireMessage(m);
+    validateMessage(w, this.options.maxMessageSize);
+    return w;
   }
 
   /** Validation first, before any network activity (5.1). */
-  private prepare(msg: Message): Outgoing {
-    this.makeSureStateOK();
-    if (msg === null || msg === undefined) throw new MQClientError(ResponseCode.MESSAGE_ILLEGAL, 'the message is null');
-    validateTopic(msg.topic);
-    const wire = toWireMessage(msg);
-    validateMessage(wire, this.options.maxMessageSize);
-    return { wire, msg };
+  #prepare(msg: Message): Outgoing {
+    this.#checkState();
+    if (msg == null) throw new MQClientError(RS_MESSAGE_ILLEGAL, 'the message is null');
+    return { wire: this.#toWire(msg), msg };
   }
 
-  private prepareBatch(msgs: Message[]): Outgoing {
+  #prepareBatch(msgs: Message[]): Outgoing {
+    this.#checkState();
     const fail = (why: string): never => {
       throw new MQClientError(-1, `Failed to initiate the MessageBatch: ${why}`);
     };
-    if (!Array.isArray(msgs) || msgs.length === 0) fail('the batch is empty');
+    if (!Array.isArray(msgs) || !msgs.length) fail('the batch is empty');
     const first = msgs[0]!;
+    const wait = (m: Message): boolean => m.waitStoreMsgOK !== false;
     for (const m of msgs) {
       if (!m) fail('a message of the batch is null');
-      if ((m.delayLevel ?? 0) > 0) fail('TimeDelayLevel is not supported for batching');
+      if (m.delayLevel! > 0) fail('TimeDelayLevel is not supported for batching');
       if (m.topic?.startsWith('%RETRY%')) fail('Retry Group is not supported for batching');
       if (m.topic !== first.topic) fail('The topic of the messages in one batch should be the same');
-      if ((m.waitStoreMsgOK ?? true) !== (first.waitStoreMsgOK ?? true)) fail('The waitStoreMsgOK of the messages in one batch should the same');
+      if (wait(m) !== wait(first)) fail('The waitStoreMsgOK of the messages in one batch should the same');
     }
-    const wires = msgs.map((m) => {
-      validateTopic(m.topic);
-      const w = toWireMessage(m);
-      validateMessage(w, this.options.maxMessageSize);
-      return w;
-    });
+    const wires = msgs.map((m) => this.#toWire(m));
     const batchIds = wires.map((w) => setUniqKeyIfAbsent(w));
     // The pseudo-message carries only WAIT (3.9); the encoded batch is checked as one message.
-    const wire: WireMessage = {
-      topic: first.topic,
-      body: encodeBatchBody(wires),
-      flag: 0,
-      properties: { [MessageConst.WAIT]: first.waitStoreMsgOK === false ? 'false' : 'true' },
-    };
+    const wire: WireMessage = { topic: first.topic, body: encodeBatchBody(wires), flag: 0, properties: { WAIT: String(wait(first)) } };
     validateMessage(wire, this.options.maxMessageSize);
     return { wire, msg: first, batchIds };
   }
 
-  private async dispatch(out: Outgoing, mode: Mode, opts: SendOptions): Promise<SendResult | undefined> {
-    const t0 = this.clock.now();
-    const timeout = this.timeoutOf(opts);
-    const { signal } = opts;
-    const unwrap = (e: unknown): never => {
-      throw e instanceof AsyncFailure ? e.error : e;
-    };
-    if (opts.queue) {
-      // send(msg, mq): exactly one attempt to that queue; no retry, no fault update (5.7).
-      const mq = opts.queue;
-      if (mq.topic !== out.wire.topic) throw new MQClientError(-1, `message's topic not equal mq's topic: ${out.wire.topic} vs ${mq.topic}`);
-      if (timeout < this.clock.now() - t0) throw new RemotingTooMuchRequestError('', 'call timeout');
-      return this.sendKernelImpl(out, mq, mode, timeout, undefined, signal).catch(unwrap);
-    }
-    if (opts.selector) {
-      const info = await this.findPublishInfo(out.wire.topic, timeout, signal);
-      let mq: MessageQueue | null | undefined;
+  async #dispatch(out: Outgoing, mode: Mode, opts: SendOptions): Promise<SendResult | undefined> {
+    const t0 = this.#clock.now();
+    const timeout = this.#timeoutOf(opts);
+    const { signal, selector } = opts;
+    const topic = out.wire.topic;
+    let mq = opts.queue;
+    const bySelector = !mq;
+    if (bySelector && !selector) return this.#sendDefault(out, mode, timeout, signal);
+    // send(msg, mq) and send(msg, selector, arg): exactly one attempt; no retry, no fault update (5.7).
+    if (mq) {
+      if (mq.topic !== topic) throw new MQClientError(-1, `message's topic not equal mq's topic: ${topic} vs ${mq.topic}`);
+    } else {
+      const info = await this.#findInfo(topic, timeout, signal);
       try {
-        mq = opts.selector(info.messageQueueList.map((q) => ({ ...q })), out.msg, opts.arg);
+        mq = selector!(copyQueues(info), out.msg, opts.arg);
       } catch (e) {
-        throw new MQClientError(-1, `select message queue threw exception: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        throw new MQClientError(-1, `select message queue threw exception: ${errorText(e)}`, { cause: e });
       }
-      if (timeout < this.clock.now() - t0) throw new RemotingTooMuchRequestError('', 'sendSelectImpl call timeout');
-      if (!mq || typeof mq.brokerName !== 'string') throw new MQClientError(-1, 'select message queue returned null: the selector must return one of the queues it was given');
-      return this.sendKernelImpl(out, mq, mode, timeout - (this.clock.now() - t0), undefined, signal).catch(unwrap);
     }
-    return this.sendDefaultImpl(out, mode, timeout, signal);
+    const cost = this.#clock.now() - t0;
+    if (timeout < cost) tooLate(bySelector ? 'sendSelectImpl call timeout' : 'call timeout');
+    if (bySelector && (!mq || typeof mq.brokerName !== 'string')) {
+      throw new MQClientError(-1, 'select message queue returned null: the selector must return one of the queues it was given');
+    }
+    // Like Java: an explicit queue gets the whole timeout, a selected one what is left.
+    return this.#sendKernel(out, mq!, mode, bySelector ? timeout - cost : timeout, undefined, signal).catch((e: unknown) => {
+      throw e instanceof AsyncFailure ? e.error : e;
+    });
   }
 
-  private async findPublishInfo(topic: string, timeout: number, signal?: AbortSignal): Promise<TopicPublishInfo> {
-    if (timeout <= 0) throw new RemotingTooMuchRequestError('', 'sendDefaultImpl call timeout: no time left for the route lookup');
+  #findInfo(topic: string, timeout: number, signal?: AbortSignal): Promise<TopicPublishInfo> {
+    if (timeout <= 0) tooLate('sendDefaultImpl call timeout');
     return this.routes.tryToFindTopicPublishInfo(topic, timeout, signal);
   }
 
+  /** Charges a broker with an attempt's latency (no-op unless sendLatencyFaultEnable). */
+  #fault(brokerName: string, begin: number, isolation: boolean): void {
+    this.faultStrategy.updateFaultItem(brokerName, this.#clock.now() - begin, isolation);
+  }
+
   /** The retry loop of DefaultMQProducerImpl.sendDefaultImpl (5.3). */
-  private async sendDefaultImpl(out: Outgoing, mode: Mode, timeout: number, signal?: AbortSignal): Promise<SendResult | undefined> {
-    const t0 = this.clock.now();
+  async #sendDefault(out: Outgoing, mode: Mode, timeout: number, signal?: AbortSignal): Promise<SendResult | undefined> {
+    const t0 = this.#clock.now();
     const topic = out.wire.topic;
-    const info = await this.findPublishInfo(topic, timeout, signal);
-    const timesTotal = mode === 'SYNC' ? 1 + this.options.retryTimesWhenSendFailed : 1;
-    const brokersSent: (string | null)[] = new Array<string | null>(timesTotal).fill(null);
+    const o = this.options;
+    const info = await this.#findInfo(topic, timeout, signal);
+    const timesTotal = mode === SYNC ? 1 + o.retryTimesWhenSendFailed : 1;
+    const brokersSent: string[] = [];
     let mq: MessageQueue | undefined;
     let lastResult: SendResult | undefined;
     let lastError: unknown;
-    let callTimeout = false;
     let times = 0;
     for (; times < timesTotal; times++) {
       mq = this.faultStrategy.selectOneMessageQueue(info, mq?.brokerName);
       brokersSent[times] = mq.brokerName;
-      const begin = this.clock.now();
+      const begin = this.#clock.now();
       const cost = begin - t0;
       if (timeout < cost) {
-        callTimeout = true;
-        break;
+        return lastResult ?? tooLate(`sendDefaultImpl call timeout after ${times} attempt(s) of ${timeout} ms, topic ${topic}`, '', lastError);
       }
       try {
-        const result = await this.sendKernelImpl(out, mq, mode, timeout - cost, info, signal);
-        if (mode !== 'ASYNC') this.faultStrategy.updateFaultItem(mq.brokerName, this.clock.now() - begin, false);
-        if (mode !== 'SYNC') return result;
-        if (result!.sendStatus !== 'SEND_OK' && this.options.retryAnotherBrokerWhenNotStoreOK) {
+        const result = await this.#sendKernel(out, mq, mode, timeout - cost, info, signal);
+        if (mode !== ASYNC) this.#fault(mq.brokerName, begin, false);
+        if (mode === SYNC && result!.sendStatus !== 'SEND_OK' && o.retryAnotherBrokerWhenNotStoreOK) {
           lastResult = result;
           continue;
         }
         return result;
       } catch (e) {
         if (e instanceof AsyncFailure) throw e.error;
-        if (e instanceof AbortError) {
-          this.faultStrategy.updateFaultItem(mq.brokerName, this.clock.now() - begin, false);
-          throw e;
-        }
-        this.faultStrategy.updateFaultItem(mq.brokerName, this.clock.now() - begin, true);
+        const abort = e instanceof AbortError;
+        this.#fault(mq.brokerName, begin, !abort);
+        if (abort) throw e;
         lastError = e;
         if (e instanceof MQBrokerError) {
-          if (this.options.retryResponseCodes.includes(e.responseCode)) continue;
+          if (o.retryResponseCodes.includes(e.responseCode)) continue;
           if (lastResult) return lastResult;
           throw e;
         }
-        if (e instanceof RemotingError || e instanceof MQClientError) continue;
-        throw e;
+        if (!(e instanceof RemotingError || e instanceof MQClientError)) throw e;
       }
     }
     if (lastResult) return lastResult;
-    if (callTimeout) {
-      throw new RemotingTooMuchRequestError(
-        '',
-        `sendDefaultImpl call timeout: the ${timeout} ms budget (sendMsgTimeout) was used up after ${times} attempt(s), ` +
-          `topic ${topic}; raise sendMsgTimeout or check the brokers' latency`,
-        { cause: lastError },
-      );
-    }
     const e = lastError;
     const code =
       e instanceof MQBrokerError ? e.responseCode
-      : e instanceof RemotingConnectError ? ClientErrorCode.CONNECT_BROKER_EXCEPTION
-      : e instanceof RemotingTimeoutError ? ClientErrorCode.ACCESS_BROKER_TIMEOUT
-      : ClientErrorCode.BROKER_NOT_EXIST_EXCEPTION;
+      : e instanceof RemotingConnectError ? CE_CONNECT_BROKER_EXCEPTION
+      : e instanceof RemotingTimeoutError ? CE_ACCESS_BROKER_TIMEOUT
+      : CE_BROKER_NOT_EXIST_EXCEPTION;
     throw new MQClientError(
       code,
-      `Send [${times}] times, still failed, cost [${this.clock.now() - t0}]ms, Topic: ${topic}, BrokersSent: [${brokersSent.map((b) => b ?? 'null').join(', ')}]` +
-        `; last error: ${e instanceof Error ? e.message : String(e)}. Check that the brokers are running and reachable ` +
-        `from this client, and that the topic is writable; a larger sendMsgTimeout or retryTimesWhenSendFailed may help.`,
+      `Send [${times}] times, still failed, cost [${this.#clock.now() - t0}]ms, Topic: ${topic}, BrokersSent: [${brokersSent.join(', ')}]` +
+        `; last error: ${errorText(e)}. Check that the brokers are running and reachable and the topic is writable; ` +
+        `a larger sendMsgTimeout or retryTimesWhenSendFailed may help.`,
       { cause: e },
     );
   }
 
   /** One attempt (5.4). ASYNC exchange failures come back wrapped in AsyncFailure. */
-  private async sendKernelImpl(
+  async #sendKernel(
     out: Outgoing, mq: MessageQueue, mode: Mode, timeout: number, info: TopicPublishInfo | undefined, signal?: AbortSignal,
   ): Promise<SendResult | undefined> {
-    const begin = this.clock.now();
-    let addr = this.routes.findBrokerAddressInPublish(mq.brokerName);
+    const begin = this.#clock.now();
+    const { brokerName, topic } = mq;
+    const { routes, client } = this;
+    const { wire, batchIds } = out;
+    let addr = routes.findBrokerAddressInPublish(brokerName);
     if (!addr) {
-      await this.routes.updateTopicRouteInfoFromNameServer(mq.topic, false, Math.max(1, timeout), signal).catch(() => false);
-      addr = this.routes.findBrokerAddressInPublish(mq.brokerName);
+      await routes.updateTopicRouteInfoFromNameServer(topic, false, Math.max(1, timeout), signal).catch(() => false);
+      addr = routes.findBrokerAddressInPublish(brokerName);
     }
     if (!addr) {
-      throw new MQClientError(-1, `The broker[${mq.brokerName}] not exist: no master address for it in the topic routes; check that the broker is registered with the name server`);
+      throw new MQClientError(-1, `The broker[${brokerName}] not exist: no master address for it in the topic routes; check that the broker is registered with the name server`);
     }
-    if (!out.batchIds) setUniqKeyIfAbsent(out.wire);
-    const { body, sysFlag } = await this.encodeBody(out);
-    const req = createRequest(out.batchIds ? RequestCode.SEND_BATCH_MESSAGE : RequestCode.SEND_MESSAGE_V2, this.sendHeader(out, mq, sysFlag), {
+    if (!batchIds) setUniqKeyIfAbsent(wire);
+    const { body, sysFlag } = await this.#encodeBody(out);
+    const req = createRequest(batchIds ? RC_SEND_BATCH_MESSAGE : RC_SEND_MESSAGE_V2, this.#sendHeader(out, mq, sysFlag), {
       body,
       serializeType: this.options.serializeType,
-      oneway: mode === 'ONEWAY',
+      oneway: mode === ONEWAY,
     });
-    const cost = this.clock.now() - begin;
-    if (timeout < cost) throw new RemotingTooMuchRequestError(addr, 'sendKernelImpl call timeout');
-    const left = timeout - cost;
-    const msgId = out.batchIds ? out.batchIds.join(',') : out.wire.properties[MessageConst.UNIQ_KEY]!;
-    if (mode === 'ONEWAY') {
-      await this.client.invokeOneway(addr, req, signal);
-      this.brokerUsed(addr);
-      return undefined;
-    }
-    if (mode === 'SYNC') {
-      const res = await this.client.invoke(addr, req, left, signal);
-      this.brokerUsed(addr);
-      return processSendResponse(res, mq.topic, mq.brokerName, addr, msgId);
-    }
-    return this.sendMessageAsync(addr, mq, req, left, info, msgId, signal);
+    const left = timeout - (this.#clock.now() - begin);
+    if (left < 0) tooLate('sendKernelImpl call timeout', addr);
+    const msgId = batchIds ? batchIds.join(',') : wire.properties.UNIQ_KEY!;
+    if (mode === ASYNC) return this.#sendAsync(addr, mq, req, left, info, msgId, signal);
+    const res = mode === SYNC ? await client.invoke(addr, req, left, signal) : await client.invokeOneway(addr, req, signal);
+    this.#brokerUsed(addr);
+    return res ? processSendResponse(res, topic, brokerName, addr, msgId) : undefined;
   }
 
   /** MQClientAPIImpl.sendMessageAsync + onExceptionImpl: transport failures retried, error responses not (5.5). */
-  private async sendMessageAsync(
+  async #sendAsync(
     addr: string, mq: MessageQueue, req: RemotingCommand, timeout: number, info: TopicPublishInfo | undefined, msgId: string, signal?: AbortSignal,
   ): Promise<SendResult> {
     let brokerName = mq.brokerName;
     let left = timeout;
     for (let failures = 0; ; ) {
-      const begin = this.clock.now();
+      const begin = this.#clock.now();
       let res: RemotingCommand;
       try {
         res = await this.client.invoke(addr, req, left, signal);
       } catch (e) {
         if (e instanceof AbortError) throw new AsyncFailure(e);
-        this.faultStrategy.updateFaultItem(brokerName, this.clock.now() - begin, true);
-        left -= this.clock.now() - begin;
+        this.#fault(brokerName, begin, true);
+        left -= this.#clock.now() - begin;
         if (++failures > this.options.retryTimesWhenSendAsyncFailed || left <= 0) throw new AsyncFailure(e);
         // Same request (header and queueId included) to the broker the strategy picks next.
         if (info) brokerName = this.faultStrategy.selectOneMessageQueue(info, brokerName).brokerName;
@@ -407,129 +399,130 @@ export class Producer extends EventEmitter<ProducerEvents> {
         addr = next;
         continue;
       }
-      this.brokerUsed(addr);
+      this.#brokerUsed(addr);
       try {
         const result = processSendResponse(res, mq.topic, brokerName, addr, msgId);
-        this.faultStrategy.updateFaultItem(brokerName, this.clock.now() - begin, false);
+        this.#fault(brokerName, begin, false);
         return result;
       } catch (e) {
-        this.faultStrategy.updateFaultItem(brokerName, this.clock.now() - begin, true);
+        this.#fault(brokerName, begin, true);
         throw new AsyncFailure(e);
       }
     }
   }
 
   /** Compression once per send, reused by retries; batches are never compressed (3.8). */
-  private encodeBody(out: Outgoing): Promise<{ body: Uint8Array; sysFlag: number }> {
+  #encodeBody(out: Outgoing): Promise<{ body: Uint8Array; sysFlag: number }> {
     return (out.encoded ??= (async () => {
       let body = out.wire.body;
-      let sysFlag = 0;
+      let sysFlag = out.wire.properties.TRAN_MSG === 'true' ? SYSFLAG_TRANSACTION_PREPARED : 0;
       if (!out.batchIds && body.length >= this.options.compressMsgBodyOverHowmuch) {
         try {
           body = await compressZlib(body);
-          sysFlag |= MessageSysFlag.COMPRESSED_FLAG | MessageSysFlag.COMPRESSION_ZLIB;
+          sysFlag |= SYSFLAG_COMPRESSED_ZLIB;
         } catch {
-          body = out.wire.body; // like Java: send uncompressed
+          // like Java: send uncompressed
         }
       }
-      if (out.wire.properties[MessageConst.TRAN_MSG] === 'true') sysFlag |= MessageSysFlag.TRANSACTION_PREPARED_TYPE;
       return { body, sysFlag };
     })());
   }
 
   /** SendMessageRequestHeaderV2 (3.2): letters a..n, every value a string, in Java HashMap order. */
-  private sendHeader(out: Outgoing, mq: MessageQueue, sysFlag: number): Record<string, string> {
-    const p = out.wire.properties;
-    const h: Record<string, string> = {
-      a: this.options.producerGroup,
-      b: out.wire.topic,
-      c: this.options.createTopicKey,
-      d: String(this.options.defaultTopicQueueNums),
-      e: String(mq.queueId),
-      f: String(sysFlag),
-      g: String(Date.now()),
-      h: String(out.wire.flag),
+  #sendHeader({ wire, batchIds }: Outgoing, mq: MessageQueue, sysFlag: number): Record<string, string> {
+    const o = this.options;
+    const p = wire.properties;
+    const retry = wire.topic.startsWith('%RETRY%');
+    const h: Record<string, string | number | boolean | undefined> = {
+      a: o.producerGroup,
+      b: wire.topic,
+      c: o.createTopicKey,
+      d: o.defaultTopicQueueNums,
+      e: mq.queueId,
+      f: sysFlag,
+      g: Date.now(),
+      h: wire.flag,
       i: encodeProperties(p),
-      j: '0',
-      k: 'false',
+      j: (retry ? p.RECONSUME_TIME : undefined) ?? 0,
+      k: false,
+      l: retry ? p.MAX_RECONSUME_TIMES : undefined,
+      m: !!batchIds,
+      n: mq.brokerName,
     };
-    if (out.wire.topic.startsWith('%RETRY%')) {
-      if (p[MessageConst.RECONSUME_TIME] !== undefined) h.j = p[MessageConst.RECONSUME_TIME]!;
-      if (p[MessageConst.MAX_RECONSUME_TIMES] !== undefined) h.l = p[MessageConst.MAX_RECONSUME_TIMES]!;
-    }
-    h.m = out.batchIds ? 'true' : 'false';
-    h.n = mq.brokerName;
-    return inJavaOrder(h);
+    const s: Record<string, string> = {};
+    for (const k in h) if (h[k] !== undefined) s[k] = String(h[k]);
+    return inJavaOrder(s);
   }
 
   // ---------- heartbeat, unregister, timers ----------
 
-  private brokerUsed(addr: string): void {
-    if (this.brokersInUse.has(addr) || this.state !== 'RUNNING') return;
-    this.brokersInUse.add(addr);
+  #brokerUsed(addr: string): void {
+    if (this.#brokers.has(addr) || this.#state !== 'RUNNING') return;
+    this.#brokers.add(addr);
     // First contact: register the group right after the first exchange, never before it.
-    void this.sendHeartbeat(addr).catch((e: unknown) => this.emitError(e, `heartbeat to ${addr} failed`));
+    void this.#heartbeat(addr);
   }
 
-  private async sendHeartbeatToAllBrokers(): Promise<void> {
-    await Promise.all(
-      [...this.brokersInUse].map((addr) => this.sendHeartbeat(addr).catch((e: unknown) => this.emitError(e, `heartbeat to ${addr} failed`))),
-    );
+  #heartbeatAll(): Promise<unknown> {
+    return Promise.all([...this.#brokers].map((addr) => this.#heartbeat(addr)));
+  }
+
+  /** A heartbeat whose failure becomes an 'error' event. */
+  #heartbeat(addr: string): Promise<void> {
+    return this.sendHeartbeat(addr).catch((e: unknown) => this.#emitError(e, `heartbeat to ${addr} failed`));
   }
 
   /** HEART_BEAT (34): no header, HeartbeatData body (8.2). */
   async sendHeartbeat(addr: string): Promise<void> {
+    const o = this.options;
     const body =
       `{"clientID":${fastjsonString(this.clientId)},"consumerDataSet":[],"producerDataSet":[` +
-      `{"groupName":${fastjsonString(this.options.producerGroup)}},{"groupName":"${CLIENT_INNER_PRODUCER_GROUP}"}]}`;
-    const req = createRequest(RequestCode.HEART_BEAT, undefined, { body: utf8.encode(body), serializeType: this.options.serializeType });
-    const res = await this.client.invoke(addr, req, this.options.mqClientApiTimeout);
-    if (res.code !== ResponseCode.SUCCESS) throw new MQBrokerError(res.code, res.remark ?? '', addr);
+      `{"groupName":${fastjsonString(o.producerGroup)}},{"groupName":"${CLIENT_INNER_PRODUCER_GROUP}"}]}`;
+    const req = createRequest(RC_HEART_BEAT, undefined, { body: utf8.encode(body), serializeType: o.serializeType });
+    const res = await this.client.invoke(addr, req, o.mqClientApiTimeout);
+    if (res.code !== RS_SUCCESS) throw new MQBrokerError(res.code, res.remark ?? '', addr);
   }
 
   /** UNREGISTER_CLIENT (35) for the group and the inner group; failures ignored (8.3). */
-  private async unregister(addr: string): Promise<void> {
-    for (const group of [this.options.producerGroup, CLIENT_INNER_PRODUCER_GROUP]) {
-      const req = createRequest(RequestCode.UNREGISTER_CLIENT, inJavaOrder({ clientID: this.clientId, producerGroup: group }), {
-        serializeType: this.options.serializeType,
-      });
-      try {
-        await this.client.invoke(addr, req, Math.min(UNREGISTER_TIMEOUT, this.options.mqClientApiTimeout));
-      } catch {
-        return; // the broker is gone; it forgets us after 120 s anyway
+  async #unregister(addr: string): Promise<void> {
+    const o = this.options;
+    try {
+      for (const group of [o.producerGroup, CLIENT_INNER_PRODUCER_GROUP]) {
+        const req = createRequest(RC_UNREGISTER_CLIENT, inJavaOrder({ clientID: this.clientId, producerGroup: group }), {
+          serializeType: o.serializeType,
+        });
+        await this.client.invoke(addr, req, Math.min(UNREGISTER_TIMEOUT, o.mqClientApiTimeout));
       }
+    } catch {
+      // the broker is gone; it forgets us after 120 s anyway
     }
   }
 
   /** A repeating background task; errors become 'error' events and never escape. */
-  private every(ms: number, task: () => Promise<void>): void {
+  #every(ms: number, task: () => Promise<unknown>): void {
+    const timers = this.#timers;
     const tick = (): void => {
-      this.timers.delete(timer);
+      timers.delete(timer);
       task()
-        .catch((e: unknown) => this.emitError(e, 'background task failed'))
+        .catch((e: unknown) => this.#emitError(e, 'background task failed'))
         .finally(() => {
-          if (this.state === 'RUNNING') {
-            timer = setTimeout(tick, ms);
-            this.timers.add(timer);
-          }
+          if (this.#state === 'RUNNING') timers.add((timer = setTimeout(tick, ms)));
         });
     };
     let timer = setTimeout(tick, ms);
-    this.timers.add(timer);
+    timers.add(timer);
   }
 
-  private emitError(e: unknown, context: string): void {
-    if (this.state !== 'RUNNING') return; // failures caused by shutdown itself are not news
-    const err = e instanceof Error ? e : new Error(`${context}: ${String(e)}`);
+  #emitError(e: unknown, context: string): void {
+    if (this.#state !== 'RUNNING') return; // failures caused by shutdown itself are not news
     try {
-      this.emit('error', err);
+      this.emit('error', e instanceof Error ? e : new Error(`${context}: ${String(e)}`));
     } catch {
       // a listener threw: background work must not crash the host
     }
   }
 
-  private setState(s: ServiceState): void {
-    this.state = s;
-    this.emit('state', s);
+  #setState(s: ServiceState): void {
+    this.emit('state', (this.#state = s));
   }
 }

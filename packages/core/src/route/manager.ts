@@ -1,7 +1,7 @@
 // Route cache (MQClientInstance's route half): lookups, the TBW102 fallback (4.5), the broker
 // address table and the periodic refresh of topics in use (4.6).
 import { MQClientError, RemotingTimeoutError } from '../errors.js';
-import { ClientErrorCode, RequestCode, ResponseCode } from '../remoting/codes.js';
+import { CE_NOT_FOUND_TOPIC_EXCEPTION, RC_GET_ROUTEINFO_BY_TOPIC, RS_SUCCESS, RS_TOPIC_NOT_EXIST } from '../remoting/codes.js';
 import { createRequest, type SerializeType } from '../remoting/command.js';
 import type { RemotingClient } from '../remoting/client.js';
 import { NAMESRV_TARGET } from '../transport.js';
@@ -20,29 +20,31 @@ export class RouteManager {
   readonly topicRouteTable = new Map<string, TopicRouteData>();
   /** brokerName → brokerId → address, refreshed from every route received. */
   readonly brokerAddrTable = new Map<string, Record<string, string>>();
-  private readonly inFlight = new Map<string, Promise<boolean>>();
-  private readonly createTopicKey: string;
-  private readonly defaultTopicQueueNums: number;
-  private readonly apiTimeout: number;
-  private readonly serializeType: SerializeType;
+  readonly #inFlight = new Map<string, Promise<boolean>>();
+  readonly #client: RemotingClient;
+  readonly #createTopicKey: string;
+  readonly #queueNums: number;
+  readonly #apiTimeout: number;
+  readonly #serializeType: SerializeType;
 
-  constructor(private readonly client: RemotingClient, opts: RouteManagerOptions = {}) {
-    this.createTopicKey = opts.createTopicKey ?? 'TBW102';
-    this.defaultTopicQueueNums = opts.defaultTopicQueueNums ?? 4;
-    this.apiTimeout = opts.mqClientApiTimeout ?? 3000;
-    this.serializeType = opts.serializeType ?? 'JSON';
+  constructor(client: RemotingClient, opts: RouteManagerOptions = {}) {
+    this.#client = client;
+    this.#createTopicKey = opts.createTopicKey ?? 'TBW102';
+    this.#queueNums = opts.defaultTopicQueueNums ?? 4;
+    this.#apiTimeout = opts.mqClientApiTimeout ?? 3000;
+    this.#serializeType = opts.serializeType ?? 'JSON';
   }
 
   /**
    * GET_ROUTEINFO_BY_TOPIC. Resolves undefined for TOPIC_NOT_EXIST; throws MQClientError for other
    * codes and RemotingError when the name server cannot be reached.
    */
-  async getTopicRouteInfoFromNameServer(topic: string, timeoutMs = this.apiTimeout, signal?: AbortSignal): Promise<TopicRouteData | undefined> {
-    const req = createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }, { serializeType: this.serializeType });
-    const res = await this.client.invoke(NAMESRV_TARGET, req, Math.min(timeoutMs, this.apiTimeout), signal);
-    if (res.code === ResponseCode.TOPIC_NOT_EXIST) return undefined;
-    if (res.code !== ResponseCode.SUCCESS || !res.body) throw new MQClientError(res.code, res.remark ?? `route lookup for ${topic} failed`);
-    return parseTopicRouteData(res.body);
+  async getTopicRouteInfoFromNameServer(topic: string, timeoutMs = this.#apiTimeout, signal?: AbortSignal): Promise<TopicRouteData | undefined> {
+    const req = createRequest(RC_GET_ROUTEINFO_BY_TOPIC, { topic }, { serializeType: this.#serializeType });
+    const { code, remark, body } = await this.#client.invoke(NAMESRV_TARGET, req, Math.min(timeoutMs, this.#apiTimeout), signal);
+    if (code === RS_TOPIC_NOT_EXIST) return undefined;
+    if (code !== RS_SUCCESS || !body) throw new MQClientError(code, remark ?? `route lookup for ${topic} failed`);
+    return parseTopicRouteData(body);
   }
 
   /**
@@ -50,37 +52,30 @@ export class RouteManager {
    * createTopicKey route with queue counts capped at defaultTopicQueueNums) and updates the
    * tables. Resolves whether a route was stored. Concurrent lookups of one topic share a call.
    */
-  updateTopicRouteInfoFromNameServer(topic: string, isDefault = false, timeoutMs = this.apiTimeout, signal?: AbortSignal): Promise<boolean> {
+  updateTopicRouteInfoFromNameServer(topic: string, isDefault = false, timeoutMs = this.#apiTimeout, signal?: AbortSignal): Promise<boolean> {
     const key = `${isDefault ? 'D' : 'T'}:${topic}`;
-    let p = this.inFlight.get(key);
-    if (!p) {
-      p = this.update(topic, isDefault, timeoutMs, signal).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, p);
-    }
+    const inFlight = this.#inFlight;
+    let p = inFlight.get(key);
+    if (!p) inFlight.set(key, (p = this.#update(topic, isDefault, timeoutMs, signal).finally(() => inFlight.delete(key))));
     return p;
   }
 
-  private async update(topic: string, isDefault: boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  async #update(topic: string, isDefault: boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     let route: TopicRouteData | undefined;
     try {
-      route = await this.getTopicRouteInfoFromNameServer(isDefault ? this.createTopicKey : topic, timeoutMs, signal);
+      route = await this.getTopicRouteInfoFromNameServer(isDefault ? this.#createTopicKey : topic, timeoutMs, signal);
     } catch (e) {
       if (e instanceof MQClientError) return false; // like Java: logged, not thrown
       throw e;
     }
     if (!route) return false;
     if (isDefault) {
-      for (const qd of route.queueDatas) {
-        const n = Math.min(this.defaultTopicQueueNums, qd.readQueueNums);
-        qd.readQueueNums = n;
-        qd.writeQueueNums = n;
-      }
+      for (const qd of route.queueDatas) qd.readQueueNums = qd.writeQueueNums = Math.min(this.#queueNums, qd.readQueueNums);
     }
     for (const bd of route.brokerDatas) this.brokerAddrTable.set(bd.brokerName, bd.brokerAddrs);
     const old = this.topicRouteTable.get(topic);
-    const cur = this.topicPublishInfoTable.get(topic);
     // Keep the round-robin position unless the route really changed (topicRouteDataIsChange).
-    if (!cur || !cur.ok || !old || JSON.stringify(old) !== JSON.stringify(route)) {
+    if (!this.topicPublishInfoTable.get(topic)?.ok || !old || JSON.stringify(old) !== JSON.stringify(route)) {
       this.topicRouteTable.set(topic, route);
       this.topicPublishInfoTable.set(topic, topicRouteData2TopicPublishInfo(topic, route));
     }
@@ -91,31 +86,27 @@ export class RouteManager {
    * tryToFindTopicPublishInfo (4.5): cache, then the topic's route, then the default topic.
    * Throws MQClientError(NOT_FOUND_TOPIC_EXCEPTION) when nothing can be sent to.
    */
-  async tryToFindTopicPublishInfo(topic: string, timeoutMs = this.apiTimeout, signal?: AbortSignal): Promise<TopicPublishInfo> {
+  async tryToFindTopicPublishInfo(topic: string, timeoutMs = this.#apiTimeout, signal?: AbortSignal): Promise<TopicPublishInfo> {
     const deadline = Date.now() + timeoutMs;
-    let info = this.topicPublishInfoTable.get(topic);
-    if (!info || !info.ok) {
+    const table = this.topicPublishInfoTable;
+    let info = table.get(topic);
+    if (!info?.ok) {
       await this.updateTopicRouteInfoFromNameServer(topic, false, timeoutMs, signal);
-      info = this.topicPublishInfoTable.get(topic);
+      info = table.get(topic);
     }
     if (!info || (!info.haveTopicRouterInfo && !info.ok)) {
       const left = deadline - Date.now();
       if (left <= 0) throw new RemotingTimeoutError(NAMESRV_TARGET, timeoutMs);
       await this.updateTopicRouteInfoFromNameServer(topic, true, left, signal);
-      info = this.topicPublishInfoTable.get(topic);
+      info = table.get(topic);
     }
     if (info?.ok) return info;
-    if (info?.haveTopicRouterInfo) {
-      throw new MQClientError(
-        ClientErrorCode.NOT_FOUND_TOPIC_EXCEPTION,
-        `No route info of this topic: ${topic}: the topic has no writable queue (no queue with PERM_WRITE in perm, ` +
-          `or writeQueueNums is 0, or no master broker). Check the topic's perm and writeQueueNums with mqadmin.`,
-      );
-    }
     throw new MQClientError(
-      ClientErrorCode.NOT_FOUND_TOPIC_EXCEPTION,
-      `No route info of this topic: ${topic}. Create the topic, or enable autoCreateTopicEnable on a broker ` +
-        `so that the default topic ${this.createTopicKey} exists, and check that the name server is the right one.`,
+      CE_NOT_FOUND_TOPIC_EXCEPTION,
+      `No route info of this topic: ${topic}: ` +
+        (info?.haveTopicRouterInfo
+          ? 'the topic has no writable queue (no master, or perm without PERM_WRITE, or writeQueueNums 0); check it with mqadmin'
+          : `create the topic, or enable autoCreateTopicEnable on a broker (so that ${this.#createTopicKey} exists), and check the name server address`),
     );
   }
 
@@ -125,7 +116,7 @@ export class RouteManager {
   }
 
   /** Periodic refresh of every topic in use; resolves the errors met (never throws). */
-  async refreshAll(timeoutMs = this.apiTimeout): Promise<unknown[]> {
+  async refreshAll(timeoutMs = this.#apiTimeout): Promise<unknown[]> {
     const errors: unknown[] = [];
     await Promise.all(
       [...this.topicPublishInfoTable.keys()].map((t) =>

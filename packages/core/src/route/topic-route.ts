@@ -3,10 +3,11 @@ import { CodecError } from '../errors.js';
 import type { MessageQueue } from '../message/index.js';
 import { parseLenientJson } from '../remoting/json.js';
 
-/** PermName.java bits. */
-export const PermName = { PERM_PRIORITY: 8, PERM_READ: 4, PERM_WRITE: 2, PERM_INHERIT: 1 } as const;
 /** MixAll.MASTER_ID: producers only ever talk to the master. */
 export const MASTER_ID = '0';
+const PERM_WRITE = 2;
+/** PermName.java bits. */
+export const PermName = { PERM_PRIORITY: 8, PERM_READ: 4, PERM_WRITE, PERM_INHERIT: 1 } as const;
 
 export interface QueueData { brokerName: string; readQueueNums: number; writeQueueNums: number; perm: number; topicSysFlag: number }
 export interface BrokerData { brokerName: string; cluster: string; brokerAddrs: Record<string, string> }
@@ -21,12 +22,13 @@ export interface TopicRouteData {
 export function parseTopicRouteData(body: Uint8Array | undefined): TopicRouteData {
   if (!body || body.length === 0) throw new CodecError('BAD_BODY', 'route response has no body');
   const raw = parseLenientJson(new TextDecoder().decode(body)) as Record<string, unknown> | null;
-  if (!raw || typeof raw !== 'object') throw new CodecError('BAD_BODY', 'route body is not a JSON object');
-  const arr = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter((x) => x && typeof x === 'object') : []);
+  if (!isObject(raw)) throw new CodecError('BAD_BODY', 'route body is not a JSON object');
+  const arr = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isObject) : []);
   const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v ?? 0) || 0);
+  const str = (v: unknown): string => String(v ?? '');
   const route: TopicRouteData = {
     queueDatas: arr(raw.queueDatas).map((q) => ({
-      brokerName: String(q.brokerName ?? ''),
+      brokerName: str(q.brokerName),
       readQueueNums: num(q.readQueueNums),
       writeQueueNums: num(q.writeQueueNums),
       perm: num(q.perm),
@@ -34,15 +36,15 @@ export function parseTopicRouteData(body: Uint8Array | undefined): TopicRouteDat
     })),
     brokerDatas: arr(raw.brokerDatas).map((b) => {
       const addrs: Record<string, string> = {};
-      if (b.brokerAddrs && typeof b.brokerAddrs === 'object') {
-        for (const [id, a] of Object.entries(b.brokerAddrs as Record<string, unknown>)) if (typeof a === 'string') addrs[id] = a;
-      }
-      return { brokerName: String(b.brokerName ?? ''), cluster: String(b.cluster ?? ''), brokerAddrs: addrs };
+      if (isObject(b.brokerAddrs)) for (const [id, a] of Object.entries(b.brokerAddrs)) if (typeof a === 'string') addrs[id] = a;
+      return { brokerName: str(b.brokerName), cluster: str(b.cluster), brokerAddrs: addrs };
     }),
   };
   if (typeof raw.orderTopicConf === 'string' && raw.orderTopicConf) route.orderTopicConf = raw.orderTopicConf;
   return route;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object';
 
 /** Per-topic round robin (ThreadLocalIndex): random non-negative start, `& 0x7fffffff`. */
 export class SendWhichQueue {
@@ -72,12 +74,14 @@ export class TopicPublishInfo {
   /** 5.6 without latency fault tolerance: round robin, avoiding lastBrokerName when possible. */
   selectOneMessageQueue(lastBrokerName?: string): MessageQueue {
     const list = this.messageQueueList;
-    if (lastBrokerName === undefined || lastBrokerName === null) return list[this.sendWhichQueue.incrementAndGet() % list.length]!;
-    for (let i = 0; i < list.length; i++) {
-      const mq = list[this.sendWhichQueue.incrementAndGet() % list.length]!;
-      if (mq.brokerName !== lastBrokerName) return mq;
+    const next = (): MessageQueue => list[this.sendWhichQueue.incrementAndGet() % list.length]!;
+    if (lastBrokerName != null) {
+      for (let i = 0; i < list.length; i++) {
+        const mq = next();
+        if (mq.brokerName !== lastBrokerName) return mq;
+      }
     }
-    return list[this.sendWhichQueue.incrementAndGet() % list.length]!;
+    return next();
   }
 
   /** writeQueueNums of a broker in the route (getQueueIdByBroker); -1 if absent. */
@@ -90,20 +94,20 @@ export class TopicPublishInfo {
 /** MQClientInstance.topicRouteData2TopicPublishInfo (4.4). */
 export function topicRouteData2TopicPublishInfo(topic: string, route: TopicRouteData): TopicPublishInfo {
   const info = new TopicPublishInfo(topic, route);
+  const add = (brokerName: string, n: number): void => {
+    for (let queueId = 0; queueId < n; queueId++) info.messageQueueList.push({ topic, brokerName, queueId });
+  };
   if (route.orderTopicConf) {
     for (const item of route.orderTopicConf.split(';')) {
       const [brokerName, n] = item.split(':');
-      if (!brokerName) continue;
-      for (let i = 0; i < Number(n); i++) info.messageQueueList.push({ topic, brokerName, queueId: i });
+      if (brokerName) add(brokerName, Number(n));
     }
     info.orderTopic = true;
   } else {
-    const qds = [...route.queueDatas].sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
-    for (const qd of qds) {
-      if ((qd.perm & PermName.PERM_WRITE) === 0) continue;
-      const bd = route.brokerDatas.find((b) => b.brokerName === qd.brokerName);
-      if (!bd || !bd.brokerAddrs[MASTER_ID]) continue;
-      for (let i = 0; i < qd.writeQueueNums; i++) info.messageQueueList.push({ topic, brokerName: qd.brokerName, queueId: i });
+    const qds = [...route.queueDatas].sort((a, b) => (a.brokerName < b.brokerName ? -1 : +(a.brokerName > b.brokerName)));
+    for (const { brokerName, perm, writeQueueNums } of qds) {
+      const bd = route.brokerDatas.find((b) => b.brokerName === brokerName);
+      if (perm & PERM_WRITE && bd?.brokerAddrs[MASTER_ID]) add(brokerName, writeQueueNums);
     }
   }
   info.haveTopicRouterInfo = true;
