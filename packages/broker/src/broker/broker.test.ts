@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   createRequest,
@@ -13,10 +11,9 @@ import {
 import { startBroker, startEmbedded, type BrokerOptions } from '../index.js';
 import { readAll } from '../testing.js';
 import { RawConn, sleep, tempDir } from '../test-support.js';
+import { capture } from '@rocketmq-edge/core/testing/vectors';
 
-const VECTORS = '/work/shared/vectors';
-const haveVectors = fs.existsSync(VECTORS);
-const vector = (rel: string) => JSON.parse(fs.readFileSync(path.join(VECTORS, rel), 'utf8'));
+const vector = capture;
 const utf8 = new TextEncoder();
 const text = (b?: Uint8Array) => new TextDecoder().decode(b);
 
@@ -50,7 +47,7 @@ async function setup(t: { after(fn: () => unknown): void }, opts: Partial<Broker
 }
 
 describe('broker: send', () => {
-  it('answers a captured SEND_MESSAGE_V2 (JSON and binary) in the captured shape', { skip: !haveVectors && 'no vectors' }, async (t) => {
+  it('answers a captured SEND_MESSAGE_V2 (JSON and binary) in the captured shape', async (t) => {
     const { c } = await setup(t);
     for (const rel of ['01-producer-json/0006-broker-SEND_MESSAGE_V2-310-SUCCESS.json', '04-producer-rocketmq/0092-broker-SEND_MESSAGE_V2-310-SUCCESS-ROCKETMQ.json']) {
       const v = vector(rel);

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { createRequest, encodeFrame, parseLenientJson, type RemotingCommand } from '@rocketmq-edge/core/internal';
@@ -8,10 +6,9 @@ import { maskedCrc32 } from '../crc.js';
 import { encodeRegisterBrokerBody } from '../register-body.js';
 import { RawConn, sleep } from '../test-support.js';
 import { startNameServer, topicNotExistRemark } from './nameserver.js';
+import { capture } from '@rocketmq-edge/core/testing/vectors';
 
-const VECTORS = '/work/shared/vectors';
-const haveVectors = fs.existsSync(VECTORS);
-const vector = (rel: string) => JSON.parse(fs.readFileSync(path.join(VECTORS, rel), 'utf8'));
+const vector = capture;
 const hex = (h: string) => Buffer.from(h, 'hex');
 const text = (b?: Uint8Array) => new TextDecoder().decode(b);
 
@@ -28,7 +25,7 @@ function register(brokerName: string, brokerAddr: string, topics: string[], opts
 }
 
 describe('name server', () => {
-  it('replays captured 4.9.8 frames and answers byte for byte', { skip: !haveVectors && 'no vectors' }, async (t) => {
+  it('replays captured 4.9.8 frames and answers byte for byte', async (t) => {
     const ns = await startNameServer();
     t.after(() => ns.close());
     const c = await RawConn.connect(ns.addr);
