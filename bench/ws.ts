@@ -66,6 +66,34 @@ function start(args: string[], ready: RegExp, what: string): Promise<Proc> {
   });
 }
 
+/** CPU time (user + system) of a process, in µs, from /proc (Linux); undefined elsewhere. */
+function cpuUs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return undefined;
+  }
+}
+
+/** Server process whose CPU time the producer cases report on stderr (the gateway, which hosts the broker). */
+let serverPid: number | undefined;
+
+/** runCase + report, plus CPU µs per operation of this process and the server process on stderr. */
+async function measured(opts: Parameters<typeof runCase>[0]): Promise<void> {
+  const ops = opts.msgs + (opts.warmup ?? 0);
+  const s0 = serverPid !== undefined ? cpuUs(serverPid) : undefined;
+  const c0 = process.cpuUsage();
+  const r = await runCase(opts);
+  const c = process.cpuUsage(c0);
+  const s1 = serverPid !== undefined ? cpuUs(serverPid) : undefined;
+  report(r);
+  const done = Math.min(ops, r.details.completed + (opts.warmup ?? 0));
+  process.stderr.write(`  ${opts.name}: cpu µs/op client ${((c.user + c.system) / done).toFixed(1)}` +
+    (s0 !== undefined && s1 !== undefined ? `, server process ${((s1 - s0) / done).toFixed(1)}` : '') + '\n');
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Math.round((Number(m?.[1] ?? 0) / 1024) * 10) / 10;
@@ -80,9 +108,9 @@ async function producerCases(prefix: string, transport: import('@rocketmq-edge/c
     const op = (i: number) => producer.send({ topic, body: bodies[i % bodies.length]! });
     for (const w of windows) {
       if (!want(`${prefix}-w${w}`)) continue;
-      report(await runCase(w === 1
+      await measured(w === 1
         ? { name: `${prefix}-w1`, op, window: 1, warmup: 500, msgs: W1, maxMs: MAX_MS }
-        : { name: `${prefix}-w256`, op, window: 256, warmup: 2560, msgs: W256, maxMs: MAX_MS }));
+        : { name: `${prefix}-w256`, op, window: 256, warmup: 2560, msgs: W256, maxMs: MAX_MS });
     }
   } finally {
     await producer.shutdown().catch(() => {});
@@ -136,6 +164,7 @@ let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
 try {
   gateway = await startGatewayProcess(['--data', gwData, '--flush', 'async']);
   const { wsUrl, namesrvAddr } = gateway;
+  serverPid = gateway.child.pid;
   if (want('ws-gateway-w1', 'ws-gateway-w256')) await producerCases('ws-gateway', new WebSocketTransport({ url: wsUrl, token: TOKEN }));
   if (want('tcp-direct-w1', 'tcp-direct-w256')) await producerCases('tcp-direct', new TcpTransport({ namesrvAddr }));
   if (want('ws-gateway-remote-w256')) {
@@ -146,8 +175,10 @@ try {
     try {
       const r = await startGatewayProcess(['--namesrv', broker.namesrvAddr, '--data', remoteData]);
       remote = r;
+      serverPid = r.child.pid; // the relay only: its broker runs in the broker process
       await producerCases('ws-gateway-remote', new WebSocketTransport({ url: r.wsUrl, token: TOKEN }), [256]);
     } finally {
+      serverPid = gateway.child.pid;
       await remote?.stop();
       await broker.stop();
       await rm(remoteData, { recursive: true, force: true });

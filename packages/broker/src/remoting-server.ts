@@ -134,25 +134,26 @@ export class RemotingServer {
       }
       return;
     }
-    const fail = (e: unknown) => {
-      const msg = e instanceof Error ? e.message : String(e);
-      this.log('warn', `${this.opts.name ?? 'server'}: request ${cmd.code} from ${conn.remoteAddr} failed: ${msg}`);
-      if (!oneway) conn.send(createResponse(cmd, ResponseCode.SYSTEM_ERROR, msg || 'internal error'));
-    };
     let result: ReturnType<Processor>;
     try {
       result = processor(cmd, conn);
     } catch (e) {
-      fail(e);
+      this.failed(conn, cmd, oneway, e);
       return;
     }
-    const finish = (resp: RemotingCommand | undefined | void) => {
-      if (resp && !oneway) conn.send(resp);
-    };
     if (result && typeof (result as Promise<unknown>).then === 'function') {
-      return (result as Promise<RemotingCommand | undefined | void>).then(finish, fail);
+      return (result as Promise<RemotingCommand | undefined | void>).then(
+        (resp) => { if (resp && !oneway) conn.send(resp); },
+        (e: unknown) => this.failed(conn, cmd, oneway, e),
+      );
     }
-    finish(result as RemotingCommand | undefined);
+    if (result && !oneway) conn.send(result as RemotingCommand);
+  }
+
+  private failed(conn: ConnectionImpl, cmd: RemotingCommand, oneway: boolean, e: unknown): void {
+    const msg = e instanceof Error ? e.message : String(e);
+    this.log('warn', `${this.opts.name ?? 'server'}: request ${cmd.code} from ${conn.remoteAddr} failed: ${msg}`);
+    if (!oneway) conn.send(createResponse(cmd, ResponseCode.SYSTEM_ERROR, msg || 'internal error'));
   }
 }
 

@@ -66,7 +66,10 @@ async function pullWith(client: NetClient, a: PullArgs): Promise<PullResult> {
     nextBeginOffset: Number(h.nextBeginOffset ?? 0),
     minOffset: Number(h.minOffset ?? 0),
     maxOffset: Number(h.maxOffset ?? 0),
-    messages: r.code === ResponseCode.SUCCESS && r.body ? decodeStoredMessages(r.body) : [],
+    // A plain Uint8Array view, so bodies compare equal to what producers sent (node:net hands out Buffers).
+    messages: r.code === ResponseCode.SUCCESS && r.body
+      ? decodeStoredMessages(new Uint8Array(r.body.buffer, r.body.byteOffset, r.body.byteLength))
+      : [],
   };
 }
 

@@ -14,13 +14,39 @@ export interface FramePeek {
 }
 
 const RE_OPAQUE = /"opaque":(-?\d{1,11})/;
-const RE_FLAG = /"flag":(\d{1,11})/;
-const RE_CODE = /"code":(-?\d{1,11})/;
 
+/** True when `key` occurs exactly once in `text`. */
 function once(text: string, key: string): boolean {
   const i = text.indexOf(key);
-  return i >= 0 && i === text.lastIndexOf(key);
+  return i >= 0 && text.indexOf(key, i + 1) < 0;
 }
+
+/**
+ * The integer after the single occurrence of `key` (`"name"`): what /"name":(-?\d{1,11})/ finds
+ * when `key` occurs once. Returns the value and where its digits start and end, or undefined.
+ */
+function intAfter(text: string, key: string, out: { value: number; start: number; end: number }): boolean {
+  const i = text.indexOf(key);
+  if (i < 0 || text.indexOf(key, i + 1) >= 0) return false;
+  let p = i + key.length;
+  if (text.charCodeAt(p) !== 58 /* : */) return false;
+  p++;
+  const start = p;
+  if (text.charCodeAt(p) === 45 /* - */) p++;
+  const digits = p;
+  while (p < text.length && p - digits < 11) {
+    const c = text.charCodeAt(p);
+    if (c < 48 || c > 57) break;
+    p++;
+  }
+  if (p === digits) return false;
+  out.value = Number(text.slice(start, p));
+  out.start = start;
+  out.end = p;
+  return true;
+}
+
+const scratch = { value: 0, start: 0, end: 0 };
 
 export function peekFrame(frame: Uint8Array): FramePeek | undefined {
   if (frame.length < 4) return undefined;
@@ -34,16 +60,13 @@ export function peekFrame(frame: Uint8Array): FramePeek | undefined {
   }
   if (type !== 0) return undefined;
   const text = b.toString('latin1', 4, 4 + headerLength); // 1 char per byte: string offsets = byte offsets
-  if (!once(text, '"opaque"') || !once(text, '"flag"') || !once(text, '"code"')) return undefined;
-  const op = RE_OPAQUE.exec(text);
-  const fl = RE_FLAG.exec(text);
-  const co = RE_CODE.exec(text);
-  if (!op || !fl || !co) return undefined;
-  const opStart = 4 + op.index + 9; // after "opaque":
-  return {
-    serializeType: 0, code: Number(co[1]), flag: Number(fl[1]), opaque: Number(op[1]),
-    opStart, opEnd: opStart + op[1]!.length,
-  };
+  if (!intAfter(text, '"code"', scratch)) return undefined;
+  const code = scratch.value;
+  if (!intAfter(text, '"flag"', scratch) || scratch.value < 0) return undefined;
+  const flag = scratch.value;
+  if (!intAfter(text, '"opaque"', scratch)) return undefined;
+  const opStart = 4 + scratch.start;
+  return { serializeType: 0, code, flag, opaque: scratch.value, opStart, opEnd: 4 + scratch.end };
 }
 
 /** The envelope for `target` around `frame` with its opaque replaced by `opaque`. */
@@ -77,6 +100,16 @@ export function envelopeWithOpaque(targetBytes: Uint8Array, frame: Uint8Array, p
 
 const RE_FOREIGN_ESCAPE = /\\u(?!000[12])/;
 
+const keyPatterns = new Map<string, string>();
+function keyPattern(key: string): string {
+  let k = keyPatterns.get(key);
+  if (k === undefined) {
+    k = `"${key}":`;
+    if (keyPatterns.size < 64) keyPatterns.set(key, k);
+  }
+  return k;
+}
+
 /**
  * Fast path for client requests: where the top-level opaque sits in the frame, if it can be
  * patched safely. `decodedOpaque` is what the full decoder found; `checkedKey` is the extFields
@@ -91,11 +124,12 @@ export function peekRequest(frame: Uint8Array, decodedOpaque: number, checkedKey
   const headerLength = b.readUIntBE(1, 3);
   if (type === 1) return { serializeType: 1, code: b.readInt16BE(4), opaque: b.readInt32BE(9), flag: b.readInt32BE(13), opStart: 9, opEnd: 13 };
   if (type !== 0) return undefined;
+  if (headerLength > b.length - 4) return undefined;
   const text = b.toString('latin1', 4, 4 + headerLength);
   if (!once(text, '"opaque"') || RE_FOREIGN_ESCAPE.test(text)) return undefined;
   // The key the gateway authorised on (the topic) must be spelled exactly once, so no parser
   // upstream can read another value than the one checked (duplicate keys → re-encode instead).
-  if (checkedKey !== undefined && !once(text, `"${checkedKey}":`)) return undefined;
+  if (checkedKey !== undefined && !once(text, keyPattern(checkedKey))) return undefined;
   const op = RE_OPAQUE.exec(text);
   if (!op || Number(op[1]) !== decodedOpaque) return undefined;
   const opStart = 4 + op.index + 9;

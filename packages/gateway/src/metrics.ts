@@ -15,16 +15,26 @@ export class GatewayMetrics {
   readonly refusals: Counter<'reason'>;
   readonly upstreamLatency: Histogram<'code'>;
   readonly upstreamConnections: Gauge;
-  private readonly inChildren = new Map<number, { inc(): void }>();
-  private readonly outChildren = new Map<number, { inc(): void }>();
+  // Per-frame counts are plain numbers here (no prom-client label hashing per frame); they are
+  // handed to the counters when the registry is read (the counters' collect hook).
+  private readonly inCounts = new Map<number, number>();
+  private readonly outCounts = new Map<number, number>();
   private readonly latencyChildren = new Map<number, { observe(v: number): void }>();
 
   constructor(private readonly knownCodes: ReadonlySet<number>, defaultMetrics = false) {
     const registers = [this.registry];
     this.connections = new Gauge({ name: 'rocketmq_edge_connections', help: 'Open client WebSocket connections (authenticated)', registers });
     this.connectionsTotal = new Counter({ name: 'rocketmq_edge_connections_total', help: 'Client WebSocket connections accepted', registers });
-    this.framesIn = new Counter({ name: 'rocketmq_edge_frames_in_total', help: 'Remoting frames received from clients, by request code', labelNames: ['code'], registers });
-    this.framesOut = new Counter({ name: 'rocketmq_edge_frames_out_total', help: 'Remoting frames sent to clients, by response code', labelNames: ['code'], registers });
+    const inCounts = this.inCounts;
+    const outCounts = this.outCounts;
+    this.framesIn = new Counter({
+      name: 'rocketmq_edge_frames_in_total', help: 'Remoting frames received from clients, by request code', labelNames: ['code'], registers,
+      collect() { flush(this, inCounts, (k) => (k === -1 ? 'other' : String(k))); },
+    });
+    this.framesOut = new Counter({
+      name: 'rocketmq_edge_frames_out_total', help: 'Remoting frames sent to clients, by response code', labelNames: ['code'], registers,
+      collect() { flush(this, outCounts, (k) => (k === -2 ? 'other' : String(k))); },
+    });
     this.refusals = new Counter({ name: 'rocketmq_edge_refusals_total', help: 'Refused connections and frames, by reason', labelNames: ['reason'], registers });
     this.upstreamLatency = new Histogram({
       name: 'rocketmq_edge_upstream_latency_seconds', help: 'Upstream request → response time, by request code',
@@ -36,16 +46,12 @@ export class GatewayMetrics {
 
   frameIn(code: number): void {
     const k = this.knownCodes.has(code) ? code : -1;
-    let c = this.inChildren.get(k);
-    if (!c) this.inChildren.set(k, (c = this.framesIn.labels(k === -1 ? 'other' : String(k))));
-    c.inc();
+    this.inCounts.set(k, (this.inCounts.get(k) ?? 0) + 1);
   }
 
   frameOut(code: number): void {
     const k = code >= -1 && code < 1000 ? code : -2;
-    let c = this.outChildren.get(k);
-    if (!c) this.outChildren.set(k, (c = this.framesOut.labels(k === -2 ? 'other' : String(k))));
-    c.inc();
+    this.outCounts.set(k, (this.outCounts.get(k) ?? 0) + 1);
   }
 
   latency(code: number, seconds: number): void {
@@ -57,4 +63,10 @@ export class GatewayMetrics {
   refused(reason: RefusalReason): void {
     this.refusals.labels(reason).inc();
   }
+}
+
+/** Adds the counts gathered since the last read to the counter (then forgets them). */
+function flush(counter: Counter<'code'>, counts: Map<number, number>, label: (k: number) => string): void {
+  for (const [k, n] of counts) if (n > 0) counter.inc({ code: label(k) }, n);
+  counts.clear();
 }

@@ -231,7 +231,6 @@ export class ClientSession implements PendingOwner {
     const code = cmd.code;
     const size = frame.length;
     cfg.metrics.frameIn(code);
-    const codeName = { toString: () => `${code} (${nameOfCode(RequestCode, code)})` };
     if (size > cfg.maxFrameBytes) {
       this.refuse(target, cmd, ResponseCode.MESSAGE_ILLEGAL, 'oversize',
         `frame of ${size} bytes exceeds this gateway's limit of ${cfg.maxFrameBytes} bytes; send smaller messages or split the batch`);
@@ -244,14 +243,14 @@ export class ClientSession implements PendingOwner {
     }
     if (ADMIN_CODES.has(code)) {
       this.refuse(target, cmd, ResponseCode.NO_PERMISSION, 'admin_code',
-        `request code ${codeName} is an admin operation; the gateway never relays admin requests (use the RocketMQ admin tools on the cluster)`);
+        `request code ${ClientSession.codeName(code)} is an admin operation; the gateway never relays admin requests (use the RocketMQ admin tools on the cluster)`);
       return;
     }
     if (!cfg.allowedCodes.has(code)) {
       const consumer = CONSUMER_CODES.includes(code) && !cfg.enableConsumer;
       this.refuse(target, cmd, ResponseCode.NO_PERMISSION, consumer ? 'consumer_disabled' : 'code_not_allowed', consumer
-        ? `request code ${codeName} is a consumer request; this gateway relays producer requests only (start it with enableConsumer)`
-        : `request code ${codeName} is not allowed through this gateway`);
+        ? `request code ${ClientSession.codeName(code)} is a consumer request; this gateway relays producer requests only (start it with enableConsumer)`
+        : `request code ${ClientSession.codeName(code)} is not allowed through this gateway`);
       return;
     }
     const topicProblem = this.checkTopic(cmd);
@@ -262,8 +261,8 @@ export class ClientSession implements PendingOwner {
     const toNamesrv = NAMESRV_CODES.has(code);
     if (toNamesrv !== (target === NAMESRV_TARGET)) {
       this.refuse(target, cmd, ResponseCode.NO_PERMISSION, 'bad_target', toNamesrv
-        ? `request code ${codeName} goes to the name server (target "${NAMESRV_TARGET}"), not to "${target}"`
-        : `request code ${codeName} goes to a broker alias from a route response, not to the name server`);
+        ? `request code ${ClientSession.codeName(code)} goes to the name server (target "${NAMESRV_TARGET}"), not to "${target}"`
+        : `request code ${ClientSession.codeName(code)} goes to a broker alias from a route response, not to the name server`);
       return;
     }
     if (!isOneway(cmd) && this.inflight.size >= cfg.maxInFlight) {
@@ -290,6 +289,10 @@ export class ClientSession implements PendingOwner {
           `unknown broker alias "${target}": targets must be broker aliases from a route response of this gateway; refresh the topic route`);
       }
     });
+  }
+
+  private static codeName(code: number): string {
+    return `${code} (${nameOfCode(RequestCode, code)})`;
   }
 
   private checkTopic(cmd: RemotingCommand): [RefusalReason, string] | undefined {

@@ -89,13 +89,31 @@ export function decodeEnvelope(msg: Uint8Array): Envelope {
   const n = msg[1]!;
   if (n === 0) throw new EnvelopeError('empty target');
   if (msg.length < 2 + n) throw new EnvelopeError(`target of ${n} bytes overruns the ${msg.length}-byte message`);
+  return { kind, target: decodeTarget(msg, n), frame: msg.subarray(2 + n) };
+}
+
+// The last target decoded: a connection talks to one or a few targets, so most messages repeat it.
+let lastTargetBytes = new Uint8Array(0);
+let lastTarget = '';
+
+function decodeTarget(msg: Uint8Array, n: number): string {
+  if (n === lastTargetBytes.length) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (msg[2 + i] !== lastTargetBytes[i]) { same = false; break; }
+    }
+    if (same) return lastTarget;
+  }
+  const bytes = msg.slice(2, 2 + n);
   let target: string;
   try {
-    target = utf8Decoder.decode(msg.subarray(2, 2 + n));
+    target = utf8Decoder.decode(bytes);
   } catch {
     throw new EnvelopeError('target is not valid UTF-8');
   }
-  return { kind, target, frame: msg.subarray(2 + n) };
+  lastTargetBytes = bytes;
+  lastTarget = target;
+  return target;
 }
 
 export class EnvelopeError extends Error {

@@ -5,6 +5,9 @@ import type { WebSocketCtor } from './types.js';
 
 function NodeWebSocket(url: string, protocols?: string | string[]): WebSocket {
   const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
+  // Binary messages stay Buffers (views into the socket's read buffer; the transport takes any
+  // ArrayBufferView): binaryType 'arraybuffer' would copy every message into an ArrayBuffer of its own.
+  Object.defineProperty(ws, 'binaryType', { get: () => 'nodebuffer', set: () => {}, configurable: true });
   // Frames sent in one tick leave in one write (browsers batch on their own).
   const send = ws.send.bind(ws) as (data: unknown) => void;
   let corked = false;

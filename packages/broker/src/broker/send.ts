@@ -139,37 +139,37 @@ const FAQ = '\nSee http://rocketmq.apache.org/docs/faq/ for further details.';
 
 export function createSendProcessor(ctx: BrokerContext) {
   return (req: RemotingCommand, conn: Connection): RemotingCommand | Promise<RemotingCommand> => {
-    const failed = (e: unknown): RemotingCommand => {
-      ctx.log('warn', `send from ${conn.remoteAddr} failed: ${(e as Error).message}`);
-      return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, (e as Error).message || 'store error');
-    };
     try {
       const r = send(ctx, req, conn);
-      return r instanceof Promise ? r.catch(failed) : r;
+      return r instanceof Promise ? r.catch((e: unknown) => sendFailed(ctx, req, conn, e)) : r;
     } catch (e) {
-      return failed(e);
+      return sendFailed(ctx, req, conn, e);
     }
   };
+}
+
+function sendFailed(ctx: BrokerContext, req: RemotingCommand, conn: Connection, e: unknown): RemotingCommand {
+  ctx.log('warn', `send from ${conn.remoteAddr} failed: ${(e as Error).message}`);
+  return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, (e as Error).message || 'store error');
 }
 
 /** The response, or a promise of it once the stored message is durable per the flush policy. */
 function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): RemotingCommand | Promise<RemotingCommand> {
     const h = parseSendHeader(req);
-    const err = (code: number, remark: string) => errorResponse(ctx, req, code, remark);
 
     try {
       validateTopic(h.topic);
     } catch (e) {
-      return err(ResponseCode.SYSTEM_ERROR, (e as Error).message);
+      return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, (e as Error).message);
     }
-    if (isNotAllowedSendTopic(h.topic) || h.topic === TIMER_TOPIC) return err(ResponseCode.NO_PERMISSION, `Sending message to topic[${h.topic}] is forbidden.`);
-    if (h.batch && h.topic.length > 127) return err(ResponseCode.MESSAGE_ILLEGAL, `message topic length too long ${h.topic.length}`);
+    if (isNotAllowedSendTopic(h.topic) || h.topic === TIMER_TOPIC) return errorResponse(ctx, req, ResponseCode.NO_PERMISSION, `Sending message to topic[${h.topic}] is forbidden.`);
+    if (h.batch && h.topic.length > 127) return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, `message topic length too long ${h.topic.length}`);
     const body = req.body ?? new Uint8Array(0);
     if (body.length > ctx.maxMessageSize) {
-      return err(ResponseCode.MESSAGE_ILLEGAL, `the message body size ${body.length} exceeds the maximum message size ${ctx.maxMessageSize}`);
+      return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, `the message body size ${body.length} exceeds the maximum message size ${ctx.maxMessageSize}`);
     }
     if (Buffer.byteLength(h.properties, 'utf8') > 0x7fff) {
-      return err(ResponseCode.MESSAGE_ILLEGAL, 'the message is illegal, maybe msg properties length limit 32k.');
+      return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, 'the message is illegal, maybe msg properties length limit 32k.');
     }
 
     let topic = h.topic;
@@ -189,14 +189,14 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
     let tc = ctx.topics.get(topic);
     if (!tc) {
       tc = ctx.topics.createFromDefault(topic, h.defaultTopic, h.defaultTopicQueueNums);
-      if (!tc) return err(ResponseCode.TOPIC_NOT_EXIST, `topic[${topic}] not exist, apply first please!${FAQ}`);
+      if (!tc) return errorResponse(ctx, req, ResponseCode.TOPIC_NOT_EXIST, `topic[${topic}] not exist, apply first please!${FAQ}`);
     }
-    if (!(tc.perm & PERM_WRITE)) return err(ResponseCode.NO_PERMISSION, `the topic[${topic}] sending message is forbidden`);
+    if (!(tc.perm & PERM_WRITE)) return errorResponse(ctx, req, ResponseCode.NO_PERMISSION, `the topic[${topic}] sending message is forbidden`);
     const queueNums = Math.max(tc.readQueueNums, tc.writeQueueNums);
     let queueId = h.queueId;
     if (topic !== h.topic) queueId = 0;
     if (queueId >= queueNums) {
-      return err(ResponseCode.SYSTEM_ERROR, `request queueId[${queueId}] is illegal, topic ${topic} has ${queueNums} queues, Producer: ${conn.remoteAddr}`);
+      return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, `request queueId[${queueId}] is illegal, topic ${topic} has ${queueNums} queues, Producer: ${conn.remoteAddr}`);
     }
     if (queueId < 0) queueId = Math.floor(Math.random() * Math.max(1, tc.writeQueueNums));
 
@@ -230,9 +230,9 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
         try {
           records = decodeBatchBody(body, topic);
         } catch (e) {
-          return err(ResponseCode.MESSAGE_ILLEGAL, (e as Error).message);
+          return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, (e as Error).message);
         }
-        if (records.length === 0) return err(ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
+        if (records.length === 0) return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
         // Batch records keep their own string, then the batch-level CLUSTER and WAIT (so WAIT twice).
         const tail = encodeProperties({ [MessageConst.CLUSTER]: ctx.clusterName, ...(props[MessageConst.WAIT] ? { WAIT: props[MessageConst.WAIT]! } : {}) });
         for (const r of records) {
@@ -254,7 +254,7 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
         reply = { queueId, queueOffset: results[0]!.queueOffset };
       }
     } catch (e) {
-      if (e instanceof IllegalMessageError) return err(ResponseCode.MESSAGE_ILLEGAL, e.message);
+      if (e instanceof IllegalMessageError) return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, e.message);
       throw e;
     }
     let msgId = offsetMsgId(ctx, results[0]!.commitLogOffset);

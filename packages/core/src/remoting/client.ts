@@ -3,7 +3,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { AbortError, CodecError, RemotingConnectError, RemotingTimeoutError } from '../errors.js';
 import type { Transport, TransportConnection } from '../transport.js';
-import { ResponseCode } from './codes.js';
+import { RS_REQUEST_CODE_NOT_SUPPORTED, RS_SYSTEM_ERROR } from './codes.js';
 import { DEFAULT_MAX_FRAME_SIZE, decodeCommand, encodeCommand } from './codec.js';
 import { FLAG_ONEWAY, FLAG_RESPONSE, createResponse, isOneway, isResponse, type RemotingCommand } from './command.js';
 
@@ -36,143 +36,156 @@ interface Conn {
   transport?: TransportConnection;
   closed: boolean;
   pending: Set<number>;
+  /** Emits the 'disconnected' event of this target. */
+  disconnected?(error?: Error): void;
 }
 
 export class RemotingClient extends EventEmitter<RemotingClientEvents> {
-  private readonly conns = new Map<string, Conn>();
-  private readonly pending = new Map<number, Pending>();
-  private readonly closing = new AbortController();
-  private readonly maxFrameSize: number;
-  private nextOpaque = 0;
-  private handler?: RequestHandler;
-  private closed = false;
+  readonly #conns = new Map<string, Conn>();
+  readonly #pending = new Map<number, Pending>();
+  readonly #closing = new AbortController();
+  readonly #transport: Transport;
+  readonly #maxFrameSize: number;
+  #handler?: RequestHandler;
+  #closed = false;
+  /** Next opaque to try (not #private: tests set it to exercise the int32 wrap). */
+  nextOpaque = 0;
   /** Responses whose opaque matched no pending request (late replies after a timeout). */
   droppedResponses = 0;
 
-  constructor(private readonly transport: Transport, opts: RemotingClientOptions = {}) {
+  constructor(transport: Transport, opts: RemotingClientOptions = {}) {
     super();
-    this.maxFrameSize = opts.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.#transport = transport;
+    this.#maxFrameSize = opts.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
   }
 
   /** Requests awaiting a response (for diagnostics and tests). */
   get pendingCount(): number {
-    return this.pending.size;
+    return this.#pending.size;
   }
 
   onRequest(handler: RequestHandler): void {
-    this.handler = handler;
+    this.#handler = handler;
   }
 
   /** Sends a two-way request and resolves with its response. The command's opaque is overwritten. */
   invoke(target: string, cmd: RemotingCommand, timeoutMs: number, signal?: AbortSignal): Promise<RemotingCommand> {
     return new Promise<RemotingCommand>((resolve, reject) => {
-      if (this.closed) return reject(new RemotingConnectError(target, 'the client is closed'));
-      if (signal?.aborted) return reject(new AbortError());
-      const opaque = this.allocateOpaque();
+      this.#check(target, signal);
+      const pending = this.#pending;
+      const opaque = this.#opaque();
       const req: RemotingCommand = { ...cmd, opaque, flag: cmd.flag & ~(FLAG_RESPONSE | FLAG_ONEWAY) };
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => settle(new AbortError());
       const settle = (result: RemotingCommand | Error): void => {
-        const p = this.pending.get(opaque);
+        const p = pending.get(opaque);
         if (!p) return;
-        this.pending.delete(opaque);
+        pending.delete(opaque);
         p.conn?.pending.delete(opaque);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (result instanceof Error) reject(result);
         else resolve(result);
       };
-      this.pending.set(opaque, { target, resolve: settle, reject: settle });
-      timer = setTimeout(() => settle(new RemotingTimeoutError(target, timeoutMs)), Math.max(0, timeoutMs));
+      pending.set(opaque, { target, resolve: settle, reject: settle });
+      const timer = setTimeout(() => settle(new RemotingTimeoutError(target, timeoutMs)), Math.max(0, timeoutMs));
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.connection(target).then(
+      this.#connection(target).then(
         (conn) => {
-          const p = this.pending.get(opaque);
+          const p = pending.get(opaque);
           if (!p) return; // timed out or aborted while connecting
-          if (conn.closed) return settle(new RemotingConnectError(target, 'connection closed'));
           p.conn = conn;
           conn.pending.add(opaque);
-          try {
-            conn.transport!.send(encodeCommand(req));
-          } catch (e) {
-            settle(asConnectError(target, e));
-          }
+          this.#write(conn, req);
         },
-        (e: unknown) => settle(asConnectError(target, e)),
-      );
+        (e: unknown) => {
+          throw asConnectError(target, e);
+        },
+      ).catch(settle);
     });
   }
 
   /** Sends a oneway request (flag bit 1); resolves once the frame is written. */
   async invokeOneway(target: string, cmd: RemotingCommand, signal?: AbortSignal): Promise<void> {
-    if (this.closed) throw new RemotingConnectError(target, 'the client is closed');
-    if (signal?.aborted) throw new AbortError();
-    const req: RemotingCommand = { ...cmd, opaque: this.allocateOpaque(), flag: (cmd.flag & ~FLAG_RESPONSE) | FLAG_ONEWAY };
+    this.#check(target, signal);
+    const req: RemotingCommand = { ...cmd, opaque: this.#opaque(), flag: (cmd.flag & ~FLAG_RESPONSE) | FLAG_ONEWAY };
     let conn: Conn;
     try {
-      conn = await this.connection(target);
+      conn = await this.#connection(target);
     } catch (e) {
       throw asConnectError(target, e);
     }
-    if (signal?.aborted) throw new AbortError();
-    if (conn.closed) throw new RemotingConnectError(target, 'connection closed');
-    try {
-      conn.transport!.send(encodeCommand(req));
-    } catch (e) {
-      throw asConnectError(target, e);
-    }
+    this.#check(target, signal, true);
+    this.#write(conn, req);
   }
 
   /** Fails every pending request, closes every connection. Leaves no timer behind. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.closing.abort();
-    for (const conn of [...this.conns.values()]) this.dropConnection(conn, new RemotingConnectError(conn.target, 'the client is closed'), true);
-    for (const p of [...this.pending.values()]) p.reject(new RemotingConnectError(p.target, 'the client is closed'));
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing.abort();
+    for (const conn of [...this.#conns.values()]) this.#drop(conn, closedError(conn.target), true);
+    for (const p of [...this.#pending.values()]) p.reject(closedError(p.target));
   }
 
-  private allocateOpaque(): number {
+  /** Throws when the client is closed or the caller aborted (before the write with `afterConnect`). */
+  #check(target: string, signal?: AbortSignal, afterConnect?: boolean): void {
+    if (this.#closed && !afterConnect) throw closedError(target);
+    if (signal?.aborted) throw new AbortError();
+  }
+
+  /** Writes a frame; a closed connection or a failing transport becomes a RemotingConnectError. */
+  #write(conn: Conn, cmd: RemotingCommand): void {
+    if (conn.closed) throw new RemotingConnectError(conn.target, 'connection closed');
+    try {
+      conn.transport!.send(encodeCommand(cmd));
+    } catch (e) {
+      throw asConnectError(conn.target, e);
+    }
+  }
+
+  #opaque(): number {
     // Unique per client; wraps within int32 and skips opaques still in use.
     let o = this.nextOpaque;
-    while (this.pending.has(o)) o = (o + 1) | 0;
+    while (this.#pending.has(o)) o = (o + 1) | 0;
     this.nextOpaque = (o + 1) | 0;
     return o;
   }
 
   /** The open (or opening) connection to a target; a closed one is replaced on next use. */
-  private connection(target: string): Promise<Conn> {
-    let conn = this.conns.get(target);
-    if (!conn || conn.closed) {
-      const c: Conn = { target, closed: false, pending: new Set(), ready: undefined! };
-      c.ready = this.transport.connect(
+  #connection(target: string): Promise<Conn> {
+    const conns = this.#conns;
+    let c = conns.get(target);
+    if (!c || c.closed) {
+      const conn: Conn = (c = { target, closed: false, pending: new Set(), ready: undefined! });
+      const disconnected = (error?: Error): boolean => this.emit('connection', { target, type: 'disconnected', ...(error && { error }) });
+      conn.ready = this.#transport.connect(
         target,
-        { onFrame: (f) => this.onFrame(c, f), onClose: (err) => this.dropConnection(c, err) },
-        this.closing.signal,
+        { onFrame: (f) => this.#onFrame(conn, f), onClose: (err) => this.#drop(conn, err) },
+        this.#closing.signal,
       );
-      c.ready.then(
+      conn.ready.then(
         (t) => {
-          c.transport = t;
-          if (c.closed || this.closed) t.close();
+          conn.transport = t;
+          if (conn.closed || this.#closed) t.close();
           else this.emit('connection', { target, type: 'connected' });
         },
         (err: unknown) => {
-          if (this.conns.get(target) === c) this.conns.delete(target);
-          c.closed = true;
-          this.emit('connection', { target, type: 'disconnected', error: asConnectError(target, err) });
+          if (conns.get(target) === conn) conns.delete(target);
+          conn.closed = true;
+          disconnected(asConnectError(target, err));
         },
       );
-      this.conns.set(target, c);
-      conn = c;
+      conn.disconnected = disconnected;
+      conns.set(target, conn);
     }
-    const c = conn;
-    return c.ready.then(() => c);
+    const conn = c;
+    return conn.ready.then(() => conn);
   }
 
-  private dropConnection(conn: Conn, error?: Error, closeTransport = false): void {
+  #drop(conn: Conn, error?: Error, closeTransport?: boolean): void {
     if (conn.closed) return;
     conn.closed = true;
-    if (this.conns.get(conn.target) === conn) this.conns.delete(conn.target);
+    if (this.#conns.get(conn.target) === conn) this.#conns.delete(conn.target);
     if (closeTransport || error instanceof CodecError) {
       try {
         conn.transport?.close();
@@ -181,59 +194,56 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
       }
     }
     const reason = asConnectError(conn.target, error ?? new Error('connection closed'));
-    for (const opaque of [...conn.pending]) this.pending.get(opaque)?.reject(reason);
+    for (const opaque of [...conn.pending]) this.#pending.get(opaque)?.reject(reason);
     conn.pending.clear();
-    if (conn.transport) this.emit('connection', { target: conn.target, type: 'disconnected', ...(error ? { error } : {}) });
+    if (conn.transport) conn.disconnected!(error);
   }
 
-  private onFrame(conn: Conn, frame: Uint8Array): void {
+  #onFrame(conn: Conn, frame: Uint8Array): void {
     if (conn.closed) return;
+    const target = conn.target;
     let cmd: RemotingCommand;
     try {
-      cmd = decodeCommand(frame, { maxFrameSize: this.maxFrameSize });
+      cmd = decodeCommand(frame, { maxFrameSize: this.#maxFrameSize });
     } catch (e) {
       // A peer that sends garbage cannot be trusted with the rest of the stream.
-      const err = e instanceof CodecError ? e : new CodecError('BAD_HEADER', String(e), { cause: e });
-      this.emit('debug', { type: 'malformed-frame', target: conn.target, error: err });
-      this.dropConnection(conn, err, true);
-      return;
+      const error = e instanceof CodecError ? e : new CodecError('BAD_HEADER', String(e), { cause: e });
+      this.emit('debug', { type: 'malformed-frame', target, error });
+      return this.#drop(conn, error, true);
     }
-    if (isResponse(cmd)) {
-      const p = this.pending.get(cmd.opaque);
-      if (p && p.conn === conn) p.resolve(cmd);
-      else {
-        this.droppedResponses++;
-        this.emit('debug', { type: 'unknown-opaque', target: conn.target, opaque: cmd.opaque, code: cmd.code });
-      }
-      return;
+    if (!isResponse(cmd)) return void this.#answer(conn, cmd);
+    const { opaque, code } = cmd;
+    const p = this.#pending.get(opaque);
+    if (p?.conn === conn) p.resolve(cmd);
+    else {
+      this.droppedResponses++;
+      this.emit('debug', { type: 'unknown-opaque', target, opaque, code });
     }
-    void this.answer(conn, cmd);
   }
 
-  private async answer(conn: Conn, req: RemotingCommand): Promise<void> {
+  async #answer(conn: Conn, req: RemotingCommand): Promise<void> {
+    const { target } = conn;
+    const { code } = req;
     let res: RemotingCommand | void;
-    if (!this.handler) {
-      res = createResponse(req, ResponseCode.REQUEST_CODE_NOT_SUPPORTED, ` request type ${req.code} not supported`);
-    } else {
-      try {
-        res = await this.handler(conn.target, req);
-      } catch (e) {
-        this.emit('debug', { type: 'request-handler-failed', target: conn.target, code: req.code, error: e });
-        res = createResponse(req, ResponseCode.SYSTEM_ERROR, String(e));
-      }
-    }
-    if (!res || isOneway(req) || conn.closed) return;
     try {
-      conn.transport?.send(encodeCommand({ ...res, opaque: req.opaque, flag: res.flag | FLAG_RESPONSE }));
+      if (!this.#handler) res = createResponse(req, RS_REQUEST_CODE_NOT_SUPPORTED, ` request type ${code} not supported`);
+      else res = await this.#handler(target, req);
+    } catch (error) {
+      this.emit('debug', { type: 'request-handler-failed', target, code, error });
+      res = createResponse(req, RS_SYSTEM_ERROR, String(error));
+    }
+    try {
+      if (res && !isOneway(req)) this.#write(conn, { ...res, opaque: req.opaque, flag: res.flag | FLAG_RESPONSE });
     } catch {
       // connection went away; the peer will time out as it would with Java
     }
   }
 }
 
+const closedError = (target: string): RemotingConnectError => new RemotingConnectError(target, 'the client is closed');
+
 function asConnectError(target: string, e: unknown): Error {
   if (e instanceof AbortError || e instanceof RemotingConnectError || e instanceof RemotingTimeoutError) return e;
   if (e instanceof Error && e.name === 'AbortError') return new AbortError(e.message, { cause: e });
-  const detail = e instanceof Error ? e.message : String(e);
-  return new RemotingConnectError(target, detail, { cause: e });
+  return new RemotingConnectError(target, e instanceof Error ? e.message : String(e), { cause: e });
 }

@@ -1,30 +1,38 @@
 // Remoting frame codec: JSON (serializeType 0) and ROCKETMQ binary (serializeType 1) headers.
 // A "frame" here is what follows the 4-byte TCP length prefix: [type<<24 | headerLength][header][body].
 // WebSocket messages carry exactly that; TCP adds the prefix (encodeFrame / FrameDecoder).
-import { CodecError } from '../errors.js';
+import { CodecError, type CodecErrorReason } from '../errors.js';
 import { LANGUAGE_CODES } from './codes.js';
-import type { RemotingCommand, SerializeType } from './command.js';
+import type { RemotingCommand } from './command.js';
 import { fastjsonString } from './json.js';
 
 /** The Java decoder's default limit (NettyDecoder, com.rocketmq.remoting.frameMaxLength). */
 export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
 
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+const utf8Decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
+const fail = (reason: CodecErrorReason, msg: string, cause?: unknown): never => {
+  throw new CodecError(reason, msg, { cause });
+};
+
+/** extFields entries that are written (null/undefined values are skipped, as fastjson does). */
+const fields = (cmd: RemotingCommand): [string, string][] =>
+  Object.entries(cmd.extFields ?? {}).flatMap(([k, v]) => (v == null ? [] : [[k, String(v)]]));
 
 // ---------- encoding ----------
 
 /** Encodes a command as a frame without the TCP length prefix. */
 export function encodeCommand(cmd: RemotingCommand): Uint8Array {
-  const header = cmd.serializeType === 'ROCKETMQ' ? encodeBinaryHeader(cmd) : utf8.encode(encodeJsonHeader(cmd));
-  if (header.length > 0xffffff) throw new CodecError('OVERSIZE', `header of ${header.length} bytes exceeds 16 MiB`);
+  const binary = cmd.serializeType === 'ROCKETMQ';
+  const header = binary ? encodeBinaryHeader(cmd) : utf8.encode(encodeJsonHeader(cmd));
+  const n = header.length;
+  if (n > 0xffffff) fail('OVERSIZE', `header of ${n} bytes exceeds 16 MiB`);
   const body = cmd.body ?? EMPTY;
-  const out = new Uint8Array(4 + header.length + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, ((cmd.serializeType === 'ROCKETMQ' ? 1 : 0) << 24) | header.length);
+  const out = new Uint8Array(4 + n + body.length);
+  new DataView(out.buffer).setUint32(0, (+binary << 24) | n);
   out.set(header, 4);
-  out.set(body, 4 + header.length);
+  out.set(body, 4 + n);
   return out;
 }
 
@@ -39,57 +47,48 @@ export function encodeFrame(cmd: RemotingCommand): Uint8Array {
 
 /** The JSON header exactly as fastjson writes RemotingCommand: sorted properties, nulls omitted. */
 export function encodeJsonHeader(cmd: RemotingCommand): string {
-  let s = `{"code":${cmd.code}`;
-  if (cmd.extFields) {
-    s += ',"extFields":{';
-    let first = true;
-    for (const [k, v] of Object.entries(cmd.extFields)) {
-      if (v === undefined || v === null) continue;
-      s += `${first ? '' : ','}${fastjsonString(k)}:${fastjsonString(String(v))}`;
-      first = false;
-    }
-    s += '}';
-  }
-  s += `,"flag":${cmd.flag},"language":${fastjsonString(cmd.language)},"opaque":${cmd.opaque}`;
-  if (cmd.remark !== undefined && cmd.remark !== null) s += `,"remark":${fastjsonString(cmd.remark)}`;
-  s += `,"serializeTypeCurrentRPC":"${cmd.serializeType}","version":${cmd.version}}`;
-  return s;
-}
-
-function languageByte(name: string): number {
-  const i = LANGUAGE_CODES.indexOf(name);
-  return i < 0 ? LANGUAGE_CODES.indexOf('OTHER') : i;
+  const j = fastjsonString;
+  const ext = cmd.extFields ? `"extFields":{${fields(cmd).map(([k, v]) => `${j(k)}:${j(v)}`).join()}},` : '';
+  const remark = cmd.remark != null ? `"remark":${j(cmd.remark)},` : '';
+  return `{"code":${cmd.code},${ext}"flag":${cmd.flag},"language":${j(cmd.language)},"opaque":${cmd.opaque},${remark}"serializeTypeCurrentRPC":"${cmd.serializeType}","version":${cmd.version}}`;
 }
 
 /** RocketMQSerializable.rocketMQProtocolEncode. */
 export function encodeBinaryHeader(cmd: RemotingCommand): Uint8Array {
-  const remark = cmd.remark ? utf8.encode(cmd.remark) : EMPTY;
-  const entries: [Uint8Array, Uint8Array][] = [];
+  const remark = utf8.encode(cmd.remark ?? '');
+  const ext = fields(cmd).map((e) => e.map((x) => utf8.encode(x)));
   let mapLen = 0;
-  for (const [k, v] of Object.entries(cmd.extFields ?? {})) {
-    if (v === undefined || v === null) continue;
-    const kb = utf8.encode(k);
-    const vb = utf8.encode(String(v));
-    if (kb.length > 0x7fff) throw new CodecError('OVERSIZE', `extFields key of ${kb.length} bytes`);
-    entries.push([kb, vb]);
-    mapLen += 2 + kb.length + 4 + vb.length;
+  for (const [k, v] of ext) {
+    if (k!.length > 0x7fff) fail('OVERSIZE', `extFields key of ${k!.length} bytes`);
+    mapLen += 6 + k!.length + v!.length;
   }
-  const out = new Uint8Array(2 + 1 + 2 + 4 + 4 + 4 + remark.length + 4 + mapLen);
-  const v = new DataView(out.buffer);
+  const out = new Uint8Array(21 + remark.length + mapLen);
+  const view = new DataView(out.buffer);
   let p = 0;
-  v.setInt16(p, cmd.code); p += 2;
-  v.setUint8(p, languageByte(cmd.language)); p += 1;
-  v.setInt16(p, cmd.version); p += 2;
-  v.setInt32(p, cmd.opaque); p += 4;
-  v.setInt32(p, cmd.flag); p += 4;
-  v.setInt32(p, remark.length); p += 4;
-  out.set(remark, p); p += remark.length;
-  v.setInt32(p, mapLen); p += 4;
-  for (const [kb, vb] of entries) {
-    v.setInt16(p, kb.length); p += 2;
-    out.set(kb, p); p += kb.length;
-    v.setInt32(p, vb.length); p += 4;
-    out.set(vb, p); p += vb.length;
+  /** A big-endian int of `size` bytes (1 = unsigned byte). */
+  const int = (n: number, size: number): void => {
+    if (size === 1) view.setUint8(p, n);
+    else if (size === 2) view.setInt16(p, n);
+    else view.setInt32(p, n);
+    p += size;
+  };
+  /** Length (of `size` bytes), then the bytes. */
+  const bytes = (b: Uint8Array, size: number): void => {
+    int(b.length, size);
+    out.set(b, p);
+    p += b.length;
+  };
+  const lang = LANGUAGE_CODES.indexOf(cmd.language);
+  int(cmd.code, 2);
+  int(lang < 0 ? LANGUAGE_CODES.indexOf('OTHER') : lang, 1);
+  int(cmd.version, 2);
+  int(cmd.opaque, 4);
+  int(cmd.flag, 4);
+  bytes(remark, 4);
+  int(mapLen, 4);
+  for (const [k, v] of ext) {
+    bytes(k!, 2);
+    bytes(v!, 4);
   }
   return out;
 }
@@ -101,112 +100,103 @@ export interface DecodeOptions { maxFrameSize?: number }
 /** Decodes a frame without the TCP length prefix. Throws CodecError, never anything else. */
 export function decodeCommand(frame: Uint8Array, opts: DecodeOptions = {}): RemotingCommand {
   const max = opts.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
-  if (frame.length > max) throw new CodecError('OVERSIZE', `frame of ${frame.length} bytes exceeds the ${max}-byte limit`);
-  if (frame.length < 4) throw new CodecError('TRUNCATED', `frame of ${frame.length} bytes is shorter than its 4-byte header length`);
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const word = view.getUint32(0);
+  const n = frame.length;
+  if (n > max) fail('OVERSIZE', `frame of ${n} bytes exceeds the ${max}-byte limit`);
+  if (n < 4) fail('TRUNCATED', `frame of ${n} bytes is shorter than its 4-byte header length`);
+  const word = new DataView(frame.buffer, frame.byteOffset, n).getUint32(0);
   const type = word >>> 24;
   const headerLength = word & 0xffffff;
-  if (headerLength > frame.length - 4) {
-    throw new CodecError('TRUNCATED', `header length ${headerLength} exceeds the ${frame.length - 4} bytes present`);
-  }
+  if (headerLength > n - 4) fail('TRUNCATED', `header length ${headerLength} exceeds the ${n - 4} bytes present`);
+  if (type > 1) fail('BAD_SERIALIZE_TYPE', `unknown serialize type ${type} (0 = JSON, 1 = ROCKETMQ)`);
   const header = frame.subarray(4, 4 + headerLength);
   const body = frame.subarray(4 + headerLength);
-  let cmd: RemotingCommand;
-  if (type === 0) cmd = decodeJsonHeader(header);
-  else if (type === 1) cmd = decodeBinaryHeader(header);
-  else throw new CodecError('BAD_SERIALIZE_TYPE', `unknown serialize type ${type} (0 = JSON, 1 = ROCKETMQ)`);
-  if (body.length > 0) cmd.body = body;
+  const cmd = type ? decodeBinaryHeader(header) : decodeJsonHeader(header);
+  if (body.length) cmd.body = body;
   return cmd;
 }
 
-function int(value: unknown, field: string, fallback?: number): number {
-  if (value === undefined || value === null) {
-    if (fallback !== undefined) return fallback;
-    throw new CodecError('BAD_HEADER', `JSON header lacks "${field}"`);
-  }
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new CodecError('BAD_HEADER', `JSON header "${field}" is not an integer`);
-  return n;
-}
-
 export function decodeJsonHeader(bytes: Uint8Array): RemotingCommand {
-  let obj: unknown;
+  let o: Record<string, unknown>;
   try {
-    obj = JSON.parse(utf8Decoder.decode(bytes));
+    o = JSON.parse(utf8Decoder.decode(bytes));
   } catch (e) {
-    throw new CodecError('BAD_HEADER', `JSON header does not parse: ${(e as Error).message}`, { cause: e });
+    return fail('BAD_HEADER', `JSON header does not parse: ${(e as Error).message}`, e);
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new CodecError('BAD_HEADER', 'JSON header is not an object');
-  const o = obj as Record<string, unknown>;
-  let language = 'JAVA';
-  if (typeof o.language === 'string') language = o.language;
-  else if (typeof o.language === 'number') language = LANGUAGE_CODES[o.language] ?? 'OTHER';
+  const isMap = (x: unknown): boolean => typeof x === 'object' && !Array.isArray(x);
+  if (!o || !isMap(o)) fail('BAD_HEADER', 'JSON header is not an object');
+  /** An integer field (numbers as strings too); `fallback` when absent, else required. */
+  const int = (field: string, fallback?: number): number => {
+    const value = o[field];
+    const n = value == null ? fallback : typeof value === 'string' ? Number(value) : value;
+    if (n === undefined) fail('BAD_HEADER', `JSON header lacks "${field}"`);
+    if (!Number.isInteger(n)) fail('BAD_HEADER', `JSON header "${field}" is not an integer`);
+    return n as number;
+  };
+  const { language, remark, extFields } = o;
   const cmd: RemotingCommand = {
-    code: int(o.code, 'code'),
-    language,
-    version: int(o.version, 'version', 0),
-    opaque: int(o.opaque, 'opaque', 0),
-    flag: int(o.flag, 'flag', 0),
+    code: int('code'),
+    language: typeof language === 'string' ? language : typeof language === 'number' ? LANGUAGE_CODES[language] ?? 'OTHER' : 'JAVA',
+    version: int('version', 0),
+    opaque: int('opaque', 0),
+    flag: int('flag', 0),
     serializeType: 'JSON',
   };
-  if (typeof o.remark === 'string') cmd.remark = o.remark;
-  if (o.extFields !== undefined && o.extFields !== null) {
-    if (typeof o.extFields !== 'object' || Array.isArray(o.extFields)) throw new CodecError('BAD_HEADER', 'extFields is not an object');
-    const ext: Record<string, string> = {};
-    for (const [k, v] of Object.entries(o.extFields as Record<string, unknown>)) {
-      if (v === null || v === undefined) continue;
-      ext[k] = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (typeof remark === 'string') cmd.remark = remark;
+  if (extFields != null) {
+    if (!isMap(extFields)) fail('BAD_HEADER', 'extFields is not an object');
+    const ext: Record<string, string> = (cmd.extFields = {});
+    for (const [k, v] of Object.entries(extFields as object)) {
+      if (v != null) ext[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
     }
-    cmd.extFields = ext;
   }
   return cmd;
 }
 
 export function decodeBinaryHeader(bytes: Uint8Array): RemotingCommand {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let p = 0;
-  const need = (n: number, what: string) => {
-    if (n < 0 || p + n > bytes.length) throw new CodecError('BAD_HEADER', `binary header truncated in ${what} (needs ${n} bytes at ${p} of ${bytes.length})`);
+  let end = bytes.length;
+  /** Fails unless `n` (≥ 0) more bytes, plus `extra`, lie before `end`. */
+  const need = (n: number, what: string, extra = 0): void => {
+    if (n < 0 || p + n + extra > end) fail('BAD_HEADER', `binary header: ${what} overruns the header (needs ${n} bytes at ${p} of ${end})`);
   };
+  /** A big-endian int of `size` bytes (1 = unsigned byte). */
+  const int = (size: number): number => {
+    const n = size === 1 ? view.getUint8(p) : size === 2 ? view.getInt16(p) : view.getInt32(p);
+    p += size;
+    return n;
+  };
+  const text = (n: number): string => utf8Decoder.decode(bytes.subarray(p, (p += n)));
   need(17, 'fixed fields');
-  const code = v.getInt16(p); p += 2;
-  const langByte = v.getUint8(p); p += 1;
-  const version = v.getInt16(p); p += 2;
-  const opaque = v.getInt32(p); p += 4;
-  const flag = v.getInt32(p); p += 4;
-  const remarkLen = v.getInt32(p); p += 4;
-  need(remarkLen, 'remark');
-  const remark = remarkLen > 0 ? utf8Decoder.decode(bytes.subarray(p, p + remarkLen)) : undefined;
-  p += remarkLen;
-  need(4, 'extFields length');
-  const mapLen = v.getInt32(p); p += 4;
-  need(mapLen, 'extFields');
-  const end = p + mapLen;
   const cmd: RemotingCommand = {
-    code,
-    language: LANGUAGE_CODES[langByte] ?? 'OTHER',
-    version,
-    opaque,
-    flag,
-    serializeType: 'ROCKETMQ' as SerializeType,
+    code: int(2),
+    language: LANGUAGE_CODES[int(1)] ?? 'OTHER',
+    version: int(2),
+    opaque: int(4),
+    flag: int(4),
+    serializeType: 'ROCKETMQ',
   };
-  if (remark !== undefined) cmd.remark = remark;
+  const remarkLen = int(4);
+  need(remarkLen, 'remark');
+  if (remarkLen > 0) cmd.remark = text(remarkLen);
+  need(4, 'extFields length');
+  const mapLen = int(4);
+  need(mapLen, 'extFields');
+  end = p + mapLen;
   if (mapLen > 0) {
-    const ext: Record<string, string> = {};
+    const ext: Record<string, string> = (cmd.extFields = {});
     while (p < end) {
-      if (end - p < 2) throw new CodecError('BAD_HEADER', 'binary extFields truncated in key length');
-      const kl = v.getInt16(p); p += 2;
-      if (kl < 0 || p + kl + 4 > end) throw new CodecError('BAD_HEADER', 'binary extFields key overruns the map');
-      const k = utf8Decoder.decode(bytes.subarray(p, p + kl)); p += kl;
-      const vl = v.getInt32(p); p += 4;
-      if (vl < 0 || p + vl > end) throw new CodecError('BAD_HEADER', 'binary extFields value overruns the map');
-      const val = utf8Decoder.decode(bytes.subarray(p, p + vl)); p += vl;
-      if (kl > 0 && vl > 0) ext[k] = val;
+      need(2, 'extFields key length');
+      const kl = int(2);
+      need(kl, 'extFields key', 4);
+      const k = text(kl);
+      const vl = int(4);
+      need(vl, 'extFields value');
+      const v = text(vl);
+      if (kl > 0 && vl > 0) ext[k] = v;
     }
-    cmd.extFields = ext;
   }
-  if (end !== bytes.length) throw new CodecError('BAD_HEADER', `binary header has ${bytes.length - end} trailing bytes`);
+  if (end !== bytes.length) fail('BAD_HEADER', `binary header has ${bytes.length - end} trailing bytes`);
   return cmd;
 }
 
@@ -216,34 +206,37 @@ export function decodeBinaryHeader(bytes: Uint8Array): RemotingCommand {
  * as the Java peers do.
  */
 export class FrameDecoder {
-  private buf: Uint8Array = EMPTY;
-  constructor(private readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {}
+  #buf: Uint8Array = EMPTY;
+  readonly #maxFrameSize: number;
+  constructor(maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {
+    this.#maxFrameSize = maxFrameSize;
+  }
 
   /** Bytes received but not yet part of a complete frame. */
   get pending(): number {
-    return this.buf.length;
+    return this.#buf.length;
   }
 
   push(chunk: Uint8Array): Uint8Array[] {
     let data: Uint8Array;
-    if (this.buf.length === 0) data = chunk;
+    if (this.#buf.length === 0) data = chunk;
     else {
-      data = new Uint8Array(this.buf.length + chunk.length);
-      data.set(this.buf);
-      data.set(chunk, this.buf.length);
+      data = new Uint8Array(this.#buf.length + chunk.length);
+      data.set(this.#buf);
+      data.set(chunk, this.#buf.length);
     }
     const frames: Uint8Array[] = [];
     let p = 0;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     while (data.length - p >= 4) {
       const len = view.getUint32(p);
-      if (len < 4) throw new CodecError('BAD_LENGTH', `frame length ${len} is smaller than the 4-byte header length field`);
-      if (len > this.maxFrameSize) throw new CodecError('OVERSIZE', `frame of ${len} bytes exceeds the ${this.maxFrameSize}-byte limit`);
+      if (len < 4) fail('BAD_LENGTH', `frame length ${len} is smaller than the 4-byte header length field`);
+      if (len > this.#maxFrameSize) fail('OVERSIZE', `frame of ${len} bytes exceeds the ${this.#maxFrameSize}-byte limit`);
       if (data.length - p - 4 < len) break;
       frames.push(data.slice(p + 4, p + 4 + len));
       p += 4 + len;
     }
-    this.buf = p === data.length ? EMPTY : data.slice(p);
+    this.#buf = p === data.length ? EMPTY : data.slice(p);
     return frames;
   }
 }
