@@ -63,16 +63,16 @@ export function toWireMessage(msg: Message): WireMessage {
   if (keys) p.KEYS = keys;
   p.WAIT = String(msg.waitStoreMsgOK !== false);
   if (dl !== undefined) {
-    if (!Number.isInteger(dl) || dl < 0 || dl > 0x7fffffff) illegal(`delayLevel ${dl} must be a whole number from 0 (no delay) to 18`);
+    if (!Number.isInteger(dl) || dl < 0 || dl > 0x7fffffff) illegal(`delayLevel ${dl} must be a whole number from 0 to 18`);
     if (dl > 0) p.DELAY = String(dl);
   }
   if (dt !== undefined) {
-    if (!Number.isFinite(dt) || dt < 0) illegal(`deliverTimeMs ${dt} must be a finite, non-negative time in ms since the epoch`);
+    if (!Number.isFinite(dt) || dt < 0) illegal(`deliverTimeMs ${dt} must be a time in ms since the epoch`);
     p.TIMER_DELIVER_MS = String(Math.trunc(dt));
   }
   for (const [k, v] of Object.entries(msg.properties ?? {})) {
     if (isBlank(k) || isBlank(v)) illegal(`user property ${JSON.stringify(k)}: name and value must be non-blank strings`);
-    if (isReservedPropertyName(k)) illegal(`user property "${k}" is reserved by RocketMQ; use another name (or the Message field for it)`);
+    if (isReservedPropertyName(k)) illegal(`user property "${k}" is reserved by RocketMQ: rename it`);
     noSeparator(k + v, `user property "${k}"`);
     setOwn(p, k, v);
   }

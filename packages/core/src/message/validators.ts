@@ -8,14 +8,14 @@ export const GROUP_MAX_LENGTH = 255;
 export const DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
 
 const NOT_ALLOWED_SEND = 'SCHEDULE_TOPIC_XXXX RMQ_SYS_TRANS_HALF_TOPIC RMQ_SYS_TRANS_OP_HALF_TOPIC TRANS_CHECK_MAX_TIME_TOPIC SELF_TEST_TOPIC OFFSET_MOVED_EVENT';
-const SYSTEM_TOPICS = `${NOT_ALLOWED_SEND} TBW102 BenchmarkTest RMQ_SYS_TRACE_TOPIC CHECKPOINT_TOPIC`;
 const inList = (list: string, topic: string): boolean => list.split(' ').includes(topic);
 
 /** Topics a client may not send to (TopicValidator.isNotAllowedSendTopic). */
 export const isNotAllowedSendTopic = (topic: string): boolean => inList(NOT_ALLOWED_SEND, topic);
 
 /** System topics, which cannot be created as normal topics (TopicValidator.isSystemTopic). */
-export const isSystemTopic = (topic: string): boolean => inList(SYSTEM_TOPICS, topic) || topic.startsWith('rmq_sys_');
+export const isSystemTopic = (topic: string): boolean =>
+  isNotAllowedSendTopic(topic) || inList('TBW102 BenchmarkTest RMQ_SYS_TRACE_TOPIC CHECKPOINT_TOPIC', topic) || topic.startsWith('rmq_sys_');
 
 const fail = (code: number, msg: string): never => {
   throw new MQClientError(code, msg);

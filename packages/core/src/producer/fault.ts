@@ -35,46 +35,48 @@ export const LATENCY_TABLES: Record<LatencyTableName, LatencyTable> = {
 interface FaultItem { name: string; currentLatency: number; startTimestamp: number }
 
 export class LatencyFaultTolerance {
-  private readonly items = new Map<string, FaultItem>();
-  private whichItemWorst = 0;
-  constructor(private readonly clock: Clock = systemClock, private readonly extendOnly = false) {}
+  readonly #items = new Map<string, FaultItem>();
+  readonly #clock: Clock;
+  readonly #extendOnly: boolean;
+  #whichItemWorst = 0;
+  constructor(clock: Clock = systemClock, extendOnly = false) {
+    this.#clock = clock;
+    this.#extendOnly = extendOnly;
+  }
 
   updateFaultItem(name: string, currentLatency: number, notAvailableDuration: number): void {
-    const until = this.clock.now() + notAvailableDuration;
-    const old = this.items.get(name);
-    if (!old) return void this.items.set(name, { name, currentLatency, startTimestamp: until });
+    const until = this.#clock.now() + notAvailableDuration;
+    const old = this.#items.get(name);
+    if (!old) return void this.#items.set(name, { name, currentLatency, startTimestamp: until });
     old.currentLatency = currentLatency;
-    if (!this.extendOnly || (notAvailableDuration > 0 && until > old.startTimestamp)) old.startTimestamp = until;
+    if (!this.#extendOnly || (notAvailableDuration > 0 && until > old.startTimestamp)) old.startTimestamp = until;
   }
 
   isAvailable(name: string): boolean {
-    const item = this.items.get(name);
-    return !item || this.clock.now() >= item.startTimestamp;
+    return !(this.#clock.now() < this.availableAt(name)!);
   }
 
   remove(name: string): void {
-    this.items.delete(name);
+    this.#items.delete(name);
   }
 
   /** Time (ms since epoch of the clock) when the broker becomes available again, if penalised. */
   availableAt(name: string): number | undefined {
-    return this.items.get(name)?.startTimestamp;
+    return this.#items.get(name)?.startTimestamp;
   }
 
   /** 4.9.8 pickOneAtLeast: best half by (available, latency, recovery time), in rotation. */
   pickOneAtLeast(): string | undefined {
-    const now = this.clock.now();
-    const list = [...this.items.values()].sort(
+    const now = this.#clock.now();
+    const list = [...this.#items.values()].sort(
       (a, b) =>
-        Number(now < a.startTimestamp) - Number(now < b.startTimestamp) ||
+        +(now < a.startTimestamp) - +(now < b.startTimestamp) ||
         a.currentLatency - b.currentLatency ||
         a.startTimestamp - b.startTimestamp,
     );
-    if (list.length === 0) return undefined;
     const half = list.length >> 1;
-    if (half <= 0) return list[0]!.name;
-    this.whichItemWorst = (this.whichItemWorst + 1) & 0x7fffffff;
-    return list[this.whichItemWorst % half]!.name;
+    if (half > 0) this.#whichItemWorst = (this.#whichItemWorst + 1) & 0x7fffffff;
+    return list[half > 0 ? this.#whichItemWorst % half : 0]?.name;
   }
 }
 
@@ -88,40 +90,46 @@ export class MQFaultStrategy {
   constructor(opts: MQFaultStrategyOptions = {}) {
     this.sendLatencyFaultEnable = opts.sendLatencyFaultEnable ?? false;
     this.table = LATENCY_TABLES[opts.latencyTable ?? '5.x'];
-    this.latencyFaultTolerance = new LatencyFaultTolerance(opts.clock ?? systemClock, this.table.extendOnly);
+    this.latencyFaultTolerance = new LatencyFaultTolerance(opts.clock, this.table.extendOnly);
   }
 
   /** 4.9.8 MQFaultStrategy.selectOneMessageQueue. */
   selectOneMessageQueue(info: TopicPublishInfo, lastBrokerName?: string): MessageQueue {
-    if (!this.sendLatencyFaultEnable) return info.selectOneMessageQueue(lastBrokerName);
-    const list = info.messageQueueList;
-    let index = info.sendWhichQueue.incrementAndGet();
-    for (let i = 0; i < list.length; i++) {
-      const mq = list[(index++ & 0x7fffffff) % list.length]!;
-      if (this.latencyFaultTolerance.isAvailable(mq.brokerName)) return mq;
-    }
-    const notBestBroker = this.latencyFaultTolerance.pickOneAtLeast();
-    if (notBestBroker !== undefined) {
-      const writeQueueNums = info.writeQueueNumsOf(notBestBroker);
-      if (writeQueueNums > 0) {
-        // Java mutates the shared queue object here (a known bug); build a new one instead.
-        const mq = info.selectOneMessageQueue();
-        return { topic: mq.topic, brokerName: notBestBroker, queueId: info.sendWhichQueue.incrementAndGet() % writeQueueNums };
+    const lft = this.latencyFaultTolerance;
+    if (this.sendLatencyFaultEnable) {
+      const list = info.messageQueueList;
+      const counter = info.sendWhichQueue;
+      let index = counter.incrementAndGet();
+      for (let i = 0; i < list.length; i++) {
+        const mq = list[(index++ & 0x7fffffff) % list.length]!;
+        if (lft.isAvailable(mq.brokerName)) return mq;
       }
-      this.latencyFaultTolerance.remove(notBestBroker);
+      const notBestBroker = lft.pickOneAtLeast();
+      if (notBestBroker !== undefined) {
+        const writeQueueNums = info.writeQueueNumsOf(notBestBroker);
+        if (writeQueueNums > 0) {
+          // Java mutates the shared queue object here (a known bug); build a new one instead.
+          const { topic } = info.selectOneMessageQueue();
+          return { topic, brokerName: notBestBroker, queueId: counter.incrementAndGet() % writeQueueNums };
+        }
+        lft.remove(notBestBroker);
+      }
+      lastBrokerName = undefined;
     }
-    return info.selectOneMessageQueue();
+    return info.selectOneMessageQueue(lastBrokerName);
   }
 
   updateFaultItem(brokerName: string, currentLatency: number, isolation: boolean): void {
-    if (!this.sendLatencyFaultEnable) return;
-    const duration = this.computeNotAvailableDuration(isolation ? this.table.isolationLatency : currentLatency);
-    this.latencyFaultTolerance.updateFaultItem(brokerName, currentLatency, duration);
+    if (this.sendLatencyFaultEnable) {
+      const duration = this.computeNotAvailableDuration(isolation ? this.table.isolationLatency : currentLatency);
+      this.latencyFaultTolerance.updateFaultItem(brokerName, currentLatency, duration);
+    }
   }
 
   computeNotAvailableDuration(currentLatency: number): number {
     const { latencyMax, notAvailableDuration } = this.table;
-    for (let i = latencyMax.length - 1; i >= 0; i--) if (currentLatency >= latencyMax[i]!) return notAvailableDuration[i]!;
+    let i = latencyMax.length;
+    while (i-- > 0) if (currentLatency >= latencyMax[i]!) return notAvailableDuration[i]!;
     return 0;
   }
 }

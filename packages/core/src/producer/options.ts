@@ -86,27 +86,28 @@ const DEFAULTS = {
   clientIP: DEFAULT_CLIENT_IP,
 } as const;
 
+/** Whole-number options and their minimum, `name:min` separated by spaces. */
+const MINIMUMS =
+  'sendMsgTimeout:1 retryTimesWhenSendFailed:0 retryTimesWhenSendAsyncFailed:0 compressMsgBodyOverHowmuch:0 maxMessageSize:1 ' +
+  'defaultTopicQueueNums:1 mqClientApiTimeout:1 pollNameServerInterval:10 heartbeatBrokerInterval:10 maxAsyncInFlight:1 maxAsyncInFlightBytes:1';
+
 export function resolveProducerOptions(o: ProducerOptions): ResolvedProducerOptions {
-  if (!o || typeof o.transport?.connect !== 'function') throw new MQClientError(-1, 'ProducerOptions.transport is required (e.g. a TcpTransport or WebSocketTransport)');
-  const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-  const r = { ...DEFAULTS, ...given } as ResolvedProducerOptions;
-  validateGroup(r.producerGroup);
   const bad = (name: string, why: string): never => {
     throw new MQClientError(-1, `ProducerOptions.${name} ${why}`);
   };
-  const ints: [keyof ResolvedProducerOptions, number][] = [
-    ['sendMsgTimeout', 1], ['retryTimesWhenSendFailed', 0], ['retryTimesWhenSendAsyncFailed', 0],
-    ['compressMsgBodyOverHowmuch', 0], ['maxMessageSize', 1], ['defaultTopicQueueNums', 1], ['mqClientApiTimeout', 1],
-    ['pollNameServerInterval', 10], ['heartbeatBrokerInterval', 10], ['maxAsyncInFlight', 1], ['maxAsyncInFlightBytes', 1],
-  ];
-  for (const [k, min] of ints) {
+  if (typeof o?.transport?.connect !== 'function') bad('transport', 'is required (e.g. a TcpTransport or WebSocketTransport)');
+  const r: Record<string, unknown> = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) r[k] = v;
+  validateGroup(r.producerGroup as string);
+  for (const item of MINIMUMS.split(' ')) {
+    const [k, min] = item.split(':') as [string, string];
     const v = r[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad(k, `must be a whole number ≥ ${min}, got ${String(v)}`);
+    if (!Number.isInteger(v) || (v as number) < +min) bad(k, `must be a whole number ≥ ${min}, got ${String(v)}`);
   }
-  if (r.latencyTable !== '4.9' && r.latencyTable !== '5.x') bad('latencyTable', `must be '4.9' or '5.x'`);
-  if (r.asyncBackpressure !== 'wait' && r.asyncBackpressure !== 'reject') bad('asyncBackpressure', `must be 'wait' or 'reject'`);
-  if (r.serializeType !== 'JSON' && r.serializeType !== 'ROCKETMQ') bad('serializeType', `must be 'JSON' or 'ROCKETMQ'`);
+  for (const [k, allowed] of [['latencyTable', '4.9 5.x'], ['asyncBackpressure', 'wait reject'], ['serializeType', 'JSON ROCKETMQ']] as const) {
+    if (!allowed.split(' ').includes(r[k] as string)) bad(k, `must be one of ${allowed}`);
+  }
   if (!r.createTopicKey) bad('createTopicKey', 'must not be empty');
-  if (!/^[^@]+$/.test(r.clientIP)) bad('clientIP', 'must be a non-empty address without "@"');
-  return r;
+  if (!/^[^@]+$/.test(r.clientIP as string)) bad('clientIP', 'must be a non-empty address without "@"');
+  return r as ResolvedProducerOptions;
 }

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   AbortError, MQBrokerError, MQClientError, RemotingConnectError, RemotingError, RemotingTimeoutError,
-  RemotingTooMuchRequestError,
+  RemotingTooMuchRequestError, type ErrorOptions,
 } from '../errors.js';
 import {
   compressZlib, encodeBatchBody, encodeProperties, setUniqKeyIfAbsent, toWireMessage,
@@ -61,18 +61,15 @@ interface Outgoing {
   msg: Message;
   batchIds?: string[];
   encoded?: Promise<{ body: Uint8Array; sysFlag: number }>;
-}
-
-/** Wraps an ASYNC exchange failure so the send loop passes it through unwrapped (5.5). */
-class AsyncFailure {
-  constructor(readonly error: unknown) {}
+  /** ASYNC: the exchange began; its failures reach the caller as they are, without a retry of the send loop (5.5). */
+  exchanged?: boolean;
 }
 
 const utf8 = new TextEncoder();
 /** RemotingTooMuchRequestError with Java's text (`what`) and a hint. */
-const tooLate = (what: string, addr = '', cause?: unknown): never => {
+const tooLate = (what: string, addr = '', options?: ErrorOptions): never => {
   throw new RemotingTooMuchRequestError(
-    addr, `${what}: the send's time budget (sendMsgTimeout or SendOptions.timeout) ran out; raise it or check the latency to the name server and brokers`, { cause },
+    addr, `${what}: the send's time budget (sendMsgTimeout or SendOptions.timeout) ran out`, options,
   );
 };
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -119,7 +116,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   async start(): Promise<void> {
     if (this.#state !== 'CREATE_JUST') {
-      throw new MQClientError(-1, `The producer service state not OK, maybe started once, ${this.#state}: a Producer can be started only once; create a new one`);
+      throw new MQClientError(-1, `The producer service state not OK, maybe started once, ${this.#state}: create a new Producer`);
     }
     this.#setState('RUNNING');
     // No name-server or broker traffic at start: like Java, the first send does the lookups and
@@ -205,7 +202,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   #checkState(): void {
     const s = this.#state;
     if (s !== 'RUNNING') {
-      throw new MQClientError(-1, `The producer service state not OK, ${s}: ${s === 'CREATE_JUST' ? 'call producer.start() before sending' : 'it was shut down or failed to start; create and start() a new Producer'}`);
+      throw new MQClientError(-1, `The producer service state not OK, ${s}: ${s === 'CREATE_JUST' ? '' : 'create a new Producer and '}call start() before sending`);
     }
   }
 
@@ -268,12 +265,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const cost = this.#clock.now() - t0;
     if (timeout < cost) tooLate(bySelector ? 'sendSelectImpl call timeout' : 'call timeout');
     if (bySelector && (!mq || typeof mq.brokerName !== 'string')) {
-      throw new MQClientError(-1, 'select message queue returned null: the selector must return one of the queues it was given');
+      throw new MQClientError(-1, 'select message queue returned null: return one of the queues given');
     }
     // Like Java: an explicit queue gets the whole timeout, a selected one what is left.
-    return this.#sendKernel(out, mq!, mode, bySelector ? timeout - cost : timeout, undefined, signal).catch((e: unknown) => {
-      throw e instanceof AsyncFailure ? e.error : e;
-    });
+    return this.#sendKernel(out, mq!, mode, bySelector ? timeout - cost : timeout, undefined, signal);
   }
 
   #findInfo(topic: string, timeout: number, signal?: AbortSignal): Promise<TopicPublishInfo> {
@@ -304,7 +299,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       const begin = this.#clock.now();
       const cost = begin - t0;
       if (timeout < cost) {
-        return lastResult ?? tooLate(`sendDefaultImpl call timeout after ${times} attempt(s) of ${timeout} ms, topic ${topic}`, '', lastError);
+        return lastResult ?? tooLate(`sendDefaultImpl call timeout after ${times} attempt(s) of ${timeout} ms, topic ${topic}`, '', { cause: lastError });
       }
       try {
         const result = await this.#sendKernel(out, mq, mode, timeout - cost, info, signal);
@@ -315,7 +310,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
         }
         return result;
       } catch (e) {
-        if (e instanceof AsyncFailure) throw e.error;
+        if (out.exchanged) throw e;
         const abort = e instanceof AbortError;
         this.#fault(mq.brokerName, begin, !abort);
         if (abort) throw e;
@@ -338,13 +333,12 @@ export class Producer extends EventEmitter<ProducerEvents> {
     throw new MQClientError(
       code,
       `Send [${times}] times, still failed, cost [${this.#clock.now() - t0}]ms, Topic: ${topic}, BrokersSent: [${brokersSent.join(', ')}]` +
-        `; last error: ${errorText(e)}. Check that the brokers are running and reachable and the topic is writable; ` +
-        `a larger sendMsgTimeout or retryTimesWhenSendFailed may help.`,
+        `; last error: ${errorText(e)}. Check the brokers and the topic's perm, or raise sendMsgTimeout / retryTimesWhenSendFailed`,
       { cause: e },
     );
   }
 
-  /** One attempt (5.4). ASYNC exchange failures come back wrapped in AsyncFailure. */
+  /** One attempt (5.4). */
   async #sendKernel(
     out: Outgoing, mq: MessageQueue, mode: Mode, timeout: number, info: TopicPublishInfo | undefined, signal?: AbortSignal,
   ): Promise<SendResult | undefined> {
@@ -358,7 +352,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       addr = routes.findBrokerAddressInPublish(brokerName);
     }
     if (!addr) {
-      throw new MQClientError(-1, `The broker[${brokerName}] not exist: no master address for it in the topic routes; check that the broker is registered with the name server`);
+      throw new MQClientError(-1, `The broker[${brokerName}] not exist: no master address in the routes; is it registered with the name server?`);
     }
     if (!batchIds) setUniqKeyIfAbsent(wire);
     const { body, sysFlag } = await this.#encodeBody(out);
@@ -370,7 +364,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const left = timeout - (this.#clock.now() - begin);
     if (left < 0) tooLate('sendKernelImpl call timeout', addr);
     const msgId = batchIds ? batchIds.join(',') : wire.properties.UNIQ_KEY!;
-    if (mode === ASYNC) return this.#sendAsync(addr, mq, req, left, info, msgId, signal);
+    if (mode === ASYNC) {
+      out.exchanged = true;
+      return this.#sendAsync(addr, mq, req, left, info, msgId, signal);
+    }
     const res = mode === SYNC ? await client.invoke(addr, req, left, signal) : await client.invokeOneway(addr, req, signal);
     this.#brokerUsed(addr);
     return res ? processSendResponse(res, topic, brokerName, addr, msgId) : undefined;
@@ -388,25 +385,25 @@ export class Producer extends EventEmitter<ProducerEvents> {
       try {
         res = await this.client.invoke(addr, req, left, signal);
       } catch (e) {
-        if (e instanceof AbortError) throw new AsyncFailure(e);
+        if (e instanceof AbortError) throw e;
         this.#fault(brokerName, begin, true);
         left -= this.#clock.now() - begin;
-        if (++failures > this.options.retryTimesWhenSendAsyncFailed || left <= 0) throw new AsyncFailure(e);
+        if (++failures > this.options.retryTimesWhenSendAsyncFailed || left <= 0) throw e;
         // Same request (header and queueId included) to the broker the strategy picks next.
         if (info) brokerName = this.faultStrategy.selectOneMessageQueue(info, brokerName).brokerName;
         const next = this.routes.findBrokerAddressInPublish(brokerName);
-        if (!next) throw new AsyncFailure(e);
+        if (!next) throw e;
         addr = next;
         continue;
       }
       this.#brokerUsed(addr);
+      let ok = false;
       try {
         const result = processSendResponse(res, mq.topic, brokerName, addr, msgId);
-        this.#fault(brokerName, begin, false);
+        ok = true;
         return result;
-      } catch (e) {
-        this.#fault(brokerName, begin, true);
-        throw new AsyncFailure(e);
+      } finally {
+        this.#fault(brokerName, begin, !ok);
       }
     }
   }

@@ -1,7 +1,7 @@
 // Remoting frame codec: JSON (serializeType 0) and ROCKETMQ binary (serializeType 1) headers.
 // A "frame" here is what follows the 4-byte TCP length prefix: [type<<24 | headerLength][header][body].
 // WebSocket messages carry exactly that; TCP adds the prefix (encodeFrame / FrameDecoder).
-import { CodecError, type CodecErrorReason } from '../errors.js';
+import { CodecError, type CodecErrorReason, type ErrorOptions } from '../errors.js';
 import { LANGUAGE_CODES } from './codes.js';
 import type { RemotingCommand } from './command.js';
 import { fastjsonString } from './json.js';
@@ -12,8 +12,8 @@ export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
-const fail = (reason: CodecErrorReason, msg: string, cause?: unknown): never => {
-  throw new CodecError(reason, msg, { cause });
+const fail = (reason: CodecErrorReason, msg: string, options?: ErrorOptions): never => {
+  throw new CodecError(reason, msg, options);
 };
 
 /** extFields entries that are written (null/undefined values are skipped, as fastjson does). */
@@ -120,7 +120,7 @@ export function decodeJsonHeader(bytes: Uint8Array): RemotingCommand {
   try {
     o = JSON.parse(utf8Decoder.decode(bytes));
   } catch (e) {
-    return fail('BAD_HEADER', `JSON header does not parse: ${(e as Error).message}`, e);
+    return fail('BAD_HEADER', `JSON header does not parse: ${(e as Error).message}`, { cause: e });
   }
   const isMap = (x: unknown): boolean => typeof x === 'object' && !Array.isArray(x);
   if (!o || !isMap(o)) fail('BAD_HEADER', 'JSON header is not an object');

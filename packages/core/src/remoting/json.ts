@@ -15,48 +15,15 @@ export function parseLenientJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (first) {
-    const quoted = quoteBareKeys(text);
-    if (quoted === text) throw new CodecError('BAD_BODY', `invalid JSON: ${(first as Error).message}`, { cause: first });
+    // Quote integer keys (after `{` or `,`, before `:`) outside string literals, which are matched
+    // whole and kept as they are.
+    const quoted = text.replace(/("(?:[^"\\]|\\.)*")|([{,]\s*)(-?\d+)(?=\s*:)/g, (m, str: string | undefined, pre: string, key: string) =>
+      str ?? `${pre}"${key}"`);
     try {
+      if (quoted === text) throw first;
       return JSON.parse(quoted);
     } catch (e) {
       throw new CodecError('BAD_BODY', `invalid JSON: ${(e as Error).message}`, { cause: e });
     }
   }
-}
-
-/** Quotes integer object keys that stand outside string literals. */
-function quoteBareKeys(text: string): string {
-  let out = '';
-  let i = 0;
-  let inString = false;
-  let expectKey = false; // just after '{' or ',' inside an object
-  const stack: string[] = [];
-  while (i < text.length) {
-    const c = text[i]!;
-    if (inString) {
-      out += c;
-      if (c === '\\') { out += text[i + 1] ?? ''; i += 2; continue; }
-      if (c === '"') inString = false;
-      i++;
-      continue;
-    }
-    if (c === '"') { inString = true; expectKey = false; out += c; i++; continue; }
-    if (c === '{') { stack.push('{'); expectKey = true; out += c; i++; continue; }
-    if (c === '[') { stack.push('['); expectKey = false; out += c; i++; continue; }
-    if (c === '}' || c === ']') { stack.pop(); expectKey = false; out += c; i++; continue; }
-    if (c === ',') { expectKey = stack[stack.length - 1] === '{'; out += c; i++; continue; }
-    if (expectKey && (c === '-' || (c >= '0' && c <= '9'))) {
-      let j = i + 1;
-      while (j < text.length && text[j]! >= '0' && text[j]! <= '9') j++;
-      out += `"${text.slice(i, j)}"`;
-      i = j;
-      expectKey = false;
-      continue;
-    }
-    if (c !== ' ' && c !== '\n' && c !== '\r' && c !== '\t') expectKey = false;
-    out += c;
-    i++;
-  }
-  return out;
 }

@@ -105,8 +105,8 @@ export class RouteManager {
       CE_NOT_FOUND_TOPIC_EXCEPTION,
       `No route info of this topic: ${topic}: ` +
         (info?.haveTopicRouterInfo
-          ? 'the topic has no writable queue (no master, or perm without PERM_WRITE, or writeQueueNums 0); check it with mqadmin'
-          : `create the topic, or enable autoCreateTopicEnable on a broker (so that ${this.#createTopicKey} exists), and check the name server address`),
+          ? 'the topic has no writable queue: check its perm and writeQueueNums (mqadmin)'
+          : 'create the topic or enable autoCreateTopicEnable on the broker'),
     );
   }
 
