@@ -202,5 +202,7 @@ export class TcpConnection implements TransportConnection {
         return;
       }
     }
+    // Good frames before a bad length were delivered above; now the stream is done.
+    if (this.decoder.error && this.state === 'open') this.fail(this.decoder.error);
   }
 }

@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AbortError, CodecError, RemotingConnectError, RemotingTimeoutError } from '../errors.js';
+import { AbortError, CodecError, RemotingConnectError, RemotingTimeoutError, RemotingTooMuchRequestError } from '../errors.js';
 import { MemoryTransport, type MemoryHandler } from '../testing/memory-transport.js';
 import { RemotingClient, type DebugEvent } from './client.js';
 import { encodeCommand } from './codec.js';
@@ -178,4 +178,21 @@ test('close(): pending requests fail, later calls fail, connection events emitte
   assert.equal(c.pendingCount, 0);
   assert.deepEqual(seen, ['connected:A', 'disconnected:A']);
   assert.equal(t.connections().length, 0);
+});
+
+test('a transport refusing a write keeps its error kind (back-pressure is not a connect failure)', async () => {
+  const refusing = {
+    async connect(target: string) {
+      return { target, send() { throw new RemotingTooMuchRequestError(target, 'write queue full'); }, close() {} };
+    },
+    async close() {},
+  };
+  const c = new RemotingClient(refusing);
+  try {
+    await assert.rejects(c.invoke('A', createRequest(1), 1000), (e: unknown) => e instanceof RemotingTooMuchRequestError && /write queue full/.test(e.message));
+    await assert.rejects(c.invokeOneway('A', createRequest(2)), RemotingTooMuchRequestError);
+    assert.equal(c.pendingCount, 0);
+  } finally {
+    await c.close();
+  }
 });

@@ -1,7 +1,7 @@
 // RemotingClient: request/response matching over any Transport. Opaques, timeouts, abort and
 // connection-loss handling live here once, so every transport gets them for free (1.5).
 import { EventEmitter } from 'eventemitter3';
-import { AbortError, CodecError, RemotingConnectError, RemotingTimeoutError } from '../errors.js';
+import { AbortError, CodecError, RemotingConnectError, RemotingError, RemotingTimeoutError } from '../errors.js';
 import type { Transport, TransportConnection } from '../transport.js';
 import { RS_REQUEST_CODE_NOT_SUPPORTED, RS_SYSTEM_ERROR } from './codes.js';
 import { DEFAULT_MAX_FRAME_SIZE, decodeCommand, encodeCommand } from './codec.js';
@@ -193,7 +193,8 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
         // already gone
       }
     }
-    const reason = asConnectError(conn.target, error ?? new Error('connection closed'));
+    // The connection is gone: pending requests fail as connect errors (the codec error, if any, is the cause).
+    const reason = error instanceof RemotingError ? error : new RemotingConnectError(conn.target, error?.message ?? 'connection closed', { cause: error });
     for (const opaque of [...conn.pending]) this.#pending.get(opaque)?.reject(reason);
     conn.pending.clear();
     if (conn.transport) conn.disconnected!(error);
@@ -243,7 +244,8 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
 const closedError = (target: string): RemotingConnectError => new RemotingConnectError(target, 'the client is closed');
 
 function asConnectError(target: string, e: unknown): Error {
-  if (e instanceof AbortError || e instanceof RemotingConnectError || e instanceof RemotingTimeoutError) return e;
+  // Transport errors keep their kind (e.g. too-many-requests back-pressure, an oversize frame).
+  if (e instanceof AbortError || e instanceof RemotingError || e instanceof CodecError) return e;
   if (e instanceof Error && e.name === 'AbortError') return new AbortError(e.message, { cause: e });
   return new RemotingConnectError(target, e instanceof Error ? e.message : String(e), { cause: e });
 }

@@ -166,6 +166,16 @@ test('FrameDecoder rejects lengths below 4 and above its limit', () => {
   assert.deepEqual(new FrameDecoder(1024).push(big), []); // exactly the limit: waits for the rest
 });
 
+test('FrameDecoder hands out the good frames before a bad length, then reports the error', () => {
+  const good = createRequest(105, { topic: 'T' });
+  const bad = new Uint8Array(4); // length 0
+  const chunk = Uint8Array.from([...encodeFrame(good), ...encodeFrame(good), ...bad]);
+  const dec = new FrameDecoder();
+  assert.deepEqual(dec.push(chunk), [encodeCommand(good), encodeCommand(good)]);
+  assert.ok(dec.error instanceof CodecError && dec.error.reason === 'BAD_LENGTH');
+  assert.throws(() => dec.push(encodeFrame(good)), codecError('BAD_LENGTH'));
+});
+
 test('parseLenientJson throws CodecError BAD_BODY for text that is not JSON even after quoting keys', () => {
   assert.throws(() => parseLenientJson('{0:'), codecError('BAD_BODY'));
   assert.throws(() => parseLenientJson('nope'), codecError('BAD_BODY'));

@@ -203,7 +203,9 @@ export function decodeBinaryHeader(bytes: Uint8Array): RemotingCommand {
 /**
  * Splits a TCP byte stream into frames (without their length prefix).
  * Throws CodecError('OVERSIZE' | 'BAD_LENGTH'); the caller should then close the connection,
- * as the Java peers do.
+ * as the Java peers do. Frames that arrived before a bad length in the same chunk are still
+ * returned (a Java peer handles them too); the error is then kept in `error` and thrown by the
+ * next push, so callers check `error` after handling the frames.
  */
 export class FrameDecoder {
   #buf: Uint8Array = EMPTY;
@@ -212,12 +214,16 @@ export class FrameDecoder {
     this.#maxFrameSize = maxFrameSize;
   }
 
+  /** Set once the stream has gone bad after frames were returned; the stream is unusable. */
+  error: CodecError | undefined;
+
   /** Bytes received but not yet part of a complete frame. */
   get pending(): number {
     return this.#buf.length;
   }
 
   push(chunk: Uint8Array): Uint8Array[] {
+    if (this.error) throw this.error;
     let data: Uint8Array;
     if (this.#buf.length === 0) data = chunk;
     else {
@@ -230,8 +236,15 @@ export class FrameDecoder {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     while (data.length - p >= 4) {
       const len = view.getUint32(p);
-      if (len < 4) fail('BAD_LENGTH', `frame length ${len} is smaller than the 4-byte header length field`);
-      if (len > this.#maxFrameSize) fail('OVERSIZE', `frame of ${len} bytes exceeds the ${this.#maxFrameSize}-byte limit`);
+      try {
+        if (len < 4) fail('BAD_LENGTH', `frame length ${len} is smaller than the 4-byte header length field`);
+        if (len > this.#maxFrameSize) fail('OVERSIZE', `frame of ${len} bytes exceeds the ${this.#maxFrameSize}-byte limit`);
+      } catch (e) {
+        if (frames.length === 0) throw e;
+        this.error = e as CodecError;
+        this.#buf = EMPTY;
+        return frames;
+      }
       if (data.length - p - 4 < len) break;
       frames.push(data.slice(p + 4, p + 4 + len));
       p += 4 + len;
