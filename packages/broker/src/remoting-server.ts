@@ -3,6 +3,7 @@
 import net from 'node:net';
 import {
   DEFAULT_MAX_FRAME_SIZE,
+  FrameDecoder,
   FLAG_ONEWAY,
   ResponseCode,
   createResponse,
@@ -12,7 +13,6 @@ import {
   isResponse,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
-import { FrameSplitter } from './frames.js';
 import type { Logger } from './logger.js';
 import { noopLogger } from './logger.js';
 
@@ -161,7 +161,7 @@ class ConnectionImpl implements Connection {
   readonly remoteHost: string;
   readonly remotePort: number;
   readonly remoteAddr: string;
-  private readonly decoder: FrameSplitter;
+  private readonly decoder: FrameDecoder;
   private readonly decodeOpts: { maxFrameSize: number };
   private corked = false;
   private readonly settled = () => this.requestDone();
@@ -177,7 +177,7 @@ class ConnectionImpl implements Connection {
     this.remoteHost = host;
     this.remotePort = socket.remotePort ?? 0;
     this.remoteAddr = host.includes(':') ? `[${host}]:${this.remotePort}` : `${host}:${this.remotePort}`;
-    this.decoder = new FrameSplitter(server.maxFrameSize);
+    this.decoder = new FrameDecoder(server.maxFrameSize);
     this.decodeOpts = { maxFrameSize: server.maxFrameSize };
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => {
@@ -220,6 +220,10 @@ class ConnectionImpl implements Connection {
         }
         void p.then(this.settled, this.settled);
       }
+    }
+    if (this.decoder.error) {
+      this.server.log('warn', `closing ${this.remoteAddr}: ${this.decoder.error.message}`);
+      this.close();
     }
   }
 

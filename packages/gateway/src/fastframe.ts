@@ -1,7 +1,6 @@
 // Fast path for upstream responses: find opaque / flag / code without building a command, and
 // re-emit the frame with the client's opaque straight into a WebSocket envelope (one allocation).
 // Only used on frames from the (trusted) upstream; anything unusual falls back to decode/encode.
-import { CodecError, DEFAULT_MAX_FRAME_SIZE } from '@rocketmq-edge/core/internal';
 
 export interface FramePeek {
   serializeType: number;
@@ -156,38 +155,4 @@ export function tcpFrameWithOpaque(frame: Uint8Array, p: FramePeek, opaque: numb
   o += out.write(digits, o, 'latin1');
   src.copy(out, o, p.opEnd);
   return out;
-}
-
-const EMPTY = new Uint8Array(0);
-
-/**
- * Splits a TCP byte stream into frames (without the length prefix) like core's FrameDecoder, but
- * without copying: frames are views into the received chunk (every socket read gets a fresh
- * buffer). Only a frame cut by a chunk boundary is copied, once. Throws CodecError.
- */
-export class FrameSplitter {
-  private rest: Uint8Array = EMPTY;
-  constructor(private readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {}
-
-  push(chunk: Uint8Array): Uint8Array[] {
-    let data = chunk;
-    if (this.rest.length) {
-      data = new Uint8Array(this.rest.length + chunk.length);
-      data.set(this.rest);
-      data.set(chunk, this.rest.length);
-    }
-    const frames: Uint8Array[] = [];
-    const n = data.length;
-    let p = 0;
-    while (n - p >= 4) {
-      const len = ((data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!) >>> 0;
-      if (len < 4) throw new CodecError('BAD_LENGTH', `frame length ${len} is smaller than the 4-byte header length field`);
-      if (len > this.maxFrameSize) throw new CodecError('OVERSIZE', `frame of ${len} bytes exceeds the ${this.maxFrameSize}-byte limit`);
-      if (n - p - 4 < len) break;
-      frames.push(data.subarray(p + 4, p + 4 + len));
-      p += 4 + len;
-    }
-    this.rest = p === n ? EMPTY : data.slice(p);
-    return frames;
-  }
 }

@@ -1,8 +1,9 @@
 // Pooled upstream TCP connections to name servers and brokers, shared by all clients.
 // Each connection keeps upstream opaque → PendingEntry (client session + client opaque).
 import { connect as netConnect, type Socket } from 'node:net';
-import { FrameSplitter, peekFrame, tcpFrameWithOpaque, type FramePeek } from './fastframe.js';
+import { peekFrame, tcpFrameWithOpaque, type FramePeek } from './fastframe.js';
 import {
+  FrameDecoder,
   decodeCommand,
   encodeCommand,
   isResponse,
@@ -49,14 +50,14 @@ export class UpstreamConnection {
   private nextOpaque = 1;
   private corked = false;
   private readonly socket: Socket;
-  private readonly decoder: FrameSplitter;
+  private readonly decoder: FrameDecoder;
   private readonly ready: Promise<boolean>;
 
   constructor(readonly addr: string, private readonly opts: UpstreamOptions, private readonly onClose: CloseListener) {
     const i = addr.lastIndexOf(':');
     const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
     const port = Number(addr.slice(i + 1));
-    this.decoder = new FrameSplitter(opts.maxFrameSize);
+    this.decoder = new FrameDecoder(opts.maxFrameSize);
     this.socket = netConnect({ host, port, noDelay: true, keepAlive: true });
     const timeoutMs = opts.connectTimeoutMs ?? 3000;
     const timer = setTimeout(() => this.destroy(`connect timeout after ${timeoutMs} ms`), timeoutMs);
@@ -167,6 +168,7 @@ export class UpstreamConnection {
       this.pending.delete(cmd.opaque);
       entry.owner.deliver(entry, cmd);
     }
+    if (this.decoder.error) this.destroy(`bad frame from upstream: ${this.decoder.error.message}`);
   }
 
   private destroy(reason: string): void {

@@ -186,7 +186,7 @@ export class TcpConnection implements TransportConnection {
     if (this.state !== 'open') return;
     let frames: Uint8Array[];
     try {
-      // A plain Uint8Array view: the decoder then copies each frame out (no Buffer escapes).
+      // A plain Uint8Array view, so the frames (views into it) are Uint8Arrays, not Buffers.
       frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (e) {
       this.fail(e instanceof Error ? e : new CodecError('BAD_LENGTH', String(e)));

@@ -201,21 +201,23 @@ export function decodeBinaryHeader(bytes: Uint8Array): RemotingCommand {
 }
 
 /**
- * Splits a TCP byte stream into frames (without their length prefix).
- * Throws CodecError('OVERSIZE' | 'BAD_LENGTH'); the caller should then close the connection,
- * as the Java peers do. Frames that arrived before a bad length in the same chunk are still
- * returned (a Java peer handles them too); the error is then kept in `error` and thrown by the
- * next push, so callers check `error` after handling the frames.
+ * Splits a TCP byte stream into frames (without their length prefix). Frames are views into the
+ * pushed chunk, so push chunks that are not reused afterwards (socket reads are fresh buffers);
+ * only a frame cut by a chunk boundary is copied, once.
+ * Throws CodecError('OVERSIZE' | 'BAD_LENGTH'); the caller should then close the connection, as the
+ * Java peers do. Frames that arrived before a bad length in the same chunk are still returned (a
+ * Java peer handles them too); the error is then kept in `error` and thrown by the next push, so
+ * callers check `error` after handling the frames.
  */
 export class FrameDecoder {
   #buf: Uint8Array = EMPTY;
   readonly #maxFrameSize: number;
+  /** Set once the stream has gone bad after frames were returned; the stream is unusable. */
+  error: CodecError | undefined;
+
   constructor(maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {
     this.#maxFrameSize = maxFrameSize;
   }
-
-  /** Set once the stream has gone bad after frames were returned; the stream is unusable. */
-  error: CodecError | undefined;
 
   /** Bytes received but not yet part of a complete frame. */
   get pending(): number {
@@ -224,32 +226,32 @@ export class FrameDecoder {
 
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.error) throw this.error;
-    let data: Uint8Array;
-    if (this.#buf.length === 0) data = chunk;
-    else {
+    let data = chunk;
+    if (this.#buf.length) {
       data = new Uint8Array(this.#buf.length + chunk.length);
       data.set(this.#buf);
       data.set(chunk, this.#buf.length);
     }
     const frames: Uint8Array[] = [];
+    const n = data.length;
     let p = 0;
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    while (data.length - p >= 4) {
-      const len = view.getUint32(p);
-      try {
-        if (len < 4) fail('BAD_LENGTH', `frame length ${len} is smaller than the 4-byte header length field`);
-        if (len > this.#maxFrameSize) fail('OVERSIZE', `frame of ${len} bytes exceeds the ${this.#maxFrameSize}-byte limit`);
-      } catch (e) {
-        if (frames.length === 0) throw e;
-        this.error = e as CodecError;
+    while (n - p >= 4) {
+      const len = ((data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!) >>> 0;
+      if (len < 4 || len > this.#maxFrameSize) {
+        const e = len < 4
+          ? new CodecError('BAD_LENGTH', `frame length ${len} is smaller than the 4-byte header length field`)
+          : new CodecError('OVERSIZE', `frame of ${len} bytes exceeds the ${this.#maxFrameSize}-byte limit`);
+        if (!frames.length) throw e;
+        this.error = e;
         this.#buf = EMPTY;
         return frames;
       }
-      if (data.length - p - 4 < len) break;
-      frames.push(data.slice(p + 4, p + 4 + len));
+      if (n - p - 4 < len) break;
+      frames.push(data.subarray(p + 4, p + 4 + len));
       p += 4 + len;
     }
-    this.#buf = p === data.length ? EMPTY : data.slice(p);
+    // A partial frame is kept as a copy so the (possibly large) chunk is not pinned meanwhile.
+    this.#buf = p === n ? EMPTY : data.slice(p);
     return frames;
   }
 }
