@@ -1,6 +1,6 @@
-// Stored records (RocketMQ's MessageDecoder layout, V1 magic): the broker's encoder (byte for
-// byte what core's encodeStoredMessage writes, without its per-record host parsing and BigInt
-// writes), and what recovery and the consume-queue rebuild need to read and verify a record.
+// Stored records (RocketMQ's MessageDecoder layout, V1 magic; clients decode them with core's
+// decodeStoredMessages): the encoder, and what recovery and the consume-queue rebuild need to read
+// and verify a record. Hosts are parsed once and cached, offsets written without BigInt: hot path.
 import { CodecError, MessageSysFlag, parseHostPort } from '@rocketmq-edge/core/internal';
 import { crc32u, maskedCrc32 } from '../crc.js';
 
@@ -153,7 +153,7 @@ const BORN_V6 = MessageSysFlag.BORNHOST_V6_FLAG;
 const STORE_V6 = MessageSysFlag.STOREHOSTADDRESS_V6_FLAG;
 
 /**
- * One record with the V1 magic, identical to core's encodeStoredMessage: BODYCRC =
+ * One record with the V1 magic, as a 4.9.8 broker stores it: BODYCRC =
  * crc32(body) & 0x7fffffff, sysFlag host bits from the address families of the hosts.
  */
 export function encodeRecord(m: RecordInput): Buffer {

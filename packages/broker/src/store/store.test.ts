@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeStoredMessages, encodeStoredMessage } from '@rocketmq-edge/core/internal';
+import { decodeStoredMessages, encodeProperties } from '@rocketmq-edge/core/internal';
 import { tempDir } from '../test-support.js';
 import { MessageStore, type MessageStoreOptions } from './message-store.js';
-import { inspectRecord } from './record.js';
+import { encodeRecord, inspectRecord } from './record.js';
 
 const utf8 = new TextEncoder();
 
 function record(topic: string, queueId: number, body: string, tags = 'TagA'): Uint8Array {
-  return encodeStoredMessage({
+  return encodeRecord({
     topic,
     queueId,
     flag: 0,
@@ -24,7 +24,7 @@ function record(topic: string, queueId: number, body: string, tags = 'TagA'): Ui
     reconsumeTimes: 0,
     preparedTransactionOffset: 0,
     body: utf8.encode(body),
-    properties: { TAGS: tags, UNIQ_KEY: `K-${body}` },
+    propertiesString: encodeProperties({ TAGS: tags, UNIQ_KEY: `K-${body}` }),
   });
 }
 

@@ -11,8 +11,8 @@ export {
 } from './validators.js';
 export { compressZlib, decompressZlib } from './compression.js';
 export { encodeBatchBody, decodeBatchBody } from './batch.js';
-export type { MessageExt, StoredMessageInput } from './stored.js';
-export { encodeStoredMessage, decodeStoredMessages, MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2 } from './stored.js';
+export type { MessageExt } from './stored.js';
+export { decodeStoredMessages, MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2 } from './stored.js';
 export { createOffsetMsgId, decodeOffsetMsgId } from './message-id.js';
 export { crc32 } from './crc32.js';
 export { toHex, fromHex } from './hex.js';

@@ -1,10 +1,9 @@
-// Stored message records (MessageDecoder layout, 10.3): commit log, pull bodies, VIEW_MESSAGE_BY_ID.
-import { CodecError } from '../errors.js';
-import { formatHostPort, parseHostPort } from './address.js';
+// Stored message records (MessageDecoder layout, 10.3): pull bodies, VIEW_MESSAGE_BY_ID, check-back
+// bodies. Only brokers write them (the embedded broker's encoder is packages/broker/src/store/record.ts).
+import { formatHostPort } from './address.js';
 import { MessageConst, MessageSysFlag } from './constants.js';
-import { crc32 } from './crc32.js';
 import { offsetMsgIdFromBytes } from './message-id.js';
-import { decodeProperties, encodeProperties } from './properties.js';
+import { decodeProperties } from './properties.js';
 
 export const MESSAGE_MAGIC_CODE = 0xdaa320a7 | 0; // V1: 1-byte topic length
 export const MESSAGE_MAGIC_CODE_V2 = 0xdaa320ab | 0; // 5.x: 2-byte topic length
@@ -35,58 +34,8 @@ export interface MessageExt {
   offsetMsgId: string;
 }
 
-export type StoredMessageInput = Omit<MessageExt, 'storeSize' | 'msgId' | 'offsetMsgId' | 'bodyCRC'> & { propertiesString?: string };
-
-const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 const { BORNHOST_V6_FLAG: BORN_V6, STOREHOSTADDRESS_V6_FLAG: STORE_V6 } = MessageSysFlag;
-
-function host(text: string, what: string) {
-  const h = parseHostPort(text);
-  if (!h) throw new CodecError('BAD_BODY', `${what} "${text}" is not "ip:port"`);
-  return h;
-}
-
-/**
- * One record with the V1 magic. BODYCRC = crc32(body) & 0x7fffffff; the sysFlag host bits follow the
- * address families of bornHost/storeHost; properties are `propertiesString` if given, else encoded.
- */
-export function encodeStoredMessage(m: StoredMessageInput): Uint8Array {
-  const born = host(m.bornHost, 'bornHost');
-  const store = host(m.storeHost, 'storeHost');
-  const topic = utf8.encode(m.topic);
-  const props = utf8.encode(m.propertiesString ?? encodeProperties(m.properties));
-  if (topic.length > 127) throw new CodecError('OVERSIZE', `topic of ${topic.length} bytes; a V1 record allows 127`);
-  if (props.length > 0x7fff) throw new CodecError('OVERSIZE', `properties of ${props.length} bytes; the limit is 32767`);
-  let sysFlag = m.sysFlag & ~(BORN_V6 | STORE_V6);
-  if (born.ip.length === 16) sysFlag |= BORN_V6;
-  if (store.ip.length === 16) sysFlag |= STORE_V6;
-  const size = 84 + born.ip.length - 4 + store.ip.length - 4 + 4 + m.body.length + 1 + topic.length + 2 + props.length;
-  const out = new Uint8Array(size);
-  const v = new DataView(out.buffer);
-  let p = 0;
-  const i32 = (n: number) => { v.setInt32(p, n); p += 4; };
-  const i64 = (n: number) => { v.setBigInt64(p, BigInt(n)); p += 8; };
-  const bytes = (b: Uint8Array) => { out.set(b, p); p += b.length; };
-  i32(size);
-  i32(MESSAGE_MAGIC_CODE);
-  i32(crc32(m.body) & 0x7fffffff);
-  i32(m.queueId);
-  i32(m.flag);
-  i64(m.queueOffset);
-  i64(m.commitLogOffset);
-  i32(sysFlag);
-  i64(m.bornTimestamp);
-  bytes(born.ip); i32(born.port);
-  i64(m.storeTimestamp);
-  bytes(store.ip); i32(store.port);
-  i32(m.reconsumeTimes);
-  i64(m.preparedTransactionOffset);
-  i32(m.body.length); bytes(m.body);
-  v.setUint8(p++, topic.length); bytes(topic);
-  v.setInt16(p, props.length); p += 2; bytes(props);
-  return out;
-}
 
 /** Decodes one record at `start`; undefined if it is not a well-formed record. */
 function decodeOne(buf: Uint8Array, v: DataView, start: number): MessageExt | undefined {
