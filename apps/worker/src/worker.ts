@@ -6,6 +6,7 @@
 // The socket is opened the Workers way (fetch + Upgrade + accept), see fetch-socket.ts.
 // scripts/build.mjs turns the import below into `./rocketmq-edge.js`, the one browser bundle.
 import { Producer, WebSocketTransport } from '../../../packages/transport-ws/src/browser.js';
+import { errorResponse, toEvent, type RequestEvent } from '../../shared/src/request-event.js';
 import { fetchUpgradeWebSocket } from './fetch-socket.js';
 
 export interface Env {
@@ -24,41 +25,12 @@ interface Ctx { waitUntil(promise: Promise<unknown>): void }
 /** Headers copied into the event (never cookies or authorization). */
 export const EVENT_HEADERS = ['content-type', 'content-length', 'user-agent', 'referer', 'x-request-id',
   'cf-connecting-ip', 'cf-ipcountry', 'cf-ray'];
-const MAX_BODY_BYTES = 256 * 1024;
-
-export interface RequestEvent {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  receivedAt: string;
-}
-
-/** The request as an event; throws a 413 Response when the body is too large. */
-export async function toEvent(request: Request): Promise<RequestEvent> {
-  const headers: Record<string, string> = {};
-  for (const name of EVENT_HEADERS) {
-    const v = request.headers.get(name);
-    if (v != null) headers[name] = v;
-  }
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) {
-    throw Response.json({ error: 'PayloadTooLarge', message: `body over ${MAX_BODY_BYTES} bytes` }, { status: 413 });
-  }
-  return {
-    method: request.method,
-    url: request.url,
-    headers,
-    body: new TextDecoder().decode(bytes),
-    receivedAt: new Date().toISOString(),
-  };
-}
 
 export default {
   async fetch(request: Request, env: Env, ctx: Ctx): Promise<Response> {
     let event: RequestEvent;
     try {
-      event = await toEvent(request);
+      event = await toEvent(request, EVENT_HEADERS);
     } catch (res) {
       if (res instanceof Response) return res;
       throw res;
@@ -82,8 +54,7 @@ export default {
       });
       return Response.json(result);
     } catch (err) {
-      const e = err as Error;
-      return Response.json({ error: e?.name ?? 'Error', message: e?.message ?? String(err) }, { status: 502 });
+      return errorResponse(err);
     } finally {
       // Unregister and close the socket after the response, still inside this request's lifetime.
       ctx.waitUntil(producer.shutdown().catch(() => {}));

@@ -1,7 +1,7 @@
 // Stored records (RocketMQ's MessageDecoder layout, V1 magic; clients decode them with core's
 // decodeStoredMessages): the encoder, and what recovery and the consume-queue rebuild need to read
 // and verify a record. Hosts are parsed once and cached, offsets written without BigInt: hot path.
-import { CodecError, MessageSysFlag, parseHostPort } from '@rocketmq-edge/core/internal';
+import { CodecError, MessageSysFlag, parseHostPort, type MessageExt } from '@rocketmq-edge/core/internal';
 import { crc32u, maskedCrc32 } from '../crc.js';
 
 export const MAGIC_V1 = 0xdaa320a7 | 0;
@@ -130,24 +130,10 @@ function hostBytes(text: string, what: string): HostBytes {
   return h;
 }
 
-export interface RecordInput {
-  topic: string;
-  queueId: number;
-  flag: number;
-  queueOffset: number;
-  commitLogOffset: number;
-  sysFlag: number;
-  bornTimestamp: number;
-  /** "ip:port", IPv6 as "[addr]:port". */
-  bornHost: string;
-  storeTimestamp: number;
-  storeHost: string;
-  reconsumeTimes: number;
-  preparedTransactionOffset: number;
-  body: Uint8Array;
-  /** The property string as stored. */
+/** What a record holds: a MessageExt without the derived fields, with its property string as stored. */
+export type RecordInput = Omit<MessageExt, 'properties' | 'propertiesString' | 'bodyCRC' | 'storeSize' | 'msgId' | 'offsetMsgId'> & {
   propertiesString: string;
-}
+};
 
 const BORN_V6 = MessageSysFlag.BORNHOST_V6_FLAG;
 const STORE_V6 = MessageSysFlag.STOREHOSTADDRESS_V6_FLAG;
