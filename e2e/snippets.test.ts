@@ -1,5 +1,5 @@
-// The README snippets (apps/README-snippets.md) run as written, one per runtime, against a real
-// gateway; only the URL, token and import paths are pointed at the test set-up. Each published
+// The README's snippets ("Publishing from each runtime") run as written, one per runtime, against a
+// real gateway; only the URL, token and import paths are pointed at the test set-up. Each published
 // message is looked up in the broker's store.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,11 +18,15 @@ import {
 
 const BUNDLE = join(ROOT, 'dist/browser/rocketmq-edge.js');
 
-/** `### Title` → the first fenced code block under it. */
+/** In the README's "Publishing from each runtime" section: `#### Title` → the first code block under it. */
 async function snippets(): Promise<Map<string, string>> {
-  const md = await readFile(join(ROOT, 'apps/README-snippets.md'), 'utf8');
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Publishing from each runtime');
+  assert.ok(start >= 0, 'README section "Publishing from each runtime"');
+  const end = readme.indexOf('\n## ', start + 1);
+  const md = readme.slice(start, end < 0 ? undefined : end);
   const out = new Map<string, string>();
-  for (const m of md.matchAll(/^### (.+)\n[\s\S]*?^```\w*\n([\s\S]*?)^```/gm)) out.set(m[1]!.trim(), m[2]!);
+  for (const m of md.matchAll(/^#### (.+)\n[\s\S]*?^```\w*\n([\s\S]*?)^```/gm)) out.set(m[1]!.trim(), m[2]!);
   return out;
 }
 
@@ -40,7 +44,7 @@ describe('README snippets', { timeout: 120_000 }, () => {
     [data, work, code] = await Promise.all([tempDir(), tempDir('rmq-edge-snippet-'), snippets()]);
     gateway = await GatewayProcess.start({ port: await freePort(), dataDir: data.path });
     token = gateway.ready.token!;
-    assert.deepEqual([...code.keys()], ['Browser', 'Cloudflare Workers', 'Deno', 'Node (≥ 20)']);
+    assert.deepEqual([...code.keys()], ['Browser', 'Cloudflare Workers', 'Deno', 'Node (≥ 20)', 'Node straight to RocketMQ over TCP (no gateway)']);
   });
 
   after(async () => {
@@ -145,5 +149,21 @@ describe('README snippets', { timeout: 120_000 }, () => {
     assert.equal(m.queueId, Number(queueId));
     assert.equal(m.queueOffset, Number(offset));
     assert.equal(m.properties.KEYS, 'order-42');
+  });
+
+  test('Node over TCP, no gateway', async () => {
+    const dir = join(ROOT, 'e2e/.tmp');
+    await mkdir(dir, { recursive: true });
+    const snippet = code.get('Node straight to RocketMQ over TCP (no gateway)')!.replace('127.0.0.1:9876', namesrvOf(gateway.ready));
+    await writeFile(join(dir, 'tcp-snippet.ts'), snippet);
+    const stdout = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(dir, 'tcp-snippet.ts')], {
+      cwd: ROOT, timeout: 30_000, encoding: 'utf8',
+    });
+    const [status, msgId] = stdout.trim().split(/\s+/);
+    assert.equal(status, 'SEND_OK', stdout);
+    const m = await stored('orders', msgId!);
+    assert.ok(m, 'stored');
+    assert.equal(new TextDecoder().decode(m.body), 'hello');
+    assert.equal(m.properties.TAGS, 'tcp');
   });
 });
