@@ -17,25 +17,25 @@ export const SUBPROTOCOL = 'rocketmq-edge.v1';
 /** Prefix of the subprotocol that carries the bearer token ("bearer.<token>"). */
 export const BEARER_PREFIX = 'bearer.';
 
-/** WebSocket close codes used by the gateway and the transport. */
-export const CloseCode = {
-  NORMAL: 1000,
-  GOING_AWAY: 1001,
+/** WebSocket close codes used by the gateway and the transport (an enum: bundlers inline the values). */
+export enum CloseCode {
+  NORMAL = 1000,
+  GOING_AWAY = 1001,
   /** The client saw no pong for two heartbeat intervals (transport-side). */
-  HEARTBEAT_TIMEOUT: 4000,
+  HEARTBEAT_TIMEOUT = 4000,
   /** Protocol violation: bad envelope, data in a text message, undecodable frame. Fatal. */
-  PROTOCOL_VIOLATION: 4400,
+  PROTOCOL_VIOLATION = 4400,
   /** Missing, malformed, badly signed or expired token at connect. Fatal. */
-  UNAUTHORIZED: 4401,
+  UNAUTHORIZED = 4401,
   /** Origin not in the gateway's allowlist. Fatal. */
-  FORBIDDEN_ORIGIN: 4403,
+  FORBIDDEN_ORIGIN = 4403,
   /** No auth control message within the gateway's authTimeoutMs. Retried. */
-  AUTH_TIMEOUT: 4408,
+  AUTH_TIMEOUT = 4408,
   /** The token expired during the session. Retried only when credentials come from a callback. */
-  TOKEN_EXPIRED: 4419,
+  TOKEN_EXPIRED = 4419,
   /** Gateway at its connection limit. Retried with backoff. */
-  TOO_MANY_CONNECTIONS: 4429,
-} as const;
+  TOO_MANY_CONNECTIONS = 4429,
+}
 
 /** Close codes after which the transport stops reconnecting at once (state "refused"). */
 export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
@@ -56,19 +56,15 @@ const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 const targetCache = new Map<string, Uint8Array>();
-function targetBytes(target: string): Uint8Array {
-  let b = targetCache.get(target);
-  if (!b) {
-    b = utf8.encode(target);
-    if (b.length === 0 || b.length > MAX_TARGET_BYTES) throw new RangeError(`target must be 1..${MAX_TARGET_BYTES} UTF-8 bytes`);
-    if (targetCache.size < 1024) targetCache.set(target, b);
-  }
-  return b;
-}
 
 /** Wraps one remoting frame (no TCP prefix) for `target`. */
 export function encodeEnvelope(target: string, frame: Uint8Array): Uint8Array {
-  const t = targetBytes(target);
+  let t = targetCache.get(target);
+  if (!t) {
+    t = utf8.encode(target);
+    if (!t.length || t.length > MAX_TARGET_BYTES) throw new RangeError(`target must be 1..${MAX_TARGET_BYTES} UTF-8 bytes`);
+    if (targetCache.size < 1024) targetCache.set(target, t);
+  }
   const out = new Uint8Array(2 + t.length + frame.length);
   out[0] = (ENVELOPE_VERSION << 4) | KIND_FRAME;
   out[1] = t.length;
@@ -79,41 +75,29 @@ export function encodeEnvelope(target: string, frame: Uint8Array): Uint8Array {
 
 export interface Envelope { kind: number; target: string; frame: Uint8Array }
 
-/** Throws EnvelopeError for anything that is not a well-formed version-1 FRAME envelope. */
-export function decodeEnvelope(msg: Uint8Array): Envelope {
-  if (msg.length < 2) throw new EnvelopeError(`envelope of ${msg.length} bytes is shorter than 2`);
-  const version = msg[0]! >>> 4;
-  const kind = msg[0]! & 0x0f;
-  if (version !== ENVELOPE_VERSION) throw new EnvelopeError(`unsupported envelope version ${version} (expected ${ENVELOPE_VERSION})`);
-  if (kind !== KIND_FRAME) throw new EnvelopeError(`unknown envelope kind ${kind}`);
-  const n = msg[1]!;
-  if (n === 0) throw new EnvelopeError('empty target');
-  if (msg.length < 2 + n) throw new EnvelopeError(`target of ${n} bytes overruns the ${msg.length}-byte message`);
-  return { kind, target: decodeTarget(msg, n), frame: msg.subarray(2 + n) };
-}
-
 // The last target decoded: a connection talks to one or a few targets, so most messages repeat it.
-let lastTargetBytes = new Uint8Array(0);
+let lastTargetBytes: ArrayLike<number> = [];
 let lastTarget = '';
 
-function decodeTarget(msg: Uint8Array, n: number): string {
-  if (n === lastTargetBytes.length) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (msg[2 + i] !== lastTargetBytes[i]) { same = false; break; }
+/** Throws EnvelopeError for anything that is not a well-formed version-1 FRAME envelope. */
+export function decodeEnvelope(msg: Uint8Array): Envelope {
+  const n = msg[1]!;
+  const end = 2 + n;
+  if (msg[0] !== ((ENVELOPE_VERSION << 4) | KIND_FRAME) || !n || msg.length < end) {
+    throw new EnvelopeError(`bad envelope (header ${msg[0]}, target length ${n}, ${msg.length} bytes)`);
+  }
+  let i = 0;
+  while (i < n && msg[2 + i] === lastTargetBytes[i]) i++;
+  if (i < n || n < lastTargetBytes.length) {
+    const bytes = msg.slice(2, end);
+    try {
+      lastTarget = utf8Decoder.decode(bytes);
+    } catch {
+      throw new EnvelopeError('target is not valid UTF-8');
     }
-    if (same) return lastTarget;
+    lastTargetBytes = bytes;
   }
-  const bytes = msg.slice(2, 2 + n);
-  let target: string;
-  try {
-    target = utf8Decoder.decode(bytes);
-  } catch {
-    throw new EnvelopeError('target is not valid UTF-8');
-  }
-  lastTargetBytes = bytes;
-  lastTarget = target;
-  return target;
+  return { kind: KIND_FRAME, target: lastTarget, frame: msg.subarray(end) };
 }
 
 export class EnvelopeError extends Error {

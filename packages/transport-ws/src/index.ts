@@ -1,13 +1,12 @@
 // Public API of @rocketmq-edge/transport-ws.
+export { WebSocketTransport, backoffDelay } from './transport.js';
 export {
-  WebSocketTransport,
-  backoffDelay,
   DEFAULT_RECONNECT,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_MAX_QUEUED_FRAMES,
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_CONNECT_TIMEOUT_MS,
-} from './transport.js';
+} from './defaults.js';
 export type { WebSocketTransportOptions, WebSocketTransportEvents, TokenSource } from './transport.js';
 export type {
   ConnectionState,

@@ -24,19 +24,24 @@ import {
   isSubprotocolSafe,
   type ControlMessage,
 } from './envelope.js';
-import type { ConnectionState, ReconnectOptions, WebSocketFactory, WebSocketLike } from './types.js';
-
-export const DEFAULT_RECONNECT: Required<ReconnectOptions> = {
-  initialDelayMs: 250,
-  maxDelayMs: 10_000,
-  factor: 2,
-  jitter: 0.5,
-  maxAttempts: Infinity,
-};
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
-export const DEFAULT_MAX_QUEUED_FRAMES = 1000;
-export const DEFAULT_MAX_QUEUED_BYTES = 8_388_608; // 8 MiB
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_FACTOR,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_INITIAL_DELAY_MS,
+  DEFAULT_JITTER,
+  DEFAULT_MAX_DELAY_MS,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_MAX_QUEUED_FRAMES,
+} from './defaults.js';
+import type {
+  ConnectionState,
+  ReconnectOptions,
+  WebSocketCloseEventLike,
+  WebSocketFactory,
+  WebSocketLike,
+  WebSocketMessageEventLike,
+} from './types.js';
 
 export type TokenSource = string | (() => string | Promise<string>);
 
@@ -64,9 +69,14 @@ export interface WebSocketTransportEvents {
 
 /** Delay before reconnect attempt `attempt` (1-based), with per-attempt jitter and cap. */
 export function backoffDelay(attempt: number, opts: ReconnectOptions = {}, random: () => number = Math.random): number {
-  const o = { ...DEFAULT_RECONNECT, ...opts };
-  const base = Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** Math.max(0, attempt - 1));
-  return Math.round(base * (1 - Math.min(1, Math.max(0, o.jitter)) * random()));
+  const {
+    initialDelayMs = DEFAULT_INITIAL_DELAY_MS,
+    maxDelayMs = DEFAULT_MAX_DELAY_MS,
+    factor = DEFAULT_FACTOR,
+    jitter = DEFAULT_JITTER,
+  } = opts;
+  const base = Math.min(maxDelayMs, initialDelayMs * factor ** (attempt > 1 ? attempt - 1 : 0));
+  return Math.round(base * (1 - (jitter < 0 ? 0 : jitter > 1 ? 1 : jitter) * random())); // jitter clamped to 0..1
 }
 
 /** A virtual connection: one target over the shared socket. */
@@ -74,13 +84,11 @@ interface Conn extends TransportConnection {
   h: ConnectionHandlers;
 }
 
-/** A connect() waiting for the socket: called with nothing when it is up, else with why not. */
-type Waiter = (error?: string | Error) => void;
+/** A connect() waiting for the socket: called with nothing when it is up, with why not, or as the abort listener. */
+type Waiter = (error?: string | Event) => void;
 
 // Idle: never opened. Waiting: between attempts. Refused/Closed: final, `#why` says why.
 const enum Phase { Idle, Connecting, Open, Waiting, Refused, Closed }
-
-const NOT_OPEN = 'the WebSocket to the gateway is not open (reconnecting)';
 
 export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> implements Transport {
   readonly url: string;
@@ -88,21 +96,16 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   #phase = Phase.Idle;
   #ws: WebSocketLike | undefined;
   #failures = 0; // consecutive failed attempts
-  #why = '';
+  #why = ''; // why connect() is refused once Refused/Closed
   #conns = new Set<Conn>();
   #waiters = new Set<Waiter>();
   /** Handshake timeout (Connecting), heartbeat interval (Open) or retry delay (Waiting). */
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #lastInbound = 0;
-  #pings = 0;
-  #blobs = Promise.resolve();
   #state: ConnectionState = { type: 'closed' };
 
   constructor(opts: WebSocketTransportOptions) {
     super();
-    if (typeof opts?.url != 'string' || !/^wss?:\/\//i.test(opts.url)) {
-      throw new TypeError('WebSocketTransport needs { url: "ws://…" or "wss://…" }');
-    }
+    if (!/^wss?:\/\//i.test(opts?.url)) throw new TypeError('url must be ws:// or wss://');
     this.#o = opts;
     this.url = opts.url;
   }
@@ -125,53 +128,44 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
       // A throw here rejects the promise.
       if (signal?.aborted) throw new AbortError();
       if (this.#phase > Phase.Waiting) throw new ConnectError(target, this.#why);
-      if (this.#phase == Phase.Open) return resolve(this.#add(target, handlers));
       const max = this.#o.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES;
-      if (this.#waiters.size >= max) {
-        throw new TooMuchError(target, `${max} connects already wait for the gateway (maxQueuedFrames); retry later or raise it`);
-      }
+      if (this.#waiters.size >= max) throw new TooMuchError(target, `${max} connects already wait (maxQueuedFrames): retry later`);
       const ms = this.#o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-      const timer = setTimeout(() => done(`gateway not ready within ${ms} ms (${this.url})`), ms);
-      const onAbort = () => done(new AbortError());
+      const timer = setTimeout(() => done(`gateway not ready within ${ms} ms`), ms);
       const done: Waiter = (e) => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', done);
         this.#waiters.delete(done);
-        if (!e) resolve(this.#add(target, handlers));
-        else reject(typeof e == 'string' ? new ConnectError(target, e) : e);
+        if (e) return reject(typeof e == 'string' ? new ConnectError(target, e) : new AbortError());
+        const c: Conn = {
+          target,
+          h: handlers,
+          send: (frame) => {
+            const ws = this.#ws;
+            if (!ws || !this.#conns.has(c)) throw new ConnectError(target, 'WebSocket not open (reconnecting)');
+            const max = this.#o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+            if (ws.bufferedAmount + frame.length > max) throw new TooMuchError(target, `send buffer over maxQueuedBytes ${max}: retry later`);
+            ws.send(encodeEnvelope(target, frame));
+          },
+          close: () => this.#drop(c),
+        };
+        this.#conns.add(c);
+        resolve(c);
       };
-      signal?.addEventListener('abort', onAbort);
+      signal?.addEventListener('abort', done);
       this.#waiters.add(done);
-      this.open();
+      // Open: resolves at once. Otherwise waits for the hello (opening the socket if need be).
+      if (this.#phase == Phase.Open) done();
+      else this.open();
     });
   }
 
   async close(): Promise<void> {
-    if (this.#phase != Phase.Closed) this.#end(Phase.Closed, 'the transport was closed', { type: 'closed', reason: 'closed by the application' });
+    if (this.#phase != Phase.Closed) this.#end(Phase.Closed, 'closed by the application');
   }
 
   #set(s: ConnectionState): void {
-    this.#state = s;
-    try { this.emit('state', s); } catch { /* listeners must not break the transport */ }
-  }
-
-  #add(target: string, h: ConnectionHandlers): Conn {
-    const c: Conn = {
-      target,
-      h,
-      send: (frame) => {
-        const ws = this.#ws;
-        if (!ws || !this.#conns.has(c)) throw new ConnectError(target, NOT_OPEN);
-        const max = this.#o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-        if (ws.bufferedAmount + frame.length > max) {
-          throw new TooMuchError(target, `${ws.bufferedAmount} bytes wait in the WebSocket (maxQueuedBytes ${max}); wait for sends to drain or raise it`);
-        }
-        ws.send(encodeEnvelope(target, frame));
-      },
-      close: () => this.#drop(c),
-    };
-    this.#conns.add(c);
-    return c;
+    try { this.emit('state', (this.#state = s)); } catch { /* listeners must not break the transport */ }
   }
 
   /** Closes one virtual connection; `why` set = it failed. */
@@ -184,127 +178,111 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   async #attempt(): Promise<void> {
     this.#phase = Phase.Connecting;
     const o = this.#o;
-    let stage = 'the token callback';
+    const refreshable = typeof o.token == 'function';
+    let stage = 'token callback';
     try {
-      const token = typeof o.token == 'function' ? await o.token() : o.token;
+      const token = refreshable ? await (o.token as () => string | Promise<string>)() : (o.token as string | undefined);
       if (this.#phase != Phase.Connecting) return; // closed meanwhile
-      stage = 'creating the WebSocket';
+      stage = 'WebSocket factory';
       const inProtocol = !!token && isSubprotocolSafe(token);
       const ws = (o.webSocketFactory ?? newWebSocket)(this.url, inProtocol ? [SUBPROTOCOL, BEARER_PREFIX + token] : [SUBPROTOCOL]);
+      const send = (msg: ControlMessage) => {
+        try { ws.send(JSON.stringify(msg)); } catch { /* a close follows */ }
+      };
+      const onOpen = () => token && !inProtocol && send({ type: 'auth', token });
+      let lastInbound = 0;
+      let blobs = Promise.resolve();
+      const onMessage = (data: unknown) => {
+        if (this.#ws != ws) return;
+        lastInbound = Date.now();
+        if (typeof data == 'string') {
+          let msg: ControlMessage | undefined;
+          try { msg = JSON.parse(data); } catch { /* not JSON: ignored */ }
+          if (msg?.type == 'ping') send({ type: 'pong', id: msg.id });
+          else if (msg?.type == 'hello') {
+            clearTimeout(this.#timer);
+            this.#phase = Phase.Open;
+            const every = o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+            if (every > 0) {
+              this.#timer = setInterval(() => {
+                if (Date.now() - lastInbound > 2 * every) this.#down(`no pong for ${2 * every} ms`, CloseCode.HEARTBEAT_TIMEOUT);
+                else send({ type: 'ping', id: Date.now() });
+              }, every);
+            }
+            this.#set({ type: 'connected', attempt: this.#failures + 1 });
+            this.#failures = 0;
+            for (const w of this.#waiters) w();
+          }
+        } else if ((data as Blob).arrayBuffer) {
+          // A Blob: some runtimes ignore binaryType. Keep frame order while converting.
+          blobs = blobs.then(() => (data as Blob).arrayBuffer()).then(onMessage, () => {});
+        } else {
+          let env;
+          try {
+            // An ArrayBuffer, or a view of one (Node's Buffer).
+            const v = data as Uint8Array;
+            env = decodeEnvelope(new Uint8Array(v.buffer ?? v, v.byteOffset, v.byteLength));
+          } catch {
+            return; // not binary, or a gateway bug: nothing a caller could do
+          }
+          for (const c of this.#conns) {
+            if (c.target == env.target) {
+              try { c.h.onFrame(env.frame); } catch { /* the handler's problem */ }
+            }
+          }
+        }
+      };
       ws.binaryType = 'arraybuffer';
       this.#ws = ws;
       const ms = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-      this.#timer = setTimeout(() => this.#kill(ws, CloseCode.NORMAL, `no hello from the gateway within ${ms} ms`), ms);
-      const onOpen = () => {
-        if (token && !inProtocol && this.#ws == ws) this.#send(ws, { type: 'auth', token });
-      };
-      ws.addEventListener('open', onOpen);
-      ws.addEventListener('message', (ev) => this.#message(ws, ev.data));
-      ws.addEventListener('close', (ev) => {
+      this.#timer = setTimeout(() => this.#down(`no hello within ${ms} ms`), ms);
+      const on = (type: string, listener: (ev: never) => void) => ws.addEventListener(type as 'open', listener as () => void);
+      on('open', onOpen);
+      on('message', (ev: WebSocketMessageEventLike) => onMessage(ev.data));
+      on('close', ({ code = 1006, reason = '' }: WebSocketCloseEventLike) => {
         if (this.#ws != ws) return;
-        const code = ev?.code ?? 1006;
-        const reason = ev?.reason;
-        const what = `gateway closed the WebSocket (${code}${reason ? ` ${reason}` : ''})`;
-        if (FATAL_CLOSE_CODES.has(code) || (code == CloseCode.TOKEN_EXPIRED && typeof o.token != 'function')) {
+        const what = `WebSocket closed (${code}${reason && ` ${reason}`})`;
+        if (FATAL_CLOSE_CODES.has(code) || (code == CloseCode.TOKEN_EXPIRED && !refreshable)) {
           this.#end(Phase.Refused, `${what}; not retrying`, { type: 'refused', reason: reason || `close code ${code}`, code });
         } else this.#down(what);
       });
-      ws.addEventListener('error', () => { /* a close event follows */ });
+      on('error', () => { /* a close event follows */ });
       if (ws.readyState == 1) onOpen(); // factories may hand over an accepted socket (Workers)
     } catch (e) {
       this.#down(`${stage} failed: ${e}`);
     }
   }
 
-  #send(ws: WebSocketLike, msg: ControlMessage): void {
-    try { ws.send(JSON.stringify(msg)); } catch { /* close follows */ }
-  }
-
-  #message(ws: WebSocketLike, data: unknown): void {
-    if (this.#ws != ws) return;
-    this.#lastInbound = Date.now();
-    if (typeof data == 'string') {
-      let msg: ControlMessage | undefined;
-      try { msg = JSON.parse(data); } catch { /* not JSON: ignored */ }
-      if (msg?.type == 'ping') this.#send(ws, { type: 'pong', id: msg.id });
-      else if (msg?.type == 'hello' && this.#phase == Phase.Connecting) this.#hello(ws);
-    } else if (data instanceof ArrayBuffer) this.#frame(new Uint8Array(data));
-    else if (ArrayBuffer.isView(data)) this.#frame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    else if (typeof Blob != 'undefined' && data instanceof Blob) {
-      // Some runtimes ignore binaryType; keep frame order while converting.
-      this.#blobs = this.#blobs.then(async () => {
-        const buf = await data.arrayBuffer();
-        if (this.#ws == ws) this.#frame(new Uint8Array(buf));
-      }).catch(() => {});
-    }
-  }
-
-  #hello(ws: WebSocketLike): void {
-    clearTimeout(this.#timer);
-    this.#phase = Phase.Open;
-    const attempt = this.#failures + 1;
-    this.#failures = 0;
-    const every = this.#o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-    if (every > 0) {
-      this.#timer = setInterval(() => {
-        if (Date.now() - this.#lastInbound > 2 * every) this.#kill(ws, CloseCode.HEARTBEAT_TIMEOUT, `no pong from the gateway for ${2 * every} ms`);
-        else this.#send(ws, { type: 'ping', id: ++this.#pings });
-      }, every);
-    }
-    this.#set({ type: 'connected', attempt });
-    for (const w of this.#waiters) w();
-  }
-
-  #frame(bytes: Uint8Array): void {
-    let env;
-    try {
-      env = decodeEnvelope(bytes);
-    } catch {
-      return; // a gateway bug; nothing a caller could do
-    }
-    for (const c of this.#conns) {
-      if (c.target == env.target) {
-        try { c.h.onFrame(env.frame); } catch { /* the handler's problem */ }
-      }
-    }
-  }
-
-  /** Gives up on `ws` (no hello, no pong) and reconnects. */
-  #kill(ws: WebSocketLike, code: number, why: string): void {
-    if (this.#ws != ws) return;
-    try { ws.close(code, why); } catch { /* already closing */ }
-    this.#down(why);
-  }
-
-  /** The socket or an attempt failed: fail every virtual connection, retry after a backoff delay. */
-  #down(why: string): void {
+  /**
+   * Lets go of the socket (closing it with `code`) and fails every virtual connection (closes them
+   * without an error after close()). Then, unless final, retries after a backoff delay.
+   */
+  #down(why: string, code: number = CloseCode.NORMAL): void {
+    const ws = this.#ws;
     this.#ws = undefined;
     clearTimeout(this.#timer);
-    if (this.#phase > Phase.Waiting) return;
-    this.#phase = Phase.Waiting;
-    for (const c of this.#conns) this.#drop(c, why);
+    try { ws?.close(code, why); } catch { /* closed already, or a reason over 123 bytes */ }
+    const final = this.#phase > Phase.Waiting;
+    if (!final) this.#phase = Phase.Waiting;
+    for (const c of this.#conns) this.#drop(c, this.#phase == Phase.Closed ? undefined : why);
+    if (final) return;
     const r = this.#o.reconnect;
-    if (++this.#failures > (r?.maxAttempts ?? Infinity)) {
-      const reason = `gave up after ${this.#failures - 1} reconnect attempts: ${why}`;
-      this.#end(Phase.Closed, reason, { type: 'closed', reason });
-      return;
+    // No maxAttempts: the comparison with undefined is false, so retries go on.
+    if (++this.#failures > r?.maxAttempts!) {
+      this.#end(Phase.Closed, `gave up after ${this.#failures - 1} reconnects: ${why}`);
+    } else {
+      const delayMs = backoffDelay(this.#failures, r);
+      this.#set({ type: 'reconnecting', attempt: this.#failures, delayMs, reason: why });
+      this.#timer = setTimeout(() => this.#attempt(), delayMs);
     }
-    const delayMs = backoffDelay(this.#failures, r);
-    this.#set({ type: 'reconnecting', attempt: this.#failures, delayMs, reason: why });
-    this.#timer = setTimeout(() => this.#attempt(), delayMs);
   }
 
   /** Final: refused by the gateway, given up, or closed by the application. */
-  #end(phase: Phase, why: string, state: ConnectionState): void {
-    const ws = this.#ws;
-    this.#ws = undefined;
+  #end(phase: Phase, why: string, state: ConnectionState = { type: 'closed', reason: why }): void {
     this.#phase = phase;
     this.#why = why;
-    clearTimeout(this.#timer);
-    const failed = phase == Phase.Refused;
-    for (const c of this.#conns) this.#drop(c, failed ? why : undefined);
+    this.#down(why);
     for (const w of this.#waiters) w(why);
-    try { ws?.close(CloseCode.NORMAL, 'client closed'); } catch { /* already closing */ }
     this.#set(state);
   }
 }
@@ -312,6 +290,6 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
 /** Default factory: the global WebSocket, else the Node fallback (`ws`, node condition only). */
 const newWebSocket: WebSocketFactory = (url, protocols) => {
   const Ctor = (globalThis as { WebSocket?: typeof fallbackWebSocket }).WebSocket ?? fallbackWebSocket;
-  if (!Ctor) throw new Error('no WebSocket in this runtime: pass webSocketFactory to WebSocketTransport');
+  if (!Ctor) throw new Error('no WebSocket in this runtime: pass webSocketFactory');
   return new Ctor(url, protocols);
 };
