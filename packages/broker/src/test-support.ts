@@ -1,4 +1,5 @@
 // Helpers for this package's tests (not exported).
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,8 +9,19 @@ import { FrameDecoder, decodeCommand, encodeFrame, type RemotingCommand } from '
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const tempDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A fresh directory under os.tmpdir(), removed after the test and again when the process exits:
+ * Node 20 runs after-hooks in registration order, so a broker registered later may still write
+ * its state files into the directory after the first removal.
+ */
 export async function tempDir(t: TestContext | { after(fn: () => unknown): void }, prefix = 'rmq-edge-broker-'): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  tempDirs.add(dir);
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
