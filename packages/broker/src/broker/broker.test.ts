@@ -11,7 +11,7 @@ import {
 import { startBroker, startEmbedded, type BrokerOptions } from '../index.js';
 import { readAll } from '../testing.js';
 import { RawConn, sleep, tempDir } from '../test-support.js';
-import { capture } from '@rocketmq-edge/core/testing/vectors';
+import { capture } from '../../../../test/vectors.js';
 
 const vector = capture;
 const utf8 = new TextEncoder();

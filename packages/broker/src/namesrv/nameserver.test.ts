@@ -6,7 +6,7 @@ import { maskedCrc32 } from '../crc.js';
 import { encodeRegisterBrokerBody } from '../register-body.js';
 import { RawConn, sleep } from '../test-support.js';
 import { startNameServer, topicNotExistRemark } from './nameserver.js';
-import { capture } from '@rocketmq-edge/core/testing/vectors';
+import { capture } from '../../../../test/vectors.js';
 
 const vector = capture;
 const hex = (h: string) => Buffer.from(h, 'hex');

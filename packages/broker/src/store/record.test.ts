@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeStoredMessages, encodeProperties, type MessageExt } from '@rocketmq-edge/core/internal';
-import { capture } from '@rocketmq-edge/core/testing/vectors';
+import { capture } from '../../../../test/vectors.js';
 import { encodeRecord, patchOffsets, type RecordInput } from './record.js';
 
 const input = (m: MessageExt): RecordInput => ({ ...m, propertiesString: m.propertiesString ?? encodeProperties(m.properties) });

@@ -1,4 +1,4 @@
-import { capture } from '../testing/vectors.js';
+import { capture } from '../../../../test/vectors.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageSysFlag } from './constants.js';

@@ -2,7 +2,7 @@
 // CodecError, never anything else (decodeStoredMessages never throws at all).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { capture, captureFiles } from '../testing/vectors.js';
+import { capture, captureFiles } from '../../../../test/vectors.js';
 import fc from 'fast-check';
 import { CodecError } from '../errors.js';
 import { decodeBatchBody } from '../message/batch.js';

@@ -2,7 +2,7 @@
 // decodes to the recorded fields and re-encodes to the same bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { capture, captureFiles } from '../testing/vectors.js';
+import { capture, captureFiles } from '../../../../test/vectors.js';
 import { decodeCommand, encodeCommand, encodeFrame } from './codec.js';
 import { createRequest, createResponse } from './command.js';
 import { inJavaOrder } from './hashmap-order.js';

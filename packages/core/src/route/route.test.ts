@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MQClientError, RemotingTimeoutError } from '../errors.js';
 import { RemotingClient } from '../remoting/client.js';
 import { MemoryTransport } from '../testing/memory-transport.js';
-import { capture } from '../testing/vectors.js';
+import { capture } from '../../../../test/vectors.js';
 import { routeJson, scriptedNamesrv } from '../testing/scripted.js';
 import { NAMESRV_TARGET } from '../transport.js';
 import { RouteManager } from './manager.js';

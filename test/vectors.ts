@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 export const VECTORS_DIR: string = (() => {
-  const candidates = [process.env.RMQ_VECTORS, new URL('../../../../../shared/vectors', import.meta.url).pathname];
+  const candidates = [process.env.RMQ_VECTORS, new URL('../../shared/vectors', import.meta.url).pathname];
   const dir = candidates.find((d) => d && existsSync(d));
   if (!dir) throw new Error(`capture vectors not found (looked in ${candidates.filter(Boolean).join(', ')}): set RMQ_VECTORS`);
   return dir;
