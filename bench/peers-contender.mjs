@@ -8,6 +8,11 @@
 //        [--topic T]   default: bench
 // The gateway it expects: node packages/gateway/bin/rocketmq-edge.mjs --port PORT --data DIR --no-demo \
 //        --rate 100000000 --burst 100000000 --max-in-flight 65536 --log-level warn
+// Side by side with the peers, from a copy of shared/bench/peers (the harness writes results there):
+//   cp -r ../shared/bench/peers /tmp/peers && cd /tmp/peers && ./run.sh \
+//     --contender rmq=$PWD_OF_REPO/bench/peers-contender.mjs \
+//     --contender-server "node $PWD_OF_REPO/packages/gateway/bin/rocketmq-edge.mjs --port {PORT} --data {TMP}/rmq --no-demo --rate 100000000 --burst 100000000 --max-in-flight 65536 --log-level warn" \
+//     --contender-url "ws://127.0.0.1:{PORT}/rmq" --contender-bundle $PWD_OF_REPO/bench/peers-bundle-entry.mjs
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
