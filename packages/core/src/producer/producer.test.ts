@@ -1,6 +1,5 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import {
   AbortError, MQBrokerError, MQClientError, RemotingConnectError, RemotingTimeoutError, RemotingTooMuchRequestError,
 } from '../errors.js';
@@ -12,14 +11,10 @@ import { routeJson, scriptedBroker, scriptedNamesrv, sendResponse, type Scripted
 import { NAMESRV_TARGET } from '../transport.js';
 import { Producer } from './producer.js';
 import type { ProducerOptions } from './options.js';
+import { failOnUnhandledRejections } from '../../../../test/unhandled.js';
+import { capture } from '../../../../test/vectors.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown): void => void unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
-after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no unhandled rejections');
-});
+failOnUnhandledRejections();
 
 const TWO: ScriptedBroker[] = [{ name: 'broker-a', addr: 'A' }, { name: 'broker-b', addr: 'B' }];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -211,7 +206,7 @@ test('validation fails before any network activity', async () => {
 // ---------- wire format ----------
 
 test('SEND_MESSAGE_V2 header is byte-identical to the 4.9.8 capture (01-producer-json/0006)', async () => {
-  const v = JSON.parse(readFileSync(new URL('../../../../../shared/vectors/01-producer-json/0006-broker-SEND_MESSAGE_V2-310-SUCCESS.json', import.meta.url), 'utf8'));
+  const v = capture('01-producer-json/0006-broker-SEND_MESSAGE_V2-310-SUCCESS.json');
   const t = new MemoryTransport({
     [NAMESRV_TARGET]: scriptedNamesrv(() => routeJson([{ name: 'broker-a', addr: 'A' }])),
     A: scriptedBroker(),

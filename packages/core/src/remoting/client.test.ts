@@ -1,18 +1,13 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AbortError, CodecError, RemotingConnectError, RemotingTimeoutError, RemotingTooMuchRequestError } from '../errors.js';
 import { MemoryTransport, type MemoryHandler } from '../testing/memory-transport.js';
 import { RemotingClient, type DebugEvent } from './client.js';
 import { encodeCommand } from './codec.js';
 import { createRequest, createResponse, FLAG_ONEWAY, FLAG_RESPONSE, type RemotingCommand } from './command.js';
+import { failOnUnhandledRejections } from '../../../../test/unhandled.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown): void => void unhandled.push(e);
-process.on('unhandledRejection', onUnhandled);
-after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no unhandled rejections');
-});
+failOnUnhandledRejections();
 
 const echo: MemoryHandler = (cmd) => createResponse(cmd, 0, `echo ${cmd.code}`);
 
