@@ -12,20 +12,18 @@
 // w1 = sequential SYNC sends; w256 = 256 SYNC sends in flight.
 // Environment: BENCH_W1_MSGS (5000), BENCH_W256_MSGS (50000), BENCH_MAX_MS (30000), BENCH_IDLE (5000),
 // BENCH_ONLY (comma list of case-name prefixes), BENCH_GW_NODE_ARGS (extra node flags for the gateway process).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { Producer } from '@rocketmq-edge/core';
 import { TcpTransport } from '@rocketmq-edge/transport-tcp';
 import { WebSocketTransport } from '../packages/transport-ws/src/index.js';
 import { startBrokerProcess } from './lib/broker-process.js';
+import { REPO_ROOT as ROOT, startProcess, type Proc } from './lib/process.js';
 import { randomBody, report, runCase } from './lib/runner.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const W1 = Number(process.env.BENCH_W1_MSGS ?? 5000);
 const W256 = Number(process.env.BENCH_W256_MSGS ?? 50_000);
 const MAX_MS = Number(process.env.BENCH_MAX_MS ?? 30_000);
@@ -34,37 +32,6 @@ const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 const want = (...names: string[]) => ONLY.length === 0 || names.some((n) => ONLY.some((p) => n.startsWith(p)));
 const bodies = Array.from({ length: 256 }, () => randomBody(1024));
 const TOKEN = 'bench-token';
-
-interface Proc { child: ChildProcess; line: string; stop(): Promise<void> }
-
-/** Spawns a process and waits for the first stdout line matching `ready`. */
-function start(args: string[], ready: RegExp, what: string): Promise<Proc> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const kill = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
-  process.once('exit', kill);
-  const stop = async () => {
-    process.off('exit', kill);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} not ready after 60 s:\n${out}\n${err}`)), 60_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => ready.test(l));
-      if (line !== undefined) { clearTimeout(timer); resolve({ child, line, stop }); }
-    });
-    child.once('exit', () => { clearTimeout(timer); reject(new Error(`${what} exited:\n${out}\n${err}`)); });
-  });
-}
 
 /** CPU time (user + system) of a process, in µs, from /proc (Linux); undefined elsewhere. */
 function cpuUs(pid: number): number | undefined {
@@ -119,7 +86,7 @@ async function producerCases(prefix: string, transport: import('@rocketmq-edge/c
 }
 
 async function floorCases(): Promise<void> {
-  const server = await start(['bench/peers-ws-floor-server.mjs', '--port', '0'], /^READY \d+/, 'ws floor server');
+  const server = await startProcess(['bench/peers-ws-floor-server.mjs', '--port', '0'], /^READY \d+/, 'ws floor server');
   const port = Number(server.line.split(' ')[1]);
   const require = createRequire(join(ROOT, 'packages/gateway/package.json'));
   interface RawWs { once(e: string, f: (...a: unknown[]) => void): void; on(e: 'message', f: (d: Buffer) => void): void; send(b: Buffer): void; terminate(): void }
@@ -154,7 +121,7 @@ const gwNodeArgs = (process.env.BENCH_GW_NODE_ARGS ?? '').split(' ').filter(Bool
 
 /** The default deployment: one process = gateway + embedded name server + broker (ASYNC flush). */
 async function startGatewayProcess(extra: string[]): Promise<Proc & { wsUrl: string; namesrvAddr: string }> {
-  const p = await start([...gwNodeArgs, ...GATEWAY_ARGS, ...extra], /^\{"event":"ready"/, 'gateway');
+  const p = await startProcess([...gwNodeArgs, ...GATEWAY_ARGS, ...extra], /^\{"event":"ready"/, 'gateway');
   const ready = JSON.parse(p.line) as { wsUrl: string; namesrvAddr: string };
   return { ...p, wsUrl: ready.wsUrl, namesrvAddr: ready.namesrvAddr };
 }
@@ -188,7 +155,7 @@ try {
   if (want(`gateway-idle-${IDLE}`)) {
     const pid = gateway.child.pid!;
     const before = rssMb(pid);
-    const clients = await start(['bench/peers-idle-clients.mjs', '--url', wsUrl, '--token', TOKEN, '--count', String(IDLE)],
+    const clients = await startProcess(['bench/peers-idle-clients.mjs', '--url', wsUrl, '--token', TOKEN, '--count', String(IDLE)],
       /^READY /, 'idle clients');
     const [, ok, failed] = clients.line.split(' ').map(Number);
     await new Promise((r) => setTimeout(r, 2000));

@@ -1,7 +1,7 @@
 // The HTTP handler of the Deno app: publishes each request to RocketMQ and answers with the
 // SendResult as JSON. Web-standard Request/Response only, so it is unit-testable anywhere.
 import type { Producer } from '../../../packages/transport-ws/src/browser.js';
-import { errorResponse, toEvent, type RequestEvent } from '../../shared/src/request-event.js';
+import { errorResponse, eventMessage, toEvent } from '../../shared/src/request-event.js';
 
 /** Headers copied into the event (never cookies or authorization). */
 export const EVENT_HEADERS = ['content-type', 'content-length', 'user-agent', 'referer', 'x-request-id', 'x-forwarded-for'];
@@ -13,20 +13,10 @@ export interface HandlerOptions {
 
 export function createHandler({ producer, topic }: HandlerOptions): (request: Request) => Promise<Response> {
   return async (request) => {
-    let event: RequestEvent;
+    const event = await toEvent(request, EVENT_HEADERS);
+    if (event instanceof Response) return event;
     try {
-      event = await toEvent(request, EVENT_HEADERS);
-    } catch (res) {
-      if (res instanceof Response) return res;
-      throw res;
-    }
-    try {
-      const result = await producer.send({
-        topic,
-        tags: request.method,
-        keys: request.headers.get('x-request-id') ?? undefined,
-        body: JSON.stringify(event),
-      });
+      const result = await producer.send(eventMessage(topic, request, event));
       return Response.json(result);
     } catch (err) {
       return errorResponse(err);

@@ -6,7 +6,7 @@
 // The socket is opened the Workers way (fetch + Upgrade + accept), see fetch-socket.ts.
 // scripts/build.mjs turns the import below into `./rocketmq-edge.js`, the one browser bundle.
 import { Producer, WebSocketTransport } from '../../../packages/transport-ws/src/browser.js';
-import { errorResponse, toEvent, type RequestEvent } from '../../shared/src/request-event.js';
+import { errorResponse, eventMessage, toEvent } from '../../shared/src/request-event.js';
 import { fetchUpgradeWebSocket } from './fetch-socket.js';
 
 export interface Env {
@@ -28,13 +28,8 @@ export const EVENT_HEADERS = ['content-type', 'content-length', 'user-agent', 'r
 
 export default {
   async fetch(request: Request, env: Env, ctx: Ctx): Promise<Response> {
-    let event: RequestEvent;
-    try {
-      event = await toEvent(request, EVENT_HEADERS);
-    } catch (res) {
-      if (res instanceof Response) return res;
-      throw res;
-    }
+    const event = await toEvent(request, EVENT_HEADERS);
+    if (event instanceof Response) return event;
     const transport = new WebSocketTransport({
       url: env.RMQ_WS_URL,
       token: env.RMQ_TOKEN,
@@ -46,12 +41,7 @@ export default {
     const producer = new Producer({ transport, producerGroup: env.RMQ_PRODUCER_GROUP ?? 'edge-worker', sendMsgTimeout: 5000 });
     try {
       await producer.start();
-      const result = await producer.send({
-        topic: env.RMQ_TOPIC ?? 'edge-requests',
-        tags: event.method,
-        keys: request.headers.get('x-request-id') ?? undefined,
-        body: JSON.stringify(event),
-      });
+      const result = await producer.send(eventMessage(env.RMQ_TOPIC ?? 'edge-requests', request, event));
       return Response.json(result);
     } catch (err) {
       return errorResponse(err);

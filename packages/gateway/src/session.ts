@@ -1,5 +1,6 @@
 // One client WebSocket: authentication state, per-frame checks, relay to the upstream pool,
 // opaque remapping back. Deny by default; every refused request gets a remoting response.
+import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
   RequestCode,
@@ -19,6 +20,7 @@ import type { AliasTable } from './aliases.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
 import type { PendingEntry, PendingOwner, UpstreamPool } from './upstream.js';
+import { corkUntilNextTick } from './cork.js';
 import { envelopeWithOpaque, peekRequest, type FramePeek } from './fastframe.js';
 
 const utf8e = new TextEncoder();
@@ -102,7 +104,6 @@ export class ClientSession implements PendingOwner {
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private draining = false;
   private authPending = false;
-  private corked = false;
 
   constructor(
     readonly id: number,
@@ -445,15 +446,8 @@ export class ClientSession implements PendingOwner {
 
   /** Sends a binary message; writes of one tick leave in one syscall (corked socket). */
   private send(bytes: Uint8Array): void {
-    const sock = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (sock && !this.corked) {
-      this.corked = true;
-      sock.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        sock.uncork();
-      });
-    }
+    const sock = (this.ws as unknown as { _socket?: Writable })._socket;
+    if (sock) corkUntilNextTick(sock);
     this.ws.send(bytes);
   }
 

@@ -1,6 +1,7 @@
 // Pooled upstream TCP connections to name servers and brokers, shared by all clients.
 // Each connection keeps upstream opaque → PendingEntry (client session + client opaque).
 import { connect as netConnect, type Socket } from 'node:net';
+import { corkUntilNextTick } from './cork.js';
 import { peekFrame, tcpFrameWithOpaque, type FramePeek } from './fastframe.js';
 import {
   FrameDecoder,
@@ -48,7 +49,6 @@ export class UpstreamConnection {
   connected = false;
   closed = false;
   private nextOpaque = 1;
-  private corked = false;
   private readonly socket: Socket;
   private readonly decoder: FrameDecoder;
   private readonly ready: Promise<boolean>;
@@ -92,14 +92,7 @@ export class UpstreamConnection {
       entry.upstreamOpaque = opaque;
       this.pending.set(opaque, entry);
     }
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    corkUntilNextTick(this.socket);
     if (raw) {
       this.socket.write(tcpFrameWithOpaque(raw.frame, raw.peek, opaque));
       return;
