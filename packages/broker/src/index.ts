@@ -9,6 +9,8 @@ export type { Broker, BrokerOptions, NameServer, NameServerOptions };
 export type { FlushMode } from './store/message-store.js';
 export { consoleLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
+export { startEmbeddedThread } from './thread.js';
+export type { EmbeddedThread, EmbeddedThreadOptions } from './thread.js';
 
 export interface EmbeddedOptions extends Omit<BrokerOptions, 'namesrvAddr' | 'port'> {
   /** Name server port (default 0 = any free port). */

@@ -175,14 +175,23 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   let emb: { namesrvAddr: string; close(): Promise<void> } | undefined;
   let namesrvAddr = o.namesrv as string | undefined;
   if (embedded) {
-    const { startEmbedded } = await import('@rocketmq-edge/broker');
+    // Its own thread: same servers on real TCP ports, but the store never stalls the gateway's loop.
+    const { startEmbeddedThread } = await import('@rocketmq-edge/broker');
     mkdirSync(dataDir, { recursive: true });
-    emb = await startEmbedded({
+    const brokerLog = logger.child({ component: 'broker' });
+    emb = await startEmbeddedThread({
       dataDir,
       host: '127.0.0.1',
       namesrvPort: num(o.namesrvPort, '--namesrv-port') ?? 0,
       brokerPort: num(o.brokerPort, '--broker-port') ?? 0,
       flushDiskType: flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH',
+      logger: (level, msg) => brokerLog[level](msg),
+      logLevel: logLevel === 'debug' || logLevel === 'trace' ? 'debug' : logLevel === 'info' ? 'info' : 'warn',
+      onExit: (err) => {
+        logger.fatal({ err: err.message }, 'the embedded broker stopped; exiting');
+        logger.flush?.();
+        process.exit(1);
+      },
     });
     namesrvAddr = emb.namesrvAddr;
   }
