@@ -18,11 +18,11 @@ test('--help', () => {
   assert.match(r.stdout, /ROCKETMQ_EDGE_PORT/);
 });
 
-test('no flags: embedded broker + gateway; ready JSON line; dev token works; token survives a restart; SIGTERM exits 0', async (t) => {
+test('no flags: embedded broker (own thread) + gateway; ready JSON line; dev token works; token survives a restart with --embedded-broker inline; SIGTERM exits 0', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'rmq-edge-cli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const start = async () => {
-    const child = spawn(process.execPath, [BIN, '--port', '0', '--data', dir, '--no-demo', '--log-level', 'warn'], {
+  const start = async (...extra: string[]) => {
+    const child = spawn(process.execPath, [BIN, '--port', '0', '--data', dir, '--no-demo', '--log-level', 'warn', ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ROCKETMQ_EDGE_RATE: '5000' },
     });
     t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
@@ -62,8 +62,14 @@ test('no flags: embedded broker + gateway; ready JSON line; dev token works; tok
   const code = await new Promise((r) => child.once('exit', (c) => r(c)));
   assert.equal(code, 0);
   // same data dir → same dev secret → the old token still works
-  const second = await start();
+  const second = await start('--embedded-broker', 'inline');
   assert.equal((await send(second.ready.wsUrl, ready.token)).sendStatus, 'SEND_OK');
   second.child.kill('SIGTERM');
   await new Promise((r) => second.child.once('exit', r));
+});
+
+test('a bad --embedded-broker value is refused with what to pass', () => {
+  const r = spawnSync(process.execPath, [BIN, '--port', '0', '--embedded-broker', 'fork', '--no-demo'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /--embedded-broker must be thread or inline, got fork/);
 });

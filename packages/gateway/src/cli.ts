@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { startGateway, type GatewayOptions } from './gateway.js';
+import type { LogLevel } from '@rocketmq-edge/broker';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -26,6 +27,8 @@ Options (env var in brackets; --config file.json takes the same keys in camelCas
   --namesrv-port N         embedded name server port (0 = any)          [ROCKETMQ_EDGE_NAMESRV_PORT]
   --broker-port N          embedded broker port (0 = any)               [ROCKETMQ_EDGE_BROKER_PORT]
   --flush async|sync       embedded broker: fsync every 500 ms (async) or before each ack (sync) [ROCKETMQ_EDGE_FLUSH]
+  --embedded-broker M      thread: own worker thread, more throughput, disk never stalls the gateway (default);
+                           inline: on the gateway's event loop, one thread hop less per message [ROCKETMQ_EDGE_EMBEDDED_BROKER]
   --jwt-secret S           HS256 secret (>= 32 bytes)                   [ROCKETMQ_EDGE_JWT_SECRET]
   --jwt-public-key K       RS256/ES256 public key: PEM text or file     [ROCKETMQ_EDGE_JWT_PUBLIC_KEY]
   --jwt-issuer I / --jwt-audience A                                     [ROCKETMQ_EDGE_JWT_ISSUER / _AUDIENCE]
@@ -83,7 +86,7 @@ export function parseArgs(argv: string[]): Opts {
 }
 
 const ENV_KEYS = [
-  'host', 'port', 'namesrv', 'data', 'namesrvPort', 'brokerPort', 'flush', 'jwtSecret', 'jwtPublicKey', 'jwtIssuer', 'jwtAudience',
+  'host', 'port', 'namesrv', 'data', 'namesrvPort', 'brokerPort', 'flush', 'embeddedBroker', 'jwtSecret', 'jwtPublicKey', 'jwtIssuer', 'jwtAudience',
   'allowedOrigins', 'aclAccessKey', 'aclSecretKey', 'aclSecurityToken', 'maxFrameBytes', 'maxInFlight', 'rate', 'burst',
   'maxConnections', 'enableConsumer', 'demoDir', 'logLevel', 'staticTokens', 'topic',
 ];
@@ -149,6 +152,11 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const embedded = o.namesrv === undefined;
   const dev = o.dev === undefined ? embedded : bool(o.dev);
 
+  const flush = String(o.flush ?? 'async').toLowerCase();
+  if (flush !== 'async' && flush !== 'sync') throw new Error(`--flush must be async or sync, got ${String(o.flush)}`);
+  const mode = String(o.embeddedBroker ?? 'thread').toLowerCase();
+  if (mode !== 'thread' && mode !== 'inline') throw new Error(`--embedded-broker must be thread or inline, got ${String(o.embeddedBroker)}`);
+
   let jwtSecret = o.jwtSecret as string | undefined;
   let publicKey = o.jwtPublicKey as string | undefined;
   if (publicKey && !publicKey.includes('-----BEGIN') && existsSync(publicKey)) publicKey = readFileSync(publicKey, 'utf8');
@@ -169,30 +177,33 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     throw new Error('no authentication configured: pass --jwt-secret, --jwt-public-key or --static-token (or use --dev)');
   }
 
-  const flush = String(o.flush ?? 'async').toLowerCase();
-  if (flush !== 'async' && flush !== 'sync') throw new Error(`--flush must be async or sync, got ${String(o.flush)}`);
 
   let emb: { namesrvAddr: string; close(): Promise<void> } | undefined;
   let namesrvAddr = o.namesrv as string | undefined;
   if (embedded) {
-    // Its own thread: same servers on real TCP ports, but the store never stalls the gateway's loop.
-    const { startEmbeddedThread } = await import('@rocketmq-edge/broker');
+    const { startEmbedded, startEmbeddedThread } = await import('@rocketmq-edge/broker');
     mkdirSync(dataDir, { recursive: true });
     const brokerLog = logger.child({ component: 'broker' });
-    emb = await startEmbeddedThread({
+    const serverOpts = {
       dataDir,
       host: '127.0.0.1',
       namesrvPort: num(o.namesrvPort, '--namesrv-port') ?? 0,
       brokerPort: num(o.brokerPort, '--broker-port') ?? 0,
       flushDiskType: flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH',
-      logger: (level, msg) => brokerLog[level](msg),
-      logLevel: logLevel === 'debug' || logLevel === 'trace' ? 'debug' : logLevel === 'info' ? 'info' : 'warn',
-      onExit: (err) => {
-        logger.fatal({ err: err.message }, 'the embedded broker stopped; exiting');
-        logger.flush?.();
-        process.exit(1);
-      },
-    });
+      logger: (level: LogLevel, msg: string) => brokerLog[level](msg),
+    } as const;
+    // Either way the gateway reaches the broker over TCP, exactly as it reaches a real cluster.
+    emb = mode === 'inline'
+      ? await startEmbedded(serverOpts)
+      : await startEmbeddedThread({
+        ...serverOpts,
+        logLevel: logLevel === 'debug' || logLevel === 'trace' ? 'debug' : logLevel === 'info' ? 'info' : 'warn',
+        onExit: (err) => {
+          logger.fatal({ err: err.message }, 'the embedded broker thread stopped; exiting');
+          logger.flush?.();
+          process.exit(1);
+        },
+      });
     namesrvAddr = emb.namesrvAddr;
   }
 
