@@ -39,6 +39,12 @@ export interface UpstreamOptions {
   /** A pending request older than this is failed (the client gave up long before). */
   requestTimeoutMs?: number;
   onConnectionCount?: (n: number) => void;
+  /**
+   * After a broker connection fails to open, requests for that broker fail at once (so producers
+   * retry another broker within their budget) until the next attempt: first after `minMs`,
+   * doubling up to `maxMs` while attempts keep failing (default 250 ms .. 5 s).
+   */
+  brokerBackoff?: { minMs: number; maxMs: number };
   log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
@@ -73,7 +79,8 @@ export class UpstreamConnection {
       });
     });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('error', (e) => this.destroy(e.message));
+    // The reason reaches clients in remarks: name the failure, never the internal address.
+    this.socket.on('error', (e: NodeJS.ErrnoException) => this.destroy(e.code ? `${e.syscall ?? 'socket'} ${e.code}` : 'socket error'));
     this.socket.on('close', () => this.destroy('connection closed'));
   }
 
@@ -177,6 +184,8 @@ export class UpstreamConnection {
 
 export class UpstreamPool {
   private readonly brokers = new Map<string, UpstreamConnection>();
+  /** Brokers whose last connection attempt failed: no new attempt before `until`. */
+  private readonly down = new Map<string, { until: number; delayMs: number; reason: string }>();
   private namesrv: UpstreamConnection | undefined;
   private namesrvIndex = 0;
   private readonly sweeper: ReturnType<typeof setInterval>;
@@ -207,14 +216,27 @@ export class UpstreamPool {
   sendBroker(addr: string, cmd: RemotingCommand, entry: PendingEntry | undefined, raw?: { frame: Uint8Array; peek: FramePeek }): void {
     let c = this.brokers.get(addr);
     if (!c || c.closed) {
-      c = new UpstreamConnection(addr, this.opts, (conn, reason, _never, pending) => {
+      const down = this.down.get(addr);
+      if (down && performance.now() < down.until) {
+        // One dial per backoff window, not one per request: a dead broker host would otherwise
+        // hold every request for a whole connect timeout.
+        throw new Error(`${down.reason}; next connection attempt in ${Math.ceil(down.until - performance.now())} ms`);
+      }
+      c = new UpstreamConnection(addr, this.opts, (conn, reason, neverConnected, pending) => {
         if (this.brokers.get(addr) === conn) this.brokers.delete(addr);
+        if (neverConnected && !this.closed) {
+          const { minMs, maxMs } = this.opts.brokerBackoff ?? { minMs: 250, maxMs: 5000 };
+          const delayMs = Math.min(maxMs, Math.max(minMs, (this.down.get(addr)?.delayMs ?? 0) * 2));
+          this.down.set(addr, { until: performance.now() + delayMs, delayMs, reason: `could not connect: ${reason}` });
+        }
         this.counted();
         if (pending.length) this.opts.log?.warn({ upstream: addr, reason, failed: pending.length }, 'upstream broker connection lost');
         for (const e of pending) e.owner.fail(e, `upstream broker ${e.target} unavailable (${reason}); retry another broker`);
       });
       this.brokers.set(addr, c);
       this.counted();
+      const opened = c;
+      void opened.whenReady().then((ok) => { if (ok) this.down.delete(addr); });
     }
     c.write(cmd, entry, raw);
   }
