@@ -1,6 +1,6 @@
 // rocketmq-edge as a contender of the shared peers harness (shared/bench/peers/README.md):
-// the browser ESM bundle (core + WebSocketTransport, built here with esbuild exactly like
-// scripts/build.mjs: platform=browser, conditions source+browser) over the `ws` package as the
+// the browser ESM bundle (core + WebSocketTransport, built here with esbuild with the options of
+// scripts/build.mjs) over the `ws` package as the
 // global WebSocket (what the other peers do on Node 20), publishing acknowledged SYNC sends.
 //
 //   node bench/peers-contender.mjs --url ws://127.0.0.1:PORT/rmq --window 256 --count 200000 --size 1024
@@ -26,11 +26,9 @@ const rootRequire = createRequire(join(ROOT, 'package.json'));
 
 async function loadBundle() {
   const esbuild = rootRequire('esbuild');
-  const out = await esbuild.build({
-    entryPoints: [join(ROOT, 'packages/transport-ws/src/browser.ts')],
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true,
-    conditions: ['source', 'browser'], write: false, logLevel: 'silent', absWorkingDir: ROOT,
-  });
+  // Exactly the options of dist/browser/rocketmq-edge.js (scripts/build.mjs).
+  const { BUNDLE_ENTRY, bundleOptions } = await import(pathToFileURL(join(ROOT, 'scripts/build.mjs')).href);
+  const out = await esbuild.build({ ...bundleOptions, entryPoints: [BUNDLE_ENTRY], write: false });
   const dir = mkdtempSync(join(tmpdir(), 'rmq-edge-contender-'));
   const file = join(dir, 'rocketmq-edge.js');
   writeFileSync(file, out.outputFiles[0].contents);

@@ -4,18 +4,19 @@
 //   {"bundle":"core+transport-ws","min":N,"gzip":N}  what a browser app that publishes ships:
 //       `export { Producer } from '@rocketmq-edge/core';
 //        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'`, tree-shaken.
-//       THE BUDGET FIGURE: 12 KB gzip.
-//   {"bundle":"rocketmq-edge.js","min":N,"gzip":N}   the prebuilt full library file
-//       dist/browser/rocketmq-edge.js (packages/transport-ws/src/browser.ts, all of its exports)
-// The largest inputs of each bundle go to stderr, then the budget verdict. `--check` exits 1 when
-// core+transport-ws is over the budget; without it the verdict is only reported.
+//   {"bundle":"rocketmq-edge.js","min":N,"gzip":N}   the prebuilt library file
+//       dist/browser/rocketmq-edge.js (packages/transport-ws/src/browser.ts, all of its exports),
+//       which the demo, the worker and the Deno app import: what those apps really ship.
+// The budget (12 KB gzip) applies to both of the last two. The largest inputs of each bundle go to
+// stderr, then the budget verdicts. `--check` exits 1 when either is over the budget; without it
+// the verdicts are only reported.
 import * as esbuild from 'esbuild';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE_ENTRY, bundleOptions } from '../scripts/build.mjs';
 
 const BUDGET_GZIP = 12 * 1024;
-const BUDGETED = 'core+transport-ws';
+const BUDGETED = new Set(['core+transport-ws', 'rocketmq-edge.js']);
 // Bare imports resolve from bench/ (a workspace package depending on core and transport-ws),
 // exactly as in an application.
 const resolveDir = fileURLToPath(new URL('.', import.meta.url));
@@ -24,7 +25,7 @@ const app = (contents) => ({ stdin: { contents, resolveDir, loader: 'js', source
 const bundles = [
   { name: 'core', ...app("export { Producer } from '@rocketmq-edge/core';") },
   {
-    name: BUDGETED,
+    name: 'core+transport-ws',
     ...app("export { Producer } from '@rocketmq-edge/core';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
   },
   // Same options as scripts/build.mjs uses for dist/browser/rocketmq-edge.js, so the figure is that
@@ -32,7 +33,7 @@ const bundles = [
   { name: 'rocketmq-edge.js', entryPoints: [BUNDLE_ENTRY] },
 ];
 
-let verdict = '';
+const verdicts = [];
 let over = false;
 for (const { name, ...input } of bundles) {
   const res = await esbuild.build({ ...bundleOptions, ...input, write: false, metafile: true, outfile: 'out.js' });
@@ -47,10 +48,11 @@ for (const { name, ...input } of bundles) {
     .sort((a, c) => c[1] - a[1])
     .slice(0, 8);
   console.error(`  ${name}: largest inputs (minified bytes): ${inputs.map(([f, n]) => `${f} ${n}`).join(', ')}`);
-  if (name === BUDGETED) {
-    over = gzip > BUDGET_GZIP;
-    verdict = `  ${name}: ${gzip} bytes gzip is ${over ? `OVER the ${BUDGET_GZIP}-byte budget by ${gzip - BUDGET_GZIP}` : `within the ${BUDGET_GZIP}-byte budget (${BUDGET_GZIP - gzip} to spare)`}`;
+  if (BUDGETED.has(name)) {
+    const isOver = gzip > BUDGET_GZIP;
+    over ||= isOver;
+    verdicts.push(`  ${name}: ${gzip} bytes gzip is ${isOver ? `OVER the ${BUDGET_GZIP}-byte budget by ${gzip - BUDGET_GZIP}` : `within the ${BUDGET_GZIP}-byte budget (${BUDGET_GZIP - gzip} to spare)`}`);
   }
 }
-console.error(verdict);
+for (const v of verdicts) console.error(v);
 if (over && process.argv.includes('--check')) process.exit(1);

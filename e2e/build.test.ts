@@ -27,5 +27,9 @@ test('build writes one bundle and the apps import that same file', async () => {
   assert.match(bundle, /export\{/);
 
   const mod = await import(join(ROOT, 'dist/browser/rocketmq-edge.js')) as Record<string, unknown>;
-  for (const name of ['Producer', 'WebSocketTransport', 'MQClientError', 'MQBrokerError']) assert.equal(typeof mod[name], 'function', name);
+  // The browser entry: Producer, WebSocketTransport and the error classes (plus types).
+  for (const name of ['Producer', 'WebSocketTransport', 'RocketMQError', 'MQClientError', 'MQBrokerError', 'RemotingError',
+    'RemotingConnectError', 'RemotingTimeoutError', 'RemotingTooMuchRequestError', 'CodecError', 'AbortError']) {
+    assert.equal(typeof mod[name], 'function', name);
+  }
 });

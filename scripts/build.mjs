@@ -13,6 +13,7 @@
 // `node scripts/build.mjs` or `import { build } from './scripts/build.mjs'; await build()`.
 import * as esbuild from 'esbuild';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,17 +26,36 @@ export const DEMO_DIST = r('apps/demo/dist');
 export const WORKER_DIST = r('apps/worker/dist');
 export const DENO_DIST = r('apps/deno/dist');
 
-/** esbuild options shared by the browser bundle and bench/size.mjs. */
+/**
+ * eventemitter3's `import` entry wraps its CommonJS index.js, which costs the bundle esbuild's
+ * CommonJS interop helpers. The package also publishes an ES module build
+ * (dist/eventemitter3.esm.js, not in its exports map): bundle that one instead.
+ */
+const eventemitter3Esm = {
+  name: 'eventemitter3-esm',
+  setup(b) {
+    const path = join(dirname(createRequire(r('packages/core/package.json')).resolve('eventemitter3')), 'dist/eventemitter3.esm.js');
+    b.onResolve({ filter: /^eventemitter3$/ }, () => ({ path }));
+  },
+};
+
+/**
+ * esbuild options shared by the browser bundle and bench/size.mjs.
+ * `mangleProps`: properties whose name ends in `_` are internal by convention (never on the wire,
+ * in JSON or in the public API) and get short names in the bundle.
+ */
 export const bundleOptions = {
   bundle: true,
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
   minify: true,
+  mangleProps: /_$/,
   conditions: ['source', 'browser'],
   legalComments: 'none',
   logLevel: 'silent',
   absWorkingDir: root,
+  plugins: [eventemitter3Esm],
 };
 
 /** Turns every import of transport-ws's browser entry into an external `./rocketmq-edge.js`. */

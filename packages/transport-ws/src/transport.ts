@@ -91,7 +91,7 @@ type Waiter = (error?: string | Event) => void;
 const enum Phase { Idle, Connecting, Open, Waiting, Refused, Closed }
 
 export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> implements Transport {
-  readonly url: string;
+  declare readonly url: string;
   #o: WebSocketTransportOptions;
   #phase = Phase.Idle;
   #ws: WebSocketLike | undefined;
@@ -128,14 +128,16 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
       // A throw here rejects the promise.
       if (signal?.aborted) throw new AbortError();
       if (this.#phase > Phase.Waiting) throw new ConnectError(target, this.#why);
-      const max = this.#o.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES;
-      if (this.#waiters.size >= max) throw new TooMuchError(target, `${max} connects already wait (maxQueuedFrames): retry later`);
-      const ms = this.#o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+      const o = this.#o;
+      const waiters = this.#waiters;
+      const max = o.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES;
+      if (waiters.size >= max) throw new TooMuchError(target, `${max} connects already wait (maxQueuedFrames): retry later`);
+      const ms = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
       const timer = setTimeout(() => done(`gateway not ready within ${ms} ms`), ms);
       const done: Waiter = (e) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
-        this.#waiters.delete(done);
+        waiters.delete(done);
         if (e) return reject(typeof e == 'string' ? new ConnectError(target, e) : new AbortError());
         const c: Conn = {
           target,
@@ -143,7 +145,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
           send: (frame) => {
             const ws = this.#ws;
             if (!ws || !this.#conns.has(c)) throw new ConnectError(target, 'WebSocket not open (reconnecting)');
-            const max = this.#o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+            const max = o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
             if (ws.bufferedAmount + frame.length > max) throw new TooMuchError(target, `send buffer over maxQueuedBytes ${max}: retry later`);
             ws.send(encodeEnvelope(target, frame));
           },
@@ -153,7 +155,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
         resolve(c);
       };
       signal?.addEventListener('abort', done);
-      this.#waiters.add(done);
+      waiters.add(done);
       // Open: resolves at once. Otherwise waits for the hello (opening the socket if need be).
       if (this.#phase == Phase.Open) done();
       else this.open();
@@ -192,7 +194,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
       const onOpen = () => token && !inProtocol && send({ type: 'auth', token });
       let lastInbound = 0;
       let blobs = Promise.resolve();
-      const onMessage = (data: unknown) => {
+      const onMessage = (data: unknown): void => {
         if (this.#ws != ws) return;
         lastInbound = Date.now();
         if (typeof data == 'string') {

@@ -30,7 +30,12 @@ async function run(bytes: Uint8Array, stream: CompressionStream | DecompressionS
 
 /** zlib-format compression (CompressionStream('deflate')); bytes differ from Java's, the format is the same. */
 export async function compressZlib(body: Uint8Array): Promise<Uint8Array> {
-  return run(body, new CompressionStream('deflate'), Infinity); // async: a runtime without it rejects, never throws
+  // async: a runtime without CompressionStream rejects, never throws.
+  const stream = new CompressionStream('deflate');
+  const writer = stream.writable.getWriter();
+  // Not awaited: the readable side is drained meanwhile, and any error surfaces there.
+  writer.write(body as Uint8Array<ArrayBuffer>).then(() => writer.close()).catch(() => {});
+  return new Uint8Array(await new Response(stream.readable).arrayBuffer());
 }
 
 /** Inflates a zlib-format body. Rejects with CodecError('BAD_BODY') for corrupt data, 'OVERSIZE' past `maxSize`. */

@@ -74,6 +74,10 @@ export const MessageConst = {
   DLQ_ORIGIN_MESSAGE_ID: 'DLQ_ORIGIN_MESSAGE_ID',
 } as const;
 
+export const TOPIC_MAX_LENGTH = 127;
+export const GROUP_MAX_LENGTH = 255;
+export const DEFAULT_MAX_MESSAGE_SIZE = 4_194_304; // 4 MiB
+
 /** Separator of several keys in the KEYS property (MessageConst.KEY_SEPARATOR). */
 export const KEY_SEPARATOR = ' ';
 

@@ -2,7 +2,7 @@
 import { MQClientError } from '../errors.js';
 import { RS_MESSAGE_ILLEGAL } from '../remoting/codes.js';
 import { inJavaOrder } from '../remoting/hashmap-order.js';
-import { KEY_SEPARATOR, isReservedPropertyName } from './constants.js';
+import { isReservedPropertyName } from './constants.js';
 import { setOwn } from './properties.js';
 
 export interface Message {
@@ -58,17 +58,17 @@ export function toWireMessage(msg: Message): WireMessage {
   const p: Record<string, string> = {};
   const { tags, delayLevel: dl, deliverTimeMs: dt, body } = msg;
   const flag = msg.flag ?? 0;
-  const keys = typeof msg.keys === 'string' ? msg.keys : msg.keys?.join(KEY_SEPARATOR);
+  const keys = typeof msg.keys === 'string' ? msg.keys : msg.keys?.join(' ') /* KEY_SEPARATOR */;
   if (tags) p.TAGS = tags;
   if (keys) p.KEYS = keys;
-  p.WAIT = String(msg.waitStoreMsgOK !== false);
+  p.WAIT = `${msg.waitStoreMsgOK !== false}`;
   if (dl !== undefined) {
     if (!Number.isInteger(dl) || dl < 0 || dl > 0x7fffffff) illegal(`delayLevel ${dl} must be a whole number from 0 to 18`);
-    if (dl > 0) p.DELAY = String(dl);
+    if (dl > 0) p.DELAY = `${dl}`;
   }
   if (dt !== undefined) {
     if (!Number.isFinite(dt) || dt < 0) illegal(`deliverTimeMs ${dt} must be a time in ms since the epoch`);
-    p.TIMER_DELIVER_MS = String(Math.trunc(dt));
+    p.TIMER_DELIVER_MS = `${Math.trunc(dt)}`;
   }
   for (const [k, v] of Object.entries(msg.properties ?? {})) {
     if (isBlank(k) || isBlank(v)) illegal(`user property ${JSON.stringify(k)}: name and value must be non-blank strings`);

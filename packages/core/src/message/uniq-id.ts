@@ -15,14 +15,13 @@ export interface UniqIdIdentity {
   processInt?: number;
 }
 
-let prefix: Uint8Array | undefined;
+/** The process part of every id (ip, pid, per-process int), in hex. */
+let prefix: string | undefined;
 let counter = 0;
 let startTime = 0;
 let nextStartTime = 0;
 
-function random(n: number): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(n));
-}
+const random = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 
 /** Fixes the process part of the ids created from now on (e.g. the real IP and pid on Node). */
 export function configureUniqId(identity: UniqIdIdentity = {}): void {
@@ -35,34 +34,34 @@ export function configureUniqId(identity: UniqIdIdentity = {}): void {
   p.set(random(6), ip.length);
   if (identity.pid !== undefined) v.setUint16(ip.length, identity.pid & 0xffff);
   if (identity.processInt !== undefined) v.setInt32(ip.length + 2, identity.processInt | 0);
-  prefix = p;
+  prefix = toHex(p);
 }
+
+/** Start of the month of `ms` (+ `add` months), local time. */
+const localMonth = (ms: number, add = 0): number => {
+  const d = new Date(ms);
+  return +new Date(d.getFullYear(), d.getMonth() + add, 1);
+};
 
 function monthStart(ms: number, utc: boolean, add = 0): number {
   const d = new Date(ms);
-  return utc
-    ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + add, 1)
-    : new Date(d.getFullYear(), d.getMonth() + add, 1).getTime();
+  return utc ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + add, 1) : localMonth(ms, add);
 }
 
 /** A new UNIQ_KEY: 32 hex characters with an IPv4/random host part, 56 with an IPv6 one. */
 export function createUniqId(now: number = Date.now()): string {
-  // Default identity, as configureUniqId() makes it: random ip (4), pid (2) and process int (4).
-  const p = (prefix ??= random(10));
   // Java recomputes the month start only when passing the next one; we also do on a big backward jump.
   if (now >= nextStartTime || now < startTime - 1_000_000) {
-    startTime = monthStart(now, false);
-    nextStartTime = monthStart(now, false, 1);
+    startTime = localMonth(now);
+    nextStartTime = localMonth(now, 1);
   }
   let diff = (now - startTime) | 0; // Java's (int) cast: wraps after ~24.8 days
   if (diff < 0 && diff > -1_000_000) diff = 0;
-  const b = new Uint8Array(p.length + 6);
-  b.set(p);
-  const v = new DataView(b.buffer);
-  v.setInt32(p.length, diff);
-  v.setUint16(p.length + 4, counter);
+  // Default identity, as configureUniqId() makes it: random ip (4), pid (2) and process int (4).
+  // Then the time (4 bytes) and the counter (2), 12 hex digits.
+  const id = (prefix ??= toHex(random(10))) + ((diff >>> 0) * 65536 + counter).toString(16).toUpperCase().padStart(12, '0');
   counter = (counter + 1) & 0xffff;
-  return toHex(b);
+  return id;
 }
 
 export interface ParsedUniqId {

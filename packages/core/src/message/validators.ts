@@ -3,9 +3,9 @@ import { MQClientError } from '../errors.js';
 import { RS_MESSAGE_ILLEGAL } from '../remoting/codes.js';
 import type { WireMessage } from './message.js';
 
-export const TOPIC_MAX_LENGTH = 127;
-export const GROUP_MAX_LENGTH = 255;
-export const DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
+import { DEFAULT_MAX_MESSAGE_SIZE, GROUP_MAX_LENGTH, TOPIC_MAX_LENGTH } from './constants.js';
+
+export { DEFAULT_MAX_MESSAGE_SIZE, GROUP_MAX_LENGTH, TOPIC_MAX_LENGTH };
 
 const NOT_ALLOWED_SEND = 'SCHEDULE_TOPIC_XXXX RMQ_SYS_TRANS_HALF_TOPIC RMQ_SYS_TRANS_OP_HALF_TOPIC TRANS_CHECK_MAX_TIME_TOPIC SELF_TEST_TOPIC OFFSET_MOVED_EVENT';
 const inList = (list: string, topic: string): boolean => list.split(' ').includes(topic);
@@ -46,6 +46,6 @@ export function validateMessage(wire: WireMessage, maxMessageSize: number = DEFA
   if (isNotAllowedSendTopic(wire.topic)) fail(-1, `sending to topic "${wire.topic}" is forbidden: it is a RocketMQ system topic`);
   const n = (wire.body as Uint8Array | undefined)?.length;
   if (n === undefined) fail(RS_MESSAGE_ILLEGAL, 'the message body is missing');
-  if (!n) fail(RS_MESSAGE_ILLEGAL, 'the message body is empty: send at least one byte');
+  if (!n) fail(RS_MESSAGE_ILLEGAL, 'the message body is empty');
   if (n! > maxMessageSize) fail(RS_MESSAGE_ILLEGAL, `the message body is ${n} bytes; the limit (maxMessageSize) is ${maxMessageSize}`);
 }

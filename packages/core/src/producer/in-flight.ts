@@ -2,13 +2,19 @@
 // waiters are served in order; a send waits at most until its deadline.
 import { AbortError, RemotingTooMuchRequestError } from '../errors.js';
 
-interface Waiter { bytes: number; grant(): void; fail(e: Error): void }
+/** A queued acquire: `done_()` takes the permit, `done_(e)` rejects with `e`. */
+interface Waiter { bytes_: number; done_(e?: Error): void }
 
 export class InFlightLimiter {
   count = 0;
   bytes = 0;
   readonly #waiters: Waiter[] = [];
-  constructor(readonly maxCount: number, readonly maxBytes: number) {}
+  declare readonly maxCount: number;
+  declare readonly maxBytes: number;
+  constructor(maxCount: number, maxBytes: number) {
+    this.maxCount = maxCount;
+    this.maxBytes = maxBytes;
+  }
 
   /** A message larger than maxBytes may still go alone, so it cannot wait forever. */
   #fits(bytes: number): boolean {
@@ -18,19 +24,20 @@ export class InFlightLimiter {
   #take(bytes: number): () => void {
     this.count++;
     this.bytes += bytes;
-    let released = false;
+    let held = true;
     return () => {
-      if (released) return;
-      released = true;
-      this.count--;
-      this.bytes -= bytes;
-      this.#pump();
+      if (held) {
+        held = false;
+        this.count--;
+        this.bytes -= bytes;
+        this.#pump();
+      }
     };
   }
 
   #pump(): void {
     const waiters = this.#waiters;
-    while (waiters.length && this.#fits(waiters[0]!.bytes)) waiters.shift()!.grant();
+    while (waiters[0] && this.#fits(waiters[0].bytes_)) waiters[0].done_();
   }
 
   /** Resolves a release function; rejects with RemotingTooMuchRequestError (or AbortError). */
@@ -38,33 +45,23 @@ export class InFlightLimiter {
     const waiters = this.#waiters;
     return new Promise((resolve, reject) => {
       const full = (): Error =>
-        new RemotingTooMuchRequestError(
-          '',
-          `send message tryAcquire semaphoreAsyncNum timeout: ${this.count} sends (${this.bytes} bytes) in flight; ` +
-            `await them or raise maxAsyncInFlight(Bytes)`,
-        );
+        new RemotingTooMuchRequestError('', `${this.count} async sends (${this.bytes} bytes) in flight: await some, or raise maxAsyncInFlight(Bytes)`);
       if (!waiters.length && this.#fits(bytes)) return resolve(this.#take(bytes));
       if (mode === 'reject' || waitMs <= 0) return reject(full());
-      const done = (): void => {
+      const done = (e?: Error): void => {
+        const i = waiters.indexOf(w);
+        if (i < 0) return; // granted or failed already
+        waiters.splice(i, 1);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        const i = waiters.indexOf(w);
-        if (i >= 0) waiters.splice(i, 1);
-      };
-      const w: Waiter = {
-        bytes,
-        grant: () => {
-          done();
-          resolve(this.#take(bytes));
-        },
-        fail: (e) => {
-          done();
+        if (e) {
           reject(e);
           this.#pump(); // a smaller waiter behind this one may fit now
-        },
+        } else resolve(this.#take(bytes));
       };
-      const onAbort = (): void => w.fail(new AbortError());
-      const timer = setTimeout(() => w.fail(full()), waitMs);
+      const w: Waiter = { bytes_: bytes, done_: done };
+      const onAbort = (): void => done(new AbortError());
+      const timer = setTimeout(() => done(full()), waitMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       waiters.push(w);
     });
@@ -72,6 +69,6 @@ export class InFlightLimiter {
 
   /** Fails every waiter (shutdown). */
   rejectAll(e: Error): void {
-    for (const w of [...this.#waiters]) w.fail(e);
+    for (const w of [...this.#waiters]) w.done_(e);
   }
 }

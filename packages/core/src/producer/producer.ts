@@ -1,5 +1,5 @@
 // Producer: DefaultMQProducer + DefaultMQProducerImpl + the producer half of MQClientInstance (5, 8).
-// Internal state uses ES `#private` names: the minifier shortens them, TypeScript `private` it cannot.
+// Internal state uses ES `#private` names and `_`-suffixed properties: the bundle shortens both.
 import { EventEmitter } from 'eventemitter3';
 import {
   AbortError, MQBrokerError, MQClientError, RemotingConnectError, RemotingError, RemotingTimeoutError,
@@ -15,7 +15,6 @@ import {
   RC_SEND_MESSAGE_V2, RC_UNREGISTER_CLIENT, RS_MESSAGE_ILLEGAL, RS_SUCCESS,
 } from '../remoting/codes.js';
 import { createRequest, type RemotingCommand } from '../remoting/command.js';
-import { inJavaOrder } from '../remoting/hashmap-order.js';
 import { fastjsonString } from '../remoting/json.js';
 import { RouteManager } from '../route/manager.js';
 import type { TopicPublishInfo } from '../route/topic-route.js';
@@ -55,52 +54,63 @@ export interface SendOptions {
 
 type Mode = typeof SYNC | typeof ASYNC | typeof ONEWAY;
 
-/** A prepared send: the wire message keeps its UNIQ_KEY across attempts. */
+/**
+ * One send in progress: the wire message (it keeps its UNIQ_KEY across attempts) and what every
+ * attempt needs. Built whole by #prepare, so later stages only fill in its fields.
+ */
 interface Outgoing {
-  wire: WireMessage;
-  msg: Message;
-  batchIds?: string[];
-  encoded?: Promise<{ body: Uint8Array; sysFlag: number }>;
+  wire_: WireMessage;
+  msg_: Message;
+  /** Batch: the inner messages' UNIQ_KEYs. */
+  ids_: string[] | undefined;
+  mode_: Mode;
+  /** Deadline (clock time) of the whole send: sendMsgTimeout or SendOptions.timeout from its start. */
+  end_: number;
+  signal_: AbortSignal | undefined;
+  /** The body as sent and its sysFlag, computed once (compression) and reused by retries. */
+  body_: Promise<[Uint8Array, number]> | undefined;
   /** ASYNC: the exchange began; its failures reach the caller as they are, without a retry of the send loop (5.5). */
-  exchanged?: boolean;
+  sent_: boolean;
 }
 
 const utf8 = new TextEncoder();
 /** RemotingTooMuchRequestError with Java's text (`what`) and a hint. */
 const tooLate = (what: string, addr = '', options?: ErrorOptions): never => {
-  throw new RemotingTooMuchRequestError(
-    addr, `${what}: the send's time budget (sendMsgTimeout or SendOptions.timeout) ran out`, options,
-  );
+  throw new RemotingTooMuchRequestError(addr, `${what}: out of time (sendMsgTimeout / SendOptions.timeout)`, options);
 };
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const copyQueues = (info: TopicPublishInfo): MessageQueue[] => info.messageQueueList.map((q) => ({ ...q }));
 
 export class Producer extends EventEmitter<ProducerEvents> {
-  readonly options: ResolvedProducerOptions;
+  declare readonly options: ResolvedProducerOptions;
   /** `${clientIP}@${instanceName}`: brokers key this client's connections by it (8.1). */
-  readonly clientId: string;
-  /** Internals for sibling packages and tests. */
-  readonly client: RemotingClient;
-  readonly routes: RouteManager;
-  readonly faultStrategy: MQFaultStrategy;
+  declare readonly clientId: string;
+  /** Internals for sibling packages and tests (the class itself uses the #private aliases). */
+  declare readonly client: RemotingClient;
+  declare readonly routes: RouteManager;
+  declare readonly faultStrategy: MQFaultStrategy;
+  readonly #o: ResolvedProducerOptions;
+  readonly #client: RemotingClient;
+  readonly #routes: RouteManager;
+  readonly #strategy: MQFaultStrategy;
   #state: ServiceState = 'CREATE_JUST';
   readonly #clock: Clock;
   readonly #limiter: InFlightLimiter;
   /** Broker addresses this producer has talked to: heartbeat and unregister targets. */
   readonly #brokers = new Set<string>();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** The route-refresh and heartbeat timers. */
+  readonly #timers: ReturnType<typeof setTimeout>[] = [];
 
   constructor(opts: ProducerOptions) {
     super();
-    const o = (this.options = resolveProducerOptions(opts));
+    const o = (this.options = this.#o = resolveProducerOptions(opts));
     const clock = (this.#clock = o.clock ?? systemClock);
     const [a, b] = crypto.getRandomValues(new Uint32Array(2));
     // Java uses `<pid>#<nanoTime>`; a web runtime has neither, so two random numbers keep ids unique.
     this.clientId = `${o.clientIP}@${o.instanceName ?? `${a! % 100000}#${b}`}`;
-    this.client = new RemotingClient(o.transport);
-    this.client.on('connection', (e) => this.emit('connection', e));
-    this.routes = new RouteManager(this.client, o);
-    this.faultStrategy = new MQFaultStrategy({ ...o, clock });
+    const client = (this.client = this.#client = new RemotingClient(o.transport));
+    client.on('connection', (e) => this.emit('connection', e));
+    this.routes = this.#routes = new RouteManager(client, o);
+    this.faultStrategy = this.#strategy = new MQFaultStrategy({ ...o, clock });
     this.#limiter = new InFlightLimiter(o.maxAsyncInFlight, o.maxAsyncInFlightBytes);
   }
 
@@ -115,340 +125,300 @@ export class Producer extends EventEmitter<ProducerEvents> {
   }
 
   async start(): Promise<void> {
-    if (this.#state !== 'CREATE_JUST') {
-      throw new MQClientError(-1, `The producer service state not OK, maybe started once, ${this.#state}: create a new Producer`);
-    }
+    if (this.#state !== 'CREATE_JUST') throw new MQClientError(-1, `The producer is ${this.#state}: start() works once; create a new Producer`);
     this.#setState('RUNNING');
     // No name-server or broker traffic at start: like Java, the first send does the lookups and
     // a broker never requires a heartbeat before accepting a send.
-    const o = this.options;
+    const o = this.#o;
     this.#every(o.pollNameServerInterval, async () => {
-      for (const e of await this.routes.refreshAll()) this.#emitError(e, 'route refresh failed');
+      for (const e of await this.#routes.refreshAll()) this.#emitError(e);
     });
-    this.#every(o.heartbeatBrokerInterval, () => this.#heartbeatAll());
+    this.#every(o.heartbeatBrokerInterval, () => Promise.all([...this.#brokers].map((addr) => this.#heartbeat(addr))));
   }
 
   async shutdown(): Promise<void> {
     if (this.#state !== 'RUNNING') return;
     this.#setState('SHUTDOWN_ALREADY');
     for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
     await Promise.all([...this.#brokers].map((addr) => this.#unregister(addr)));
-    this.#limiter.rejectAll(new MQClientError(-1, 'the producer was shut down while this send waited for capacity'));
-    await this.client.close();
+    this.#limiter.rejectAll(new MQClientError(-1, 'the producer shut down'));
+    await this.#client.close();
     try {
-      await this.options.transport.close();
-    } catch (e) {
-      this.#emitError(e, 'transport close failed');
+      await this.#o.transport.close();
+    } catch {
+      // shutting down anyway
     }
   }
 
   /** SYNC send: 1 + retryTimesWhenSendFailed attempts within one sendMsgTimeout budget. */
   send(msg: Message, opts: SendOptions = {}): Promise<SendResult> {
-    return this.#run(opts, () => this.#dispatch(this.#prepare(msg), SYNC, opts) as Promise<SendResult>);
+    return this.#run(opts, () => this.#prepare(SYNC, opts, msg)) as Promise<SendResult>;
   }
 
   /** ASYNC send: one pass, transport failures retried up to retryTimesWhenSendAsyncFailed, in-flight bounded. */
   sendAsync(msg: Message, opts: SendOptions = {}): Promise<SendResult> {
-    return this.#run(opts, async () => {
-      const t0 = this.#clock.now();
-      const out = this.#prepare(msg);
-      const timeout = this.#timeoutOf(opts);
-      const release = await this.#limiter.acquire(out.wire.body.length, this.options.asyncBackpressure, timeout, opts.signal);
-      try {
-        return (await this.#dispatch(out, ASYNC, { ...opts, timeout: timeout - (this.#clock.now() - t0) })) as SendResult;
-      } finally {
-        release();
-      }
-    });
+    return this.#run(opts, () => this.#prepare(ASYNC, opts, msg)) as Promise<SendResult>;
   }
 
   /** ONEWAY send: one attempt, flag bit 1, resolves once the request is written. */
-  sendOneway(msg: Message, opts: SendOptions = {}): Promise<void> {
-    return this.#run(opts, async () => void (await this.#dispatch(this.#prepare(msg), ONEWAY, opts)));
+  async sendOneway(msg: Message, opts: SendOptions = {}): Promise<void> {
+    await this.#run(opts, () => this.#prepare(ONEWAY, opts, msg));
   }
 
   /** Batch send (SEND_BATCH_MESSAGE 320) with SYNC semantics; msgId = inner UNIQ_KEYs joined by ','. */
   sendBatch(msgs: Message[], opts: SendOptions = {}): Promise<SendResult> {
-    return this.#run(opts, () => this.#dispatch(this.#prepareBatch(msgs), SYNC, opts) as Promise<SendResult>);
+    return this.#run(opts, () => this.#prepare(SYNC, opts, msgs, true)) as Promise<SendResult>;
   }
 
   /** The queues a send to `topic` can use (route lookup if not cached). */
   async fetchPublishMessageQueues(topic: string): Promise<MessageQueue[]> {
     this.#checkState();
     validateTopic(topic);
-    return copyQueues(await this.routes.tryToFindTopicPublishInfo(topic, this.options.mqClientApiTimeout));
+    return copyQueues(await this.#routes.tryToFindTopicPublishInfo(topic, this.#o.mqClientApiTimeout));
   }
 
   // ---------- send paths ----------
 
+  #now(): number {
+    return this.#clock.now();
+  }
+
   /** Runs a send; the caller's AbortSignal rejects at once (the inner send sees it and stops too). */
-  #run<T>({ signal }: SendOptions, task: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  #run({ signal, queue, selector, arg }: SendOptions, prepare: () => Outgoing): Promise<SendResult | undefined> {
+    return new Promise((resolve, reject) => {
       const abort = (): void => reject(new AbortError(undefined, { cause: signal!.reason }));
       if (signal?.aborted) return abort();
       signal?.addEventListener('abort', abort, { once: true });
-      // `task` may throw synchronously (validation): that rejects too.
-      new Promise<T>((r) => r(task())).then(resolve, reject).finally(() => signal?.removeEventListener('abort', abort));
+      // `prepare` throws synchronously for invalid sends: that rejects too. An ASYNC send takes
+      // its in-flight permit synchronously (#dispatch runs up to its first await).
+      new Promise<SendResult | undefined>((r) => r(this.#dispatch(prepare(), queue, selector, arg)))
+        .then(resolve, reject)
+        .finally(() => signal?.removeEventListener('abort', abort));
     });
-  }
-
-  #timeoutOf(opts: SendOptions): number {
-    const t = opts.timeout ?? this.options.sendMsgTimeout;
-    if (!Number.isFinite(t)) throw new MQClientError(-1, `send timeout must be a number of ms, got ${String(t)}`);
-    return t;
   }
 
   #checkState(): void {
     const s = this.#state;
-    if (s !== 'RUNNING') {
-      throw new MQClientError(-1, `The producer service state not OK, ${s}: ${s === 'CREATE_JUST' ? '' : 'create a new Producer and '}call start() before sending`);
-    }
+    if (s !== 'RUNNING') throw new MQClientError(-1, `The producer is ${s}: ${s === 'CREATE_JUST' ? '' : 'create a new Producer and '}call start() before sending`);
   }
 
   #toWire(m: Message): WireMessage {
     validateTopic(m.topic);
     const w = toWireMessage(m);
-    validateMessage(w, this.options.maxMessageSize);
+    validateMessage(w, this.#o.maxMessageSize);
     return w;
   }
 
   /** Validation first, before any network activity (5.1). */
-  #prepare(msg: Message): Outgoing {
+  #prepare(mode: Mode, opts: SendOptions, msg: Message | Message[], batch?: boolean): Outgoing {
     this.#checkState();
-    if (msg == null) throw new MQClientError(RS_MESSAGE_ILLEGAL, 'the message is null');
-    return { wire: this.#toWire(msg), msg };
-  }
-
-  #prepareBatch(msgs: Message[]): Outgoing {
-    this.#checkState();
-    const fail = (why: string): never => {
-      throw new MQClientError(-1, `Failed to initiate the MessageBatch: ${why}`);
-    };
-    if (!Array.isArray(msgs) || !msgs.length) fail('the batch is empty');
-    const first = msgs[0]!;
-    const wait = (m: Message): boolean => m.waitStoreMsgOK !== false;
-    for (const m of msgs) {
-      if (!m) fail('a message of the batch is null');
-      if (m.delayLevel! > 0) fail('TimeDelayLevel is not supported for batching');
-      if (m.topic?.startsWith('%RETRY%')) fail('Retry Group is not supported for batching');
-      if (m.topic !== first.topic) fail('The topic of the messages in one batch should be the same');
-      if (wait(m) !== wait(first)) fail('The waitStoreMsgOK of the messages in one batch should the same');
-    }
-    const wires = msgs.map((m) => this.#toWire(m));
-    const batchIds = wires.map((w) => setUniqKeyIfAbsent(w));
-    // The pseudo-message carries only WAIT (3.9); the encoded batch is checked as one message.
-    const wire: WireMessage = { topic: first.topic, body: encodeBatchBody(wires), flag: 0, properties: { WAIT: String(wait(first)) } };
-    validateMessage(wire, this.options.maxMessageSize);
-    return { wire, msg: first, batchIds };
-  }
-
-  async #dispatch(out: Outgoing, mode: Mode, opts: SendOptions): Promise<SendResult | undefined> {
-    const t0 = this.#clock.now();
-    const timeout = this.#timeoutOf(opts);
-    const { signal, selector } = opts;
-    const topic = out.wire.topic;
-    let mq = opts.queue;
-    const bySelector = !mq;
-    if (bySelector && !selector) return this.#sendDefault(out, mode, timeout, signal);
-    // send(msg, mq) and send(msg, selector, arg): exactly one attempt; no retry, no fault update (5.7).
-    if (mq) {
-      if (mq.topic !== topic) throw new MQClientError(-1, `message's topic not equal mq's topic: ${topic} vs ${mq.topic}`);
-    } else {
-      const info = await this.#findInfo(topic, timeout, signal);
-      try {
-        mq = selector!(copyQueues(info), out.msg, opts.arg);
-      } catch (e) {
-        throw new MQClientError(-1, `select message queue threw exception: ${errorText(e)}`, { cause: e });
+    const timeout = opts.timeout ?? this.#o.sendMsgTimeout;
+    if (!Number.isFinite(timeout)) throw new MQClientError(-1, `send timeout must be a number of ms, got ${timeout}`);
+    let first = msg as Message;
+    let wire: WireMessage;
+    let ids: string[] | undefined;
+    if (batch) {
+      const msgs = msg as Message[];
+      const n = Array.isArray(msgs) ? msgs.length : 0;
+      const wait = (m: Message): boolean => m.waitStoreMsgOK !== false;
+      first = msgs?.[0]!;
+      if (!n || !msgs.every(Boolean)) throw new MQClientError(-1, 'sendBatch: the batch is empty or has a null message');
+      for (const m of msgs) {
+        if (m.delayLevel! > 0 || m.topic?.startsWith('%RETRY%') || m.topic !== first.topic || wait(m) !== wait(first)) {
+          throw new MQClientError(-1, 'sendBatch: the messages need one topic (not %RETRY%) and one waitStoreMsgOK, and no delayLevel');
+        }
       }
+      const wires = msgs.map((m) => this.#toWire(m));
+      ids = wires.map((w) => setUniqKeyIfAbsent(w));
+      // The pseudo-message carries only WAIT (3.9); the encoded batch is checked as one message.
+      wire = { topic: first.topic, body: encodeBatchBody(wires), flag: 0, properties: { WAIT: `${wait(first)}` } };
+      validateMessage(wire, this.#o.maxMessageSize);
+    } else {
+      if (msg == null) throw new MQClientError(RS_MESSAGE_ILLEGAL, 'the message is null');
+      wire = this.#toWire(first);
     }
-    const cost = this.#clock.now() - t0;
-    if (timeout < cost) tooLate(bySelector ? 'sendSelectImpl call timeout' : 'call timeout');
-    if (bySelector && (!mq || typeof mq.brokerName !== 'string')) {
-      throw new MQClientError(-1, 'select message queue returned null: return one of the queues given');
-    }
-    // Like Java: an explicit queue gets the whole timeout, a selected one what is left.
-    return this.#sendKernel(out, mq!, mode, bySelector ? timeout - cost : timeout, undefined, signal);
+    return {
+      wire_: wire, msg_: first, ids_: ids, mode_: mode, end_: this.#now() + timeout, signal_: opts.signal, body_: undefined, sent_: false,
+    };
   }
 
-  #findInfo(topic: string, timeout: number, signal?: AbortSignal): Promise<TopicPublishInfo> {
-    if (timeout <= 0) tooLate('sendDefaultImpl call timeout');
-    return this.routes.tryToFindTopicPublishInfo(topic, timeout, signal);
+  /** Route lookup within what is left of the budget. */
+  #findInfo(out: Outgoing): Promise<TopicPublishInfo> {
+    const left = out.end_ - this.#now();
+    if (left <= 0) tooLate('sendDefaultImpl call timeout');
+    return this.#routes.tryToFindTopicPublishInfo(out.wire_.topic, left, out.signal_);
   }
 
   /** Charges a broker with an attempt's latency (no-op unless sendLatencyFaultEnable). */
   #fault(brokerName: string, begin: number, isolation: boolean): void {
-    this.faultStrategy.updateFaultItem(brokerName, this.#clock.now() - begin, isolation);
+    this.#strategy.updateFaultItem(brokerName, this.#now() - begin, isolation);
+  }
+
+  /** ASYNC sends wait for (or are refused) an in-flight permit first. */
+  async #dispatch(out: Outgoing, mq: MessageQueue | undefined, selector: SendOptions['selector'], arg: unknown): Promise<SendResult | undefined> {
+    const release = out.mode_ === ASYNC
+      ? await this.#limiter.acquire(out.wire_.body.length, this.#o.asyncBackpressure, out.end_ - this.#now(), out.signal_)
+      : undefined;
+    try {
+      if (!mq && !selector) return await this.#sendDefault(out);
+      // send(msg, mq) and send(msg, selector, arg): exactly one attempt; no retry, no fault update (5.7).
+      const topic = out.wire_.topic;
+      if (mq) {
+        if (mq.topic !== topic) throw new MQClientError(-1, `topic not equal: message ${topic}, queue ${mq.topic}`);
+      } else {
+        const info = await this.#findInfo(out);
+        try {
+          mq = selector!(copyQueues(info), out.msg_, arg);
+        } catch (e) {
+          throw new MQClientError(-1, `select message queue threw exception: ${e}`, { cause: e });
+        }
+        if (typeof mq?.brokerName !== 'string') throw new MQClientError(-1, 'select message queue returned null: return one of the queues');
+        if (out.end_ < this.#now()) tooLate('call timeout');
+      }
+      return await this.#sendKernel(out, mq);
+    } finally {
+      release?.();
+    }
   }
 
   /** The retry loop of DefaultMQProducerImpl.sendDefaultImpl (5.3). */
-  async #sendDefault(out: Outgoing, mode: Mode, timeout: number, signal?: AbortSignal): Promise<SendResult | undefined> {
-    const t0 = this.#clock.now();
-    const topic = out.wire.topic;
-    const o = this.options;
-    const info = await this.#findInfo(topic, timeout, signal);
-    const timesTotal = mode === SYNC ? 1 + o.retryTimesWhenSendFailed : 1;
+  async #sendDefault(out: Outgoing): Promise<SendResult | undefined> {
+    const t0 = this.#now();
+    const { wire_: { topic }, mode_: mode } = out;
+    const o = this.#o;
+    const info = await this.#findInfo(out);
     const brokersSent: string[] = [];
     let mq: MessageQueue | undefined;
     let lastResult: SendResult | undefined;
-    let lastError: unknown;
+    let e: unknown;
     let times = 0;
-    for (; times < timesTotal; times++) {
-      mq = this.faultStrategy.selectOneMessageQueue(info, mq?.brokerName);
+    for (; times < (mode ? 1 : 1 + o.retryTimesWhenSendFailed); times++) {
+      mq = this.#strategy.selectOneMessageQueue(info, mq?.brokerName);
       brokersSent[times] = mq.brokerName;
-      const begin = this.#clock.now();
-      const cost = begin - t0;
-      if (timeout < cost) {
-        return lastResult ?? tooLate(`sendDefaultImpl call timeout after ${times} attempt(s) of ${timeout} ms, topic ${topic}`, '', { cause: lastError });
-      }
+      const begin = this.#now();
+      if (out.end_ < begin) return lastResult ?? tooLate(`sendDefaultImpl call timeout after ${times} attempt(s), topic ${topic}`, '', { cause: e });
       try {
-        const result = await this.#sendKernel(out, mq, mode, timeout - cost, info, signal);
+        const result = await this.#sendKernel(out, mq, info);
         if (mode !== ASYNC) this.#fault(mq.brokerName, begin, false);
-        if (mode === SYNC && result!.sendStatus !== 'SEND_OK' && o.retryAnotherBrokerWhenNotStoreOK) {
-          lastResult = result;
-          continue;
-        }
-        return result;
-      } catch (e) {
-        if (out.exchanged) throw e;
-        const abort = e instanceof AbortError;
+        if (mode || result!.sendStatus === 'SEND_OK' || !o.retryAnotherBrokerWhenNotStoreOK) return result;
+        lastResult = result;
+      } catch (err) {
+        if (out.sent_) throw err;
+        const abort = err instanceof AbortError;
         this.#fault(mq.brokerName, begin, !abort);
-        if (abort) throw e;
-        lastError = e;
-        if (e instanceof MQBrokerError) {
-          if (o.retryResponseCodes.includes(e.responseCode)) continue;
+        if (abort) throw err;
+        e = err;
+        if (err instanceof MQBrokerError) {
+          if (o.retryResponseCodes.includes(err.responseCode)) continue;
           if (lastResult) return lastResult;
-          throw e;
+          throw err;
         }
-        if (!(e instanceof RemotingError || e instanceof MQClientError)) throw e;
+        if (!(err instanceof RemotingError || err instanceof MQClientError)) throw err;
       }
     }
     if (lastResult) return lastResult;
-    const e = lastError;
-    const code =
-      e instanceof MQBrokerError ? e.responseCode
-      : e instanceof RemotingConnectError ? CE_CONNECT_BROKER_EXCEPTION
-      : e instanceof RemotingTimeoutError ? CE_ACCESS_BROKER_TIMEOUT
-      : CE_BROKER_NOT_EXIST_EXCEPTION;
     throw new MQClientError(
-      code,
-      `Send [${times}] times, still failed, cost [${this.#clock.now() - t0}]ms, Topic: ${topic}, BrokersSent: [${brokersSent.join(', ')}]` +
-        `; last error: ${errorText(e)}. Check the brokers and the topic's perm, or raise sendMsgTimeout / retryTimesWhenSendFailed`,
+      e instanceof MQBrokerError ? e.responseCode
+        : e instanceof RemotingConnectError ? CE_CONNECT_BROKER_EXCEPTION
+        : e instanceof RemotingTimeoutError ? CE_ACCESS_BROKER_TIMEOUT
+        : CE_BROKER_NOT_EXIST_EXCEPTION,
+      `Send [${times}] times, still failed, cost [${this.#now() - t0}]ms, Topic: ${topic}, BrokersSent: [${brokersSent.join(', ')}]` +
+        `; last error: ${e}. Check the brokers, or raise retryTimesWhenSendFailed / sendMsgTimeout`,
       { cause: e },
     );
   }
 
-  /** One attempt (5.4). */
-  async #sendKernel(
-    out: Outgoing, mq: MessageQueue, mode: Mode, timeout: number, info: TopicPublishInfo | undefined, signal?: AbortSignal,
-  ): Promise<SendResult | undefined> {
-    const begin = this.#clock.now();
-    const { brokerName, topic } = mq;
-    const { routes, client } = this;
-    const { wire, batchIds } = out;
+  /**
+   * One attempt (5.4). ASYNC: MQClientAPIImpl.sendMessageAsync + onExceptionImpl, where transport
+   * failures are retried (the same request, to the broker the strategy picks next) and error
+   * responses are not (5.5); faults are charged here, not by the send loop.
+   */
+  async #sendKernel(out: Outgoing, mq: MessageQueue, info?: TopicPublishInfo): Promise<SendResult | undefined> {
+    let { brokerName } = mq;
+    const { topic } = mq;
+    const routes = this.#routes;
+    const client = this.#client;
+    const { wire_: wire, ids_: ids, mode_: mode, signal_: signal } = out;
     let addr = routes.findBrokerAddressInPublish(brokerName);
     if (!addr) {
-      await routes.updateTopicRouteInfoFromNameServer(topic, false, Math.max(1, timeout), signal).catch(() => false);
+      await routes.updateRoute_(topic, false, Math.max(1, out.end_ - this.#now()), signal).catch(() => 0);
       addr = routes.findBrokerAddressInPublish(brokerName);
+      if (!addr) throw new MQClientError(-1, `The broker[${brokerName}] not exist: no master in its route`);
     }
-    if (!addr) {
-      throw new MQClientError(-1, `The broker[${brokerName}] not exist: no master address in the routes; is it registered with the name server?`);
-    }
-    if (!batchIds) setUniqKeyIfAbsent(wire);
-    const { body, sysFlag } = await this.#encodeBody(out);
-    const req = createRequest(batchIds ? RC_SEND_BATCH_MESSAGE : RC_SEND_MESSAGE_V2, this.#sendHeader(out, mq, sysFlag), {
+    if (!ids) setUniqKeyIfAbsent(wire);
+    const [body, sysFlag] = await (out.body_ ??= this.#encodeBody(out));
+    const req = createRequest(ids ? RC_SEND_BATCH_MESSAGE : RC_SEND_MESSAGE_V2, this.#sendHeader(out, mq, sysFlag), {
       body,
-      serializeType: this.options.serializeType,
+      serializeType: this.#o.serializeType,
       oneway: mode === ONEWAY,
     });
-    const left = timeout - (this.#clock.now() - begin);
-    if (left < 0) tooLate('sendKernelImpl call timeout', addr);
-    const msgId = batchIds ? batchIds.join(',') : wire.properties.UNIQ_KEY!;
-    if (mode === ASYNC) {
-      out.exchanged = true;
-      return this.#sendAsync(addr, mq, req, left, info, msgId, signal);
-    }
-    const res = mode === SYNC ? await client.invoke(addr, req, left, signal) : await client.invokeOneway(addr, req, signal);
-    this.#brokerUsed(addr);
-    return res ? processSendResponse(res, topic, brokerName, addr, msgId) : undefined;
-  }
-
-  /** MQClientAPIImpl.sendMessageAsync + onExceptionImpl: transport failures retried, error responses not (5.5). */
-  async #sendAsync(
-    addr: string, mq: MessageQueue, req: RemotingCommand, timeout: number, info: TopicPublishInfo | undefined, msgId: string, signal?: AbortSignal,
-  ): Promise<SendResult> {
-    let brokerName = mq.brokerName;
-    let left = timeout;
+    let left = out.end_ - this.#now();
+    if (left < 0) tooLate('call timeout', addr);
+    const msgId = ids ? ids.join() : wire.properties.UNIQ_KEY!;
+    out.sent_ = mode === ASYNC;
     for (let failures = 0; ; ) {
-      const begin = this.#clock.now();
-      let res: RemotingCommand;
+      const begin = this.#now();
+      let res: RemotingCommand | void;
       try {
-        res = await this.client.invoke(addr, req, left, signal);
+        res = mode === ONEWAY ? await client.invokeOneway(addr, req, signal) : await client.invoke(addr, req, left, signal);
       } catch (e) {
-        if (e instanceof AbortError) throw e;
+        if (mode !== ASYNC || e instanceof AbortError) throw e;
         this.#fault(brokerName, begin, true);
-        left -= this.#clock.now() - begin;
-        if (++failures > this.options.retryTimesWhenSendAsyncFailed || left <= 0) throw e;
-        // Same request (header and queueId included) to the broker the strategy picks next.
-        if (info) brokerName = this.faultStrategy.selectOneMessageQueue(info, brokerName).brokerName;
-        const next = this.routes.findBrokerAddressInPublish(brokerName);
+        left = out.end_ - this.#now();
+        if (++failures > this.#o.retryTimesWhenSendAsyncFailed || left <= 0) throw e;
+        if (info) brokerName = this.#strategy.selectOneMessageQueue(info, brokerName).brokerName;
+        const next = routes.findBrokerAddressInPublish(brokerName);
         if (!next) throw e;
         addr = next;
         continue;
       }
       this.#brokerUsed(addr);
-      let ok = false;
+      let result: SendResult | undefined;
       try {
-        const result = processSendResponse(res, mq.topic, brokerName, addr, msgId);
-        ok = true;
-        return result;
+        return (result = res ? processSendResponse(res, topic, brokerName, addr, msgId) : undefined);
       } finally {
-        this.#fault(brokerName, begin, !ok);
+        if (mode === ASYNC) this.#fault(brokerName, begin, !result);
       }
     }
   }
 
-  /** Compression once per send, reused by retries; batches are never compressed (3.8). */
-  #encodeBody(out: Outgoing): Promise<{ body: Uint8Array; sysFlag: number }> {
-    return (out.encoded ??= (async () => {
-      let body = out.wire.body;
-      let sysFlag = out.wire.properties.TRAN_MSG === 'true' ? SYSFLAG_TRANSACTION_PREPARED : 0;
-      if (!out.batchIds && body.length >= this.options.compressMsgBodyOverHowmuch) {
-        try {
-          body = await compressZlib(body);
-          sysFlag |= SYSFLAG_COMPRESSED_ZLIB;
-        } catch {
-          // like Java: send uncompressed
-        }
+  /** The body as sent and its sysFlag; batches are never compressed (3.8). */
+  async #encodeBody({ wire_: { body, properties }, ids_ }: Outgoing): Promise<[Uint8Array, number]> {
+    let sysFlag = properties.TRAN_MSG === 'true' ? SYSFLAG_TRANSACTION_PREPARED : 0;
+    if (!ids_ && body.length >= this.#o.compressMsgBodyOverHowmuch) {
+      try {
+        body = await compressZlib(body);
+        sysFlag |= SYSFLAG_COMPRESSED_ZLIB;
+      } catch {
+        // like Java: send uncompressed
       }
-      return { body, sysFlag };
-    })());
+    }
+    return [body, sysFlag];
   }
 
-  /** SendMessageRequestHeaderV2 (3.2): letters a..n, every value a string, in Java HashMap order. */
-  #sendHeader({ wire, batchIds }: Outgoing, mq: MessageQueue, sysFlag: number): Record<string, string> {
-    const o = this.options;
-    const p = wire.properties;
-    const retry = wire.topic.startsWith('%RETRY%');
-    const h: Record<string, string | number | boolean | undefined> = {
+  /**
+   * SendMessageRequestHeaderV2 (3.2): letters a..n, every value a string. A Java HashMap iterates
+   * these one-letter keys in letter order, so the record is built in that order. j (reconsumeTimes)
+   * and l (maxReconsumeTimes) come from RECONSUME_TIME / MAX_RECONSUME_TIMES, reserved properties a
+   * Message cannot carry: j is always 0 and l is left out, as Java does for a message without them.
+   */
+  #sendHeader({ wire_: w, ids_ }: Outgoing, mq: MessageQueue, sysFlag: number): Record<string, string> {
+    const o = this.#o;
+    return {
       a: o.producerGroup,
-      b: wire.topic,
+      b: w.topic,
       c: o.createTopicKey,
-      d: o.defaultTopicQueueNums,
-      e: mq.queueId,
-      f: sysFlag,
-      g: Date.now(),
-      h: wire.flag,
-      i: encodeProperties(p),
-      j: (retry ? p.RECONSUME_TIME : undefined) ?? 0,
-      k: false,
-      l: retry ? p.MAX_RECONSUME_TIMES : undefined,
-      m: !!batchIds,
+      d: `${o.defaultTopicQueueNums}`,
+      e: `${mq.queueId}`,
+      f: `${sysFlag}`,
+      g: `${Date.now()}`,
+      h: `${w.flag}`,
+      i: encodeProperties(w.properties),
+      j: '0',
+      k: 'false',
+      m: `${!!ids_}`,
       n: mq.brokerName,
     };
-    const s: Record<string, string> = {};
-    for (const k in h) if (h[k] !== undefined) s[k] = String(h[k]);
-    return inJavaOrder(s);
   }
 
   // ---------- heartbeat, unregister, timers ----------
@@ -460,35 +430,30 @@ export class Producer extends EventEmitter<ProducerEvents> {
     void this.#heartbeat(addr);
   }
 
-  #heartbeatAll(): Promise<unknown> {
-    return Promise.all([...this.#brokers].map((addr) => this.#heartbeat(addr)));
-  }
-
   /** A heartbeat whose failure becomes an 'error' event. */
   #heartbeat(addr: string): Promise<void> {
-    return this.sendHeartbeat(addr).catch((e: unknown) => this.#emitError(e, `heartbeat to ${addr} failed`));
+    return this.sendHeartbeat(addr).catch((e: unknown) => this.#emitError(e));
   }
 
   /** HEART_BEAT (34): no header, HeartbeatData body (8.2). */
   async sendHeartbeat(addr: string): Promise<void> {
-    const o = this.options;
+    const o = this.#o;
     const body =
       `{"clientID":${fastjsonString(this.clientId)},"consumerDataSet":[],"producerDataSet":[` +
       `{"groupName":${fastjsonString(o.producerGroup)}},{"groupName":"${CLIENT_INNER_PRODUCER_GROUP}"}]}`;
     const req = createRequest(RC_HEART_BEAT, undefined, { body: utf8.encode(body), serializeType: o.serializeType });
-    const res = await this.client.invoke(addr, req, o.mqClientApiTimeout);
+    const res = await this.#client.invoke(addr, req, o.mqClientApiTimeout);
     if (res.code !== RS_SUCCESS) throw new MQBrokerError(res.code, res.remark ?? '', addr);
   }
 
   /** UNREGISTER_CLIENT (35) for the group and the inner group; failures ignored (8.3). */
   async #unregister(addr: string): Promise<void> {
-    const o = this.options;
+    const o = this.#o;
     try {
-      for (const group of [o.producerGroup, CLIENT_INNER_PRODUCER_GROUP]) {
-        const req = createRequest(RC_UNREGISTER_CLIENT, inJavaOrder({ clientID: this.clientId, producerGroup: group }), {
-          serializeType: o.serializeType,
-        });
-        await this.client.invoke(addr, req, Math.min(UNREGISTER_TIMEOUT, o.mqClientApiTimeout));
+      for (const producerGroup of [o.producerGroup, CLIENT_INNER_PRODUCER_GROUP]) {
+        // Fields in Java HashMap order.
+        const req = createRequest(RC_UNREGISTER_CLIENT, { producerGroup, clientID: this.clientId }, { serializeType: o.serializeType });
+        await this.#client.invoke(addr, req, Math.min(UNREGISTER_TIMEOUT, o.mqClientApiTimeout));
       }
     } catch {
       // the broker is gone; it forgets us after 120 s anyway
@@ -498,22 +463,22 @@ export class Producer extends EventEmitter<ProducerEvents> {
   /** A repeating background task; errors become 'error' events and never escape. */
   #every(ms: number, task: () => Promise<unknown>): void {
     const timers = this.#timers;
+    const i = timers.length;
     const tick = (): void => {
-      timers.delete(timer);
       task()
-        .catch((e: unknown) => this.#emitError(e, 'background task failed'))
+        .catch((e: unknown) => this.#emitError(e))
         .finally(() => {
-          if (this.#state === 'RUNNING') timers.add((timer = setTimeout(tick, ms)));
+          if (this.#state === 'RUNNING') timers[i] = setTimeout(tick, ms);
         });
     };
-    let timer = setTimeout(tick, ms);
-    timers.add(timer);
+    timers[i] = setTimeout(tick, ms);
   }
 
-  #emitError(e: unknown, context: string): void {
+  /** A background failure (route refresh, heartbeat) as an 'error' event. */
+  #emitError(e: unknown): void {
     if (this.#state !== 'RUNNING') return; // failures caused by shutdown itself are not news
     try {
-      this.emit('error', e instanceof Error ? e : new Error(`${context}: ${String(e)}`));
+      this.emit('error', e instanceof Error ? e : new Error(`background task failed: ${e}`));
     } catch {
       // a listener threw: background work must not crash the host
     }

@@ -23,20 +23,20 @@ export interface SendResult {
 const STATUS: Record<number, SendStatus> = { 0: 'SEND_OK', 10: 'FLUSH_DISK_TIMEOUT', 12: 'FLUSH_SLAVE_TIMEOUT', 11: 'SLAVE_NOT_AVAILABLE' };
 
 /** Throws MQBrokerError for any code but 0/10/11/12, unknown codes included. */
-export function processSendResponse(res: RemotingCommand, topic: string, brokerName: string, brokerAddr: string, msgId: string): SendResult {
-  const sendStatus = STATUS[res.code];
-  if (!sendStatus) throw new MQBrokerError(res.code, res.remark ?? '', brokerAddr);
-  const ext = res.extFields ?? {};
-  const int = (v: string | undefined, fallback: number): number => {
-    const n = v === undefined ? NaN : Number(v);
-    return Number.isFinite(n) ? n : fallback;
+export function processSendResponse({ code, remark, extFields: ext = {} }: RemotingCommand, topic: string, brokerName: string, brokerAddr: string, msgId: string): SendResult {
+  const sendStatus = STATUS[code];
+  if (!sendStatus) throw new MQBrokerError(code, remark ?? '', brokerAddr);
+  /** A number field of the response; -1 if absent or not a number. */
+  const int = (v?: string): number => {
+    const n = +(v ?? NaN);
+    return Number.isFinite(n) ? n : -1;
   };
   const result: SendResult = {
     sendStatus,
     msgId,
     offsetMsgId: ext.msgId ?? '',
-    messageQueue: { topic, brokerName, queueId: int(ext.queueId, -1) },
-    queueOffset: int(ext.queueOffset, -1),
+    messageQueue: { topic, brokerName, queueId: int(ext.queueId) },
+    queueOffset: int(ext.queueOffset),
     regionId: ext.MSG_REGION || 'DefaultRegion',
     traceOn: ext.TRACE_ON !== 'false',
     brokerAddr,

@@ -24,20 +24,20 @@ export type RequestHandler = (target: string, cmd: RemotingCommand) => RemotingC
 export interface RemotingClientOptions { maxFrameSize?: number }
 
 interface Pending {
-  target: string;
-  conn?: Conn;
-  resolve(cmd: RemotingCommand): void;
-  reject(err: Error): void;
+  target_: string;
+  conn_?: Conn;
+  /** Resolves with a response, rejects with an Error; once. */
+  settle_(result: RemotingCommand | Error): void;
 }
 
 interface Conn {
-  target: string;
-  ready: Promise<TransportConnection>;
-  transport?: TransportConnection;
-  closed: boolean;
-  pending: Set<number>;
-  /** Emits the 'disconnected' event of this target. */
-  disconnected?(error?: Error): void;
+  target_: string;
+  /** Settles once the transport connected (with this Conn) or failed (with a RemotingError). */
+  ready_: Promise<Conn>;
+  transport_?: TransportConnection;
+  closed_: boolean;
+  /** Opaques of the requests written on this connection. */
+  pending_: Set<number>;
 }
 
 export class RemotingClient extends EventEmitter<RemotingClientEvents> {
@@ -74,48 +74,40 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
       this.#check(target, signal);
       const pending = this.#pending;
       const opaque = this.#opaque();
-      const req: RemotingCommand = { ...cmd, opaque, flag: cmd.flag & ~(FLAG_RESPONSE | FLAG_ONEWAY) };
       const onAbort = (): void => settle(new AbortError());
       const settle = (result: RemotingCommand | Error): void => {
         const p = pending.get(opaque);
-        if (!p) return;
-        pending.delete(opaque);
-        p.conn?.pending.delete(opaque);
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (result instanceof Error) reject(result);
-        else resolve(result);
+        if (p) {
+          pending.delete(opaque);
+          p.conn_?.pending_.delete(opaque);
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          if (result instanceof Error) reject(result);
+          else resolve(result);
+        }
       };
-      pending.set(opaque, { target, resolve: settle, reject: settle });
+      pending.set(opaque, { target_: target, settle_: settle });
       const timer = setTimeout(() => settle(new RemotingTimeoutError(target, timeoutMs)), Math.max(0, timeoutMs));
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#connection(target).then(
-        (conn) => {
-          const p = pending.get(opaque);
-          if (!p) return; // timed out or aborted while connecting
-          p.conn = conn;
-          conn.pending.add(opaque);
-          this.#write(conn, req);
-        },
-        (e: unknown) => {
-          throw asConnectError(target, e);
-        },
-      ).catch(settle);
+      this.#connection(target).then((conn) => {
+        const p = pending.get(opaque);
+        if (p) {
+          // else timed out or aborted while connecting
+          p.conn_ = conn;
+          conn.pending_.add(opaque);
+          this.#write(conn, { ...cmd, opaque, flag: cmd.flag & ~(FLAG_RESPONSE | FLAG_ONEWAY) });
+        }
+      }).catch(settle);
     });
   }
 
   /** Sends a oneway request (flag bit 1); resolves once the frame is written. */
   async invokeOneway(target: string, cmd: RemotingCommand, signal?: AbortSignal): Promise<void> {
     this.#check(target, signal);
-    const req: RemotingCommand = { ...cmd, opaque: this.#opaque(), flag: (cmd.flag & ~FLAG_RESPONSE) | FLAG_ONEWAY };
-    let conn: Conn;
-    try {
-      conn = await this.#connection(target);
-    } catch (e) {
-      throw asConnectError(target, e);
-    }
+    const opaque = this.#opaque();
+    const conn = await this.#connection(target);
     this.#check(target, signal, true);
-    this.#write(conn, req);
+    this.#write(conn, { ...cmd, opaque, flag: (cmd.flag & ~FLAG_RESPONSE) | FLAG_ONEWAY });
   }
 
   /** Fails every pending request, closes every connection. Leaves no timer behind. */
@@ -123,8 +115,8 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort();
-    for (const conn of [...this.#conns.values()]) this.#drop(conn, closedError(conn.target), true);
-    for (const p of [...this.#pending.values()]) p.reject(closedError(p.target));
+    for (const conn of this.#conns.values()) this.#drop(conn, closedError(conn.target_), true);
+    for (const p of this.#pending.values()) p.settle_(closedError(p.target_));
   }
 
   /** Throws when the client is closed or the caller aborted (before the write with `afterConnect`). */
@@ -135,11 +127,11 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
 
   /** Writes a frame; a closed connection or a failing transport becomes a RemotingConnectError. */
   #write(conn: Conn, cmd: RemotingCommand): void {
-    if (conn.closed) throw new RemotingConnectError(conn.target, 'connection closed');
+    if (conn.closed_) throw new RemotingConnectError(conn.target_, 'connection closed');
     try {
-      conn.transport!.send(encodeCommand(cmd));
+      conn.transport_!.send(encodeCommand(cmd));
     } catch (e) {
-      throw asConnectError(conn.target, e);
+      throw asConnectError(conn.target_, e);
     }
   }
 
@@ -151,58 +143,61 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     return o;
   }
 
+  #emitConnection(target: string, type: 'connected' | 'disconnected', error?: Error): void {
+    this.emit('connection', (error ? { target, type, error } : { target, type }) as ConnectionEvent);
+  }
+
   /** The open (or opening) connection to a target; a closed one is replaced on next use. */
   #connection(target: string): Promise<Conn> {
     const conns = this.#conns;
-    let c = conns.get(target);
-    if (!c || c.closed) {
-      const conn: Conn = (c = { target, closed: false, pending: new Set(), ready: undefined! });
-      const disconnected = (error?: Error): boolean => this.emit('connection', { target, type: 'disconnected', ...(error && { error }) });
-      conn.ready = this.#transport.connect(
+    let conn = conns.get(target);
+    if (!conn || conn.closed_) {
+      const c: Conn = (conn = { target_: target, closed_: false, pending_: new Set(), ready_: undefined! });
+      c.ready_ = this.#transport.connect(
         target,
-        { onFrame: (f) => this.#onFrame(conn, f), onClose: (err) => this.#drop(conn, err) },
+        { onFrame: (f) => this.#onFrame(c, f), onClose: (err) => this.#drop(c, err) },
         this.#closing.signal,
-      );
-      conn.ready.then(
+      ).then(
         (t) => {
-          conn.transport = t;
-          if (conn.closed || this.#closed) t.close();
-          else this.emit('connection', { target, type: 'connected' });
+          c.transport_ = t;
+          if (c.closed_ || this.#closed) t.close();
+          else this.#emitConnection(target, 'connected');
+          return c;
         },
         (err: unknown) => {
-          if (conns.get(target) === conn) conns.delete(target);
-          conn.closed = true;
-          disconnected(asConnectError(target, err));
+          if (conns.get(target) === c) conns.delete(target);
+          c.closed_ = true;
+          const e = asConnectError(target, err);
+          this.#emitConnection(target, 'disconnected', e);
+          throw e;
         },
       );
-      conn.disconnected = disconnected;
-      conns.set(target, conn);
+      conns.set(target, c);
     }
-    const conn = c;
-    return conn.ready.then(() => conn);
+    return conn.ready_;
   }
 
   #drop(conn: Conn, error?: Error, closeTransport?: boolean): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    if (this.#conns.get(conn.target) === conn) this.#conns.delete(conn.target);
+    if (conn.closed_) return;
+    conn.closed_ = true;
+    const target = conn.target_;
+    if (this.#conns.get(target) === conn) this.#conns.delete(target);
     if (closeTransport || error instanceof CodecError) {
       try {
-        conn.transport?.close();
+        conn.transport_?.close();
       } catch {
         // already gone
       }
     }
     // The connection is gone: pending requests fail as connect errors (the codec error, if any, is the cause).
-    const reason = error instanceof RemotingError ? error : new RemotingConnectError(conn.target, error?.message ?? 'connection closed', { cause: error });
-    for (const opaque of [...conn.pending]) this.#pending.get(opaque)?.reject(reason);
-    conn.pending.clear();
-    if (conn.transport) conn.disconnected!(error);
+    const reason = error instanceof RemotingError ? error : new RemotingConnectError(target, error?.message ?? 'connection closed', { cause: error });
+    for (const opaque of conn.pending_) this.#pending.get(opaque)?.settle_(reason);
+    if (conn.transport_) this.#emitConnection(target, 'disconnected', error);
   }
 
   #onFrame(conn: Conn, frame: Uint8Array): void {
-    if (conn.closed) return;
-    const target = conn.target;
+    if (conn.closed_) return;
+    const target = conn.target_;
     let cmd: RemotingCommand;
     try {
       cmd = decodeCommand(frame, { maxFrameSize: this.#maxFrameSize });
@@ -215,7 +210,7 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     if (!isResponse(cmd)) return void this.#answer(conn, cmd);
     const { opaque, code } = cmd;
     const p = this.#pending.get(opaque);
-    if (p?.conn === conn) p.resolve(cmd);
+    if (p?.conn_ === conn) p.settle_(cmd);
     else {
       this.droppedResponses++;
       this.emit('debug', { type: 'unknown-opaque', target, opaque, code });
@@ -223,12 +218,11 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
   }
 
   async #answer(conn: Conn, req: RemotingCommand): Promise<void> {
-    const { target } = conn;
+    const target = conn.target_;
     const { code } = req;
     let res: RemotingCommand | void;
     try {
-      if (!this.#handler) res = createResponse(req, RS_REQUEST_CODE_NOT_SUPPORTED, ` request type ${code} not supported`);
-      else res = await this.#handler(target, req);
+      res = this.#handler ? await this.#handler(target, req) : createResponse(req, RS_REQUEST_CODE_NOT_SUPPORTED, ` request type ${code} not supported`);
     } catch (error) {
       this.emit('debug', { type: 'request-handler-failed', target, code, error });
       res = createResponse(req, RS_SYSTEM_ERROR, String(error));
@@ -246,6 +240,6 @@ const closedError = (target: string): RemotingConnectError => new RemotingConnec
 function asConnectError(target: string, e: unknown): Error {
   // Transport errors keep their kind (e.g. too-many-requests back-pressure, an oversize frame).
   if (e instanceof AbortError || e instanceof RemotingError || e instanceof CodecError) return e;
-  if (e instanceof Error && e.name === 'AbortError') return new AbortError(e.message, { cause: e });
+  if ((e as Error)?.name === 'AbortError') return new AbortError((e as Error).message, { cause: e });
   return new RemotingConnectError(target, e instanceof Error ? e.message : String(e), { cause: e });
 }

@@ -7,7 +7,7 @@ import type { RemotingCommand } from './command.js';
 import { fastjsonString } from './json.js';
 
 /** The Java decoder's default limit (NettyDecoder, com.rocketmq.remoting.frameMaxLength). */
-export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME_SIZE = 16_777_216; // 16 MiB
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -30,7 +30,7 @@ export function encodeCommand(cmd: RemotingCommand): Uint8Array {
   if (n > 0xffffff) fail('OVERSIZE', `header of ${n} bytes exceeds 16 MiB`);
   const body = cmd.body ?? EMPTY;
   const out = new Uint8Array(4 + n + body.length);
-  new DataView(out.buffer).setUint32(0, (+binary << 24) | n);
+  out.set([+binary, n >> 16, n >> 8, n]);
   out.set(header, 4);
   out.set(body, 4 + n);
   return out;
@@ -57,20 +57,16 @@ export function encodeJsonHeader(cmd: RemotingCommand): string {
 export function encodeBinaryHeader(cmd: RemotingCommand): Uint8Array {
   const remark = utf8.encode(cmd.remark ?? '');
   const ext = fields(cmd).map((e) => e.map((x) => utf8.encode(x)));
-  let mapLen = 0;
+  let n = 21 + remark.length;
   for (const [k, v] of ext) {
     if (k!.length > 0x7fff) fail('OVERSIZE', `extFields key of ${k!.length} bytes`);
-    mapLen += 6 + k!.length + v!.length;
+    n += 6 + k!.length + v!.length;
   }
-  const out = new Uint8Array(21 + remark.length + mapLen);
-  const view = new DataView(out.buffer);
+  const out = new Uint8Array(n);
   let p = 0;
-  /** A big-endian int of `size` bytes (1 = unsigned byte). */
-  const int = (n: number, size: number): void => {
-    if (size === 1) view.setUint8(p, n);
-    else if (size === 2) view.setInt16(p, n);
-    else view.setInt32(p, n);
-    p += size;
+  /** A big-endian int of `size` bytes. */
+  const int = (v: number, size: number): void => {
+    while (size--) out[p++] = v >> (8 * size);
   };
   /** Length (of `size` bytes), then the bytes. */
   const bytes = (b: Uint8Array, size: number): void => {
@@ -85,7 +81,7 @@ export function encodeBinaryHeader(cmd: RemotingCommand): Uint8Array {
   int(cmd.opaque, 4);
   int(cmd.flag, 4);
   bytes(remark, 4);
-  int(mapLen, 4);
+  int(n - p - 4, 4);
   for (const [k, v] of ext) {
     bytes(k!, 2);
     bytes(v!, 4);
@@ -102,71 +98,76 @@ export function decodeCommand(frame: Uint8Array, opts: DecodeOptions = {}): Remo
   const max = opts.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
   const n = frame.length;
   if (n > max) fail('OVERSIZE', `frame of ${n} bytes exceeds the ${max}-byte limit`);
-  if (n < 4) fail('TRUNCATED', `frame of ${n} bytes is shorter than its 4-byte header length`);
-  const word = new DataView(frame.buffer, frame.byteOffset, n).getUint32(0);
-  const type = word >>> 24;
-  const headerLength = word & 0xffffff;
+  if (n < 4) fail('TRUNCATED', `frame of ${n} bytes is too short`);
+  const type = frame[0]!;
+  const headerLength = (frame[1]! << 16) | (frame[2]! << 8) | frame[3]!;
   if (headerLength > n - 4) fail('TRUNCATED', `header length ${headerLength} exceeds the ${n - 4} bytes present`);
-  if (type > 1) fail('BAD_SERIALIZE_TYPE', `unknown serialize type ${type} (0 = JSON, 1 = ROCKETMQ)`);
+  if (type > 1) fail('BAD_SERIALIZE_TYPE', `unknown serialize type ${type}`);
   const header = frame.subarray(4, 4 + headerLength);
-  const body = frame.subarray(4 + headerLength);
   const cmd = type ? decodeBinaryHeader(header) : decodeJsonHeader(header);
-  if (body.length) cmd.body = body;
+  if (n > 4 + headerLength) cmd.body = frame.subarray(4 + headerLength);
   return cmd;
 }
+
+const badHeader = (msg: string, options?: ErrorOptions): never => fail('BAD_HEADER', msg, options);
+const isMap = (x: unknown): boolean => !!x && typeof x == 'object' && !Array.isArray(x);
 
 export function decodeJsonHeader(bytes: Uint8Array): RemotingCommand {
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(utf8Decoder.decode(bytes));
   } catch (e) {
-    return fail('BAD_HEADER', `JSON header does not parse: ${(e as Error).message}`, { cause: e });
+    return badHeader(`JSON header does not parse: ${(e as Error).message}`, { cause: e });
   }
-  const isMap = (x: unknown): boolean => typeof x === 'object' && !Array.isArray(x);
-  if (!o || !isMap(o)) fail('BAD_HEADER', 'JSON header is not an object');
+  if (!isMap(o)) badHeader('JSON header is not an object');
   /** An integer field (numbers as strings too); `fallback` when absent, else required. */
   const int = (field: string, fallback?: number): number => {
-    const value = o[field];
-    const n = value == null ? fallback : typeof value === 'string' ? Number(value) : value;
-    if (n === undefined) fail('BAD_HEADER', `JSON header lacks "${field}"`);
-    if (!Number.isInteger(n)) fail('BAD_HEADER', `JSON header "${field}" is not an integer`);
+    const v = o[field] ?? fallback;
+    if (v === undefined) badHeader(`JSON header lacks "${field}"`);
+    const n = typeof v == 'string' ? +v : v;
+    if (!Number.isInteger(n)) badHeader(`JSON header "${field}" is not an integer`);
     return n as number;
   };
-  const { language, remark, extFields } = o;
+  const { language: l, remark, extFields } = o;
   const cmd: RemotingCommand = {
     code: int('code'),
-    language: typeof language === 'string' ? language : typeof language === 'number' ? LANGUAGE_CODES[language] ?? 'OTHER' : 'JAVA',
+    language: typeof l == 'string' ? l : typeof l == 'number' ? LANGUAGE_CODES[l] ?? 'OTHER' : 'JAVA',
     version: int('version', 0),
     opaque: int('opaque', 0),
     flag: int('flag', 0),
     serializeType: 'JSON',
   };
-  if (typeof remark === 'string') cmd.remark = remark;
+  if (typeof remark == 'string') cmd.remark = remark;
   if (extFields != null) {
-    if (!isMap(extFields)) fail('BAD_HEADER', 'extFields is not an object');
+    if (!isMap(extFields)) badHeader('extFields is not an object');
     const ext: Record<string, string> = (cmd.extFields = {});
     for (const [k, v] of Object.entries(extFields as object)) {
-      if (v != null) ext[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+      if (v != null) ext[k] = typeof v == 'object' ? JSON.stringify(v) : `${v}`;
     }
   }
   return cmd;
 }
 
 export function decodeBinaryHeader(bytes: Uint8Array): RemotingCommand {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let p = 0;
   let end = bytes.length;
   /** Fails unless `n` (≥ 0) more bytes, plus `extra`, lie before `end`. */
   const need = (n: number, what: string, extra = 0): void => {
-    if (n < 0 || p + n + extra > end) fail('BAD_HEADER', `binary header: ${what} overruns the header (needs ${n} bytes at ${p} of ${end})`);
+    if (n < 0 || p + n + extra > end) badHeader(`binary header: ${what} overruns the header (needs ${n} bytes at ${p} of ${end})`);
   };
-  /** A big-endian int of `size` bytes (1 = unsigned byte). */
+  /** A big-endian signed int of `size` bytes. */
   const int = (size: number): number => {
-    const n = size === 1 ? view.getUint8(p) : size === 2 ? view.getInt16(p) : view.getInt32(p);
-    p += size;
-    return n;
+    let v = 0;
+    for (let i = size; i--; ) v = (v << 8) | bytes[p++]!;
+    return (v << (32 - 8 * size)) >> (32 - 8 * size);
   };
-  const text = (n: number): string => utf8Decoder.decode(bytes.subarray(p, (p += n)));
+  /** A length of `size` bytes, then that many bytes of text (and `extra` more bytes after them). */
+  const text = (size: number, what: string, extra = 0): string => {
+    need(size, `${what} length`);
+    const n = int(size);
+    need(n, what, extra);
+    return utf8Decoder.decode(bytes.subarray(p, (p += n)));
+  };
   need(17, 'fixed fields');
   const cmd: RemotingCommand = {
     code: int(2),
@@ -176,9 +177,8 @@ export function decodeBinaryHeader(bytes: Uint8Array): RemotingCommand {
     flag: int(4),
     serializeType: 'ROCKETMQ',
   };
-  const remarkLen = int(4);
-  need(remarkLen, 'remark');
-  if (remarkLen > 0) cmd.remark = text(remarkLen);
+  const remark = text(4, 'remark');
+  if (remark) cmd.remark = remark;
   need(4, 'extFields length');
   const mapLen = int(4);
   need(mapLen, 'extFields');
@@ -186,17 +186,12 @@ export function decodeBinaryHeader(bytes: Uint8Array): RemotingCommand {
   if (mapLen > 0) {
     const ext: Record<string, string> = (cmd.extFields = {});
     while (p < end) {
-      need(2, 'extFields key length');
-      const kl = int(2);
-      need(kl, 'extFields key', 4);
-      const k = text(kl);
-      const vl = int(4);
-      need(vl, 'extFields value');
-      const v = text(vl);
-      if (kl > 0 && vl > 0) ext[k] = v;
+      const k = text(2, 'extFields key', 4);
+      const v = text(4, 'extFields value');
+      if (k && v) ext[k] = v;
     }
   }
-  if (end !== bytes.length) fail('BAD_HEADER', `binary header has ${bytes.length - end} trailing bytes`);
+  if (end !== bytes.length) badHeader(`binary header has ${bytes.length - end} trailing bytes`);
   return cmd;
 }
 

@@ -1,5 +1,6 @@
 // java.util.HashMap iteration order for String keys, so that headers we write are byte-identical
 // to what a Java 4.9.8 client or broker writes (their extFields is a HashMap).
+import { setOwn } from '../message/properties.js';
 
 /** Java String.hashCode over UTF-16 code units, 32-bit signed. */
 export function javaStringHash(s: string): number {
@@ -16,22 +17,14 @@ export function javaHashMapOrder(keys: readonly string[]): string[] {
   const buckets: string[][] = [];
   for (const k of keys) {
     const h = javaStringHash(k);
-    const spread = h ^ (h >>> 16);
-    const idx = spread & (capacity - 1);
-    (buckets[idx] ??= []).push(k);
+    (buckets[(h ^ (h >>> 16)) & (capacity - 1)] ??= []).push(k);
   }
-  const out: string[] = [];
-  for (const b of buckets) if (b) out.push(...b);
-  return out;
+  return buckets.flat();
 }
 
 /** A new record with the same entries in Java HashMap order. */
 export function inJavaOrder(fields: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of javaHashMapOrder(Object.keys(fields))) {
-    // A "__proto__" key must stay an own entry: plain assignment would change the prototype instead.
-    if (k === '__proto__') Object.defineProperty(out, k, { value: fields[k], enumerable: true, writable: true, configurable: true });
-    else out[k] = fields[k]!;
-  }
+  for (const k of javaHashMapOrder(Object.keys(fields))) setOwn(out, k, fields[k]!);
   return out;
 }

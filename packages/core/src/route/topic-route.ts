@@ -18,43 +18,30 @@ export interface TopicRouteData {
   filterServerTable?: Record<string, string[]>;
 }
 
-/** Parses a GET_ROUTEINFO_BY_TOPIC body; accepts fastjson's bare integer keys (`{0:"h:p"}`). */
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v == 'object';
+
+/**
+ * Parses a GET_ROUTEINFO_BY_TOPIC body; accepts fastjson's bare integer keys (`{0:"h:p"}`).
+ * Throws CodecError('BAD_BODY') unless it has the shape of a TopicRouteData.
+ */
 export function parseTopicRouteData(body: Uint8Array | undefined): TopicRouteData {
-  if (!body || body.length === 0) throw new CodecError('BAD_BODY', 'route response has no body');
-  const raw = parseLenientJson(new TextDecoder().decode(body)) as Record<string, unknown> | null;
-  if (!isObject(raw)) throw new CodecError('BAD_BODY', 'route body is not a JSON object');
-  const arr = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isObject) : []);
-  const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v ?? 0) || 0);
-  const str = (v: unknown): string => String(v ?? '');
-  const route: TopicRouteData = {
-    queueDatas: arr(raw.queueDatas).map((q) => ({
-      brokerName: str(q.brokerName),
-      readQueueNums: num(q.readQueueNums),
-      writeQueueNums: num(q.writeQueueNums),
-      perm: num(q.perm),
-      topicSysFlag: num(q.topicSysFlag),
-    })),
-    brokerDatas: arr(raw.brokerDatas).map((b) => {
-      const addrs: Record<string, string> = {};
-      if (isObject(b.brokerAddrs)) for (const [id, a] of Object.entries(b.brokerAddrs)) if (typeof a === 'string') addrs[id] = a;
-      return { brokerName: str(b.brokerName), cluster: str(b.cluster), brokerAddrs: addrs };
-    }),
-  };
-  if (typeof raw.orderTopicConf === 'string' && raw.orderTopicConf) route.orderTopicConf = raw.orderTopicConf;
+  const route = (body?.length ? parseLenientJson(new TextDecoder().decode(body)) : 0) as TopicRouteData;
+  const list = (v: unknown[]): boolean => Array.isArray(v) && v.every(isObject);
+  if (
+    !isObject(route) || !list(route.queueDatas) || !list(route.brokerDatas) || !route.brokerDatas.every((b) => isObject(b.brokerAddrs) && Object.values(b.brokerAddrs).every((a) => typeof a == 'string')) ||
+    (route.orderTopicConf != null && typeof route.orderTopicConf != 'string')
+  ) {
+    throw new CodecError('BAD_BODY', 'route body is not a TopicRouteData JSON object');
+  }
   return route;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object';
-
 /** Per-topic round robin (ThreadLocalIndex): random non-negative start, `& 0x7fffffff`. */
 export class SendWhichQueue {
-  private value: number;
-  constructor(start?: number) {
-    this.value = start ?? crypto.getRandomValues(new Uint32Array(1))[0]! & 0x7fffffff;
-  }
+  /** Not #private: tests set it to exercise the wrap. */
+  value = crypto.getRandomValues(new Uint32Array(1))[0]! & 0x7fffffff;
   incrementAndGet(): number {
-    this.value = (this.value + 1) | 0;
-    return this.value & 0x7fffffff;
+    return (this.value = (this.value + 1) | 0) & 0x7fffffff;
   }
 }
 
@@ -64,7 +51,12 @@ export class TopicPublishInfo {
   haveTopicRouterInfo = false;
   messageQueueList: MessageQueue[] = [];
   readonly sendWhichQueue = new SendWhichQueue();
-  constructor(readonly topic: string, readonly routeData?: TopicRouteData) {}
+  declare readonly topic: string;
+  declare readonly routeData?: TopicRouteData;
+  constructor(topic: string, routeData?: TopicRouteData) {
+    this.topic = topic;
+    this.routeData = routeData;
+  }
 
   /** Usable for sending: at least one writable queue. */
   get ok(): boolean {
@@ -76,7 +68,7 @@ export class TopicPublishInfo {
     const list = this.messageQueueList;
     const next = (): MessageQueue => list[this.sendWhichQueue.incrementAndGet() % list.length]!;
     if (lastBrokerName != null) {
-      for (let i = 0; i < list.length; i++) {
+      for (const _ of list) {
         const mq = next();
         if (mq.brokerName !== lastBrokerName) return mq;
       }
@@ -86,8 +78,7 @@ export class TopicPublishInfo {
 
   /** writeQueueNums of a broker in the route (getQueueIdByBroker); -1 if absent. */
   writeQueueNumsOf(brokerName: string): number {
-    const q = this.routeData?.queueDatas.find((d) => d.brokerName === brokerName);
-    return q ? q.writeQueueNums : -1;
+    return this.routeData?.queueDatas.find((d) => d.brokerName === brokerName)?.writeQueueNums ?? -1;
   }
 }
 
@@ -100,14 +91,13 @@ export function topicRouteData2TopicPublishInfo(topic: string, route: TopicRoute
   if (route.orderTopicConf) {
     for (const item of route.orderTopicConf.split(';')) {
       const [brokerName, n] = item.split(':');
-      if (brokerName) add(brokerName, Number(n));
+      if (brokerName) add(brokerName, +n!);
     }
     info.orderTopic = true;
   } else {
     const qds = [...route.queueDatas].sort((a, b) => (a.brokerName < b.brokerName ? -1 : +(a.brokerName > b.brokerName)));
     for (const { brokerName, perm, writeQueueNums } of qds) {
-      const bd = route.brokerDatas.find((b) => b.brokerName === brokerName);
-      if (perm & PERM_WRITE && bd?.brokerAddrs[MASTER_ID]) add(brokerName, writeQueueNums);
+      if (perm & PERM_WRITE && route.brokerDatas.find((b) => b.brokerName === brokerName)?.brokerAddrs[MASTER_ID]) add(brokerName, writeQueueNums);
     }
   }
   info.haveTopicRouterInfo = true;
