@@ -14,8 +14,18 @@ export interface ConnectionHandlers {
 
 export interface TransportConnection {
   readonly target: string;
-  /** Writes one frame (no length prefix). Throws RemotingConnectError when the connection is not open. */
-  send(frame: Uint8Array): void;
+  /**
+   * Bytes this connection puts in front of each frame (its own header: a length prefix, an
+   * envelope). Core then encodes every frame with that much space before it, so the header goes
+   * in place instead of copying the frame.
+   */
+  readonly headroom?: number;
+  /**
+   * Writes one frame (no length prefix). `headroom`: how many bytes directly before `frame` in its
+   * buffer the transport may overwrite (0 or absent: none). Throws RemotingConnectError when the
+   * connection is not open.
+   */
+  send(frame: Uint8Array, headroom?: number): void;
   /** Closes this connection; onClose is called with no error. */
   close(): void;
 }

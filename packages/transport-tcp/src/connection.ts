@@ -77,7 +77,10 @@ export class TcpConnection implements TransportConnection {
     return this.queuedBytes + this.socket.writableLength;
   }
 
-  send(frame: Uint8Array): void {
+  /** The 4-byte length prefix (see TransportConnection.headroom). */
+  readonly headroom = 4;
+
+  send(frame: Uint8Array, headroom = 0): void {
     if (this.state !== 'open') {
       throw new RemotingConnectError(this.addr, 'the connection is closed (connect again for a new one)');
     }
@@ -92,16 +95,23 @@ export class TcpConnection implements TransportConnection {
           'the peer or the network is slower than the send rate: wait for responses before sending more',
       );
     }
-    const prefix = new Uint8Array(4);
-    new DataView(prefix.buffer).setUint32(0, frame.length);
     let chunks: Uint8Array[];
-    if (frame.length <= COALESCE_LIMIT) {
-      const one = new Uint8Array(4 + frame.length);
-      one.set(prefix);
-      one.set(frame, 4);
-      chunks = [one];
+    if (headroom >= 4) {
+      // The length prefix goes into the room core left before the frame: one buffer, no copy.
+      const whole = new Uint8Array(frame.buffer, frame.byteOffset - 4, frame.length + 4);
+      new DataView(whole.buffer, whole.byteOffset).setUint32(0, frame.length);
+      chunks = [whole];
     } else {
-      chunks = [prefix, frame];
+      const prefix = new Uint8Array(4);
+      new DataView(prefix.buffer).setUint32(0, frame.length);
+      if (frame.length <= COALESCE_LIMIT) {
+        const one = new Uint8Array(4 + frame.length);
+        one.set(prefix);
+        one.set(frame, 4);
+        chunks = [one];
+      } else {
+        chunks = [prefix, frame];
+      }
     }
     if (this.blocked) {
       for (const c of chunks) {

@@ -57,19 +57,29 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 const targetCache = new Map<string, Uint8Array>();
 
-/** Wraps one remoting frame (no TCP prefix) for `target`. */
-export function encodeEnvelope(target: string, frame: Uint8Array): Uint8Array {
+/** The UTF-8 bytes of a target name (cached), checked for the envelope's 1..255-byte limit. */
+export function targetBytes(target: string): Uint8Array {
   let t = targetCache.get(target);
   if (!t) {
     t = utf8.encode(target);
     if (!t.length || t.length > MAX_TARGET_BYTES) throw new RangeError(`target must be 1..${MAX_TARGET_BYTES} UTF-8 bytes`);
     if (targetCache.size < 1024) targetCache.set(target, t);
   }
-  const out = new Uint8Array(2 + t.length + frame.length);
+  return t;
+}
+
+/**
+ * Wraps one remoting frame (no TCP prefix) for `target`. When `headroom` (writable bytes right
+ * before the frame in its buffer) fits the envelope header, it is written there: no copy.
+ */
+export function encodeEnvelope(target: string, frame: Uint8Array, headroom = 0): Uint8Array {
+  const t = targetBytes(target);
+  const h = 2 + t.length;
+  const out = headroom >= h ? new Uint8Array(frame.buffer, frame.byteOffset - h, h + frame.length) : new Uint8Array(h + frame.length);
   out[0] = (ENVELOPE_VERSION << 4) | KIND_FRAME;
   out[1] = t.length;
   out.set(t, 2);
-  out.set(frame, 2 + t.length);
+  if (headroom < h) out.set(frame, h);
   return out;
 }
 

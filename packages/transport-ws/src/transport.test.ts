@@ -83,6 +83,19 @@ test('frames are enveloped per target and routed back to the virtual connection 
   assert.deepEqual(fake.connections[0]!.protocols, [SUBPROTOCOL, 'bearer.tok']);
   const env = decodeEnvelope(encodeEnvelope('broker-a@0', new Uint8Array([9])));
   assert.equal(env.target, 'broker-a@0');
+  // a frame sent with headroom (as core encodes them) arrives the same as one without
+  const room = b.headroom!;
+  assert.equal(room, 2 + 'broker-a@0'.length);
+  const roomy = new Uint8Array(room + 6).subarray(room);
+  roomy.set([0, 0, 0, 0, 3, 3]);
+  b.send(roomy, room);
+  await waitFor(() => got['broker-a@0']!.length === 2);
+  assert.deepEqual([...got['broker-a@0']![1]!], [0, 0, 0, 0, 3, 3]);
+  // in place: the envelope is written into the room, the frame is not copied
+  const inPlace = encodeEnvelope('broker-a@0', roomy, room);
+  assert.equal(inPlace.buffer, roomy.buffer);
+  assert.deepEqual(decodeEnvelope(inPlace).frame, roomy);
+  assert.notEqual(encodeEnvelope('broker-a@0', roomy, room - 1).buffer, roomy.buffer, 'too little room: a copy');
   assert.equal(fake.connections.length, 1, 'one socket for every target');
 });
 

@@ -21,6 +21,7 @@ import {
   SUBPROTOCOL,
   decodeEnvelope,
   encodeEnvelope,
+  targetBytes,
   isSubprotocolSafe,
   type ControlMessage,
 } from './envelope.js';
@@ -142,12 +143,13 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
         const c: Conn = {
           target,
           h: handlers,
-          send: (frame) => {
+          headroom: 2 + targetBytes(target).length,
+          send: (frame, room) => {
             const ws = this.#ws;
             if (!ws || !this.#conns.has(c)) throw new ConnectError(target, 'WebSocket not open (reconnecting)');
             const max = o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
             if (ws.bufferedAmount + frame.length > max) throw new TooMuchError(target, `send buffer over maxQueuedBytes ${max}: retry later`);
-            ws.send(encodeEnvelope(target, frame));
+            ws.send(encodeEnvelope(target, frame, room));
           },
           close: () => this.#drop(c),
         };

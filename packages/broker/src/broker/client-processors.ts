@@ -1,6 +1,7 @@
 // Consumer and admin requests: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, offsets,
 // VIEW_MESSAGE_BY_ID, CONSUMER_SEND_MSG_BACK, UPDATE_AND_CREATE_TOPIC, CHECK_CLIENT_CONFIG, LOCK/UNLOCK_BATCH_MQ.
 import {
+  inJavaOrder,
   MessageConst,
   RequestCode,
   ResponseCode,
@@ -14,7 +15,7 @@ import {
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
 import type { Connection, RemotingServer } from '../remoting-server.js';
-import { applyDelay, orderedProps, storeMessage, type BrokerContext } from './context.js';
+import { applyDelay, storeMessage, type BrokerContext } from './context.js';
 import { parseTagExpression, type Subscription } from './consumer-manager.js';
 import { splitHost } from './send.js';
 import { DLQ_PREFIX, PERM_READ, PERM_WRITE, RETRY_PREFIX, topicConfig } from './topic-config.js';
@@ -239,7 +240,7 @@ function sendBack(ctx: BrokerContext, req: RemotingCommand, conn: Connection): R
       bornTimestamp: orig.bornTimestamp,
       bornHost: orig.bornHost,
       reconsumeTimes: reconsumeTimes + 1,
-      properties: orderedProps(props),
+      properties: inJavaOrder(props),
     },
     now,
   );

@@ -1,5 +1,5 @@
 // What the broker's processors share, and the one path by which any message gets stored.
-import { encodeProperties, javaHashMapOrder, MessageConst } from '@rocketmq-edge/core/internal';
+import { encodeProperties, inJavaOrder, MessageConst } from '@rocketmq-edge/core/internal';
 import type { Logger } from '../logger.js';
 import type { MessageStore, PutResult } from '../store/message-store.js';
 import { encodeRecord } from '../store/record.js';
@@ -56,34 +56,6 @@ export interface InnerMessage {
 
 export class IllegalMessageError extends Error {}
 
-// Key lists seen (joined) → their HashMap order. Producers send the same few key sets over and over.
-const orderCache = new Map<string, readonly string[]>();
-
-/** Java-style order for stored properties (HashMap order), as the real broker re-serializes them. */
-export function orderedProps(p: Record<string, string>): Record<string, string> {
-  const keys = Object.keys(p);
-  let order: readonly string[] | undefined;
-  // The signature names one key list only if no name holds the joiner (property names never do:
-  // \u0001 separates name and value).
-  const cacheable = !keys.some((k) => k.includes('\u0001'));
-  const sig = cacheable ? keys.join('\u0001') : '';
-  if (cacheable) order = orderCache.get(sig);
-  if (!order) {
-    order = javaHashMapOrder(keys);
-    if (cacheable) {
-      if (orderCache.size >= 1024) orderCache.clear();
-      orderCache.set(sig, order);
-    }
-  }
-  const out: Record<string, string> = {};
-  for (const k of order) {
-    // A "__proto__" key must stay an own entry: plain assignment would change the prototype instead.
-    if (k === '__proto__') Object.defineProperty(out, k, { value: p[k], enumerable: true, writable: true, configurable: true });
-    else out[k] = p[k]!;
-  }
-  return out;
-}
-
 /** True when applyDelay has nothing to do (no delay level, no timer property). */
 export function notDelayed(p: Record<string, string>): boolean {
   return p[MessageConst.DELAY] === undefined && p[MessageConst.TIMER_DELAY_SEC] === undefined &&
@@ -111,7 +83,7 @@ export function applyDelay(ctx: BrokerContext, msg: InnerMessage, now: number): 
     delete props[MessageConst.TIMER_DELIVER_MS];
     props[MessageConst.REAL_TOPIC] = msg.topic;
     props[MessageConst.REAL_QID] = String(msg.queueId);
-    return { ...msg, topic: SCHEDULE_TOPIC, queueId: level - 1, properties: orderedProps(props), propertiesString: undefined };
+    return { ...msg, topic: SCHEDULE_TOPIC, queueId: level - 1, properties: inJavaOrder(props), propertiesString: undefined };
   }
   const sec = p[MessageConst.TIMER_DELAY_SEC];
   const ms = p[MessageConst.TIMER_DELAY_MS];
@@ -128,7 +100,7 @@ export function applyDelay(ctx: BrokerContext, msg: InnerMessage, now: number): 
   props[MessageConst.REAL_TOPIC] = msg.topic;
   props[MessageConst.REAL_QID] = String(msg.queueId);
   props[MessageConst.TIMER_OUT_MS] = String(Math.floor(due));
-  return { ...msg, topic: TIMER_TOPIC, queueId: 0, properties: orderedProps(props), propertiesString: undefined };
+  return { ...msg, topic: TIMER_TOPIC, queueId: 0, properties: inJavaOrder(props), propertiesString: undefined };
 }
 
 /** Encodes and appends a record. Throws IllegalMessageError for oversize properties. */

@@ -4,9 +4,9 @@
 // <dataDir>/config/delay-progress.json after each delivery round, so delivery survives restarts;
 // a crash between a delivery and that write delivers the message again (at least once).
 import path from 'node:path';
-import { MessageConst, decodeStoredMessages } from '@rocketmq-edge/core/internal';
+import { MessageConst, decodeStoredMessages, inJavaOrder } from '@rocketmq-edge/core/internal';
 import { readJsonFile, writeJsonFileAtomic } from '../store/json-file.js';
-import { orderedProps, storeMessage, type BrokerContext } from './context.js';
+import { storeMessage, type BrokerContext } from './context.js';
 import { SCHEDULE_TOPIC, TIMER_TOPIC } from './topic-config.js';
 
 interface Progress {
@@ -115,7 +115,7 @@ export class ScheduleService {
         bornTimestamp: m.bornTimestamp,
         bornHost: m.bornHost,
         reconsumeTimes: m.reconsumeTimes,
-        properties: orderedProps(m.properties),
+        properties: inJavaOrder(m.properties),
         propertiesString: m.propertiesString,
       },
       now,

@@ -16,7 +16,7 @@ import {
 } from '@rocketmq-edge/core/internal';
 import type { Connection } from '../remoting-server.js';
 import type { PutResult } from '../store/message-store.js';
-import { applyDelay, IllegalMessageError, notDelayed, orderedProps, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
+import { applyDelay, IllegalMessageError, notDelayed, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
 import { DLQ_PREFIX, PERM_WRITE, RETRY_PREFIX, TIMER_TOPIC } from './topic-config.js';
 
 interface SendHeader {
@@ -218,7 +218,7 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
         const stored: Record<string, string> = { ...props, [MessageConst.CLUSTER]: ctx.clusterName };
         // A single message's stored string leaves WAIT out (4.9.8); a delayed one gets it back below.
         delete stored[MessageConst.WAIT];
-        let msg: InnerMessage = { ...base, body, properties: orderedProps(stored) };
+        let msg: InnerMessage = { ...base, body, properties: inJavaOrder(stored) };
         if (!notDelayed(props)) {
           const parked = applyDelay(ctx, { ...msg, properties: wait !== undefined ? { ...msg.properties, [MessageConst.WAIT]: wait } : msg.properties }, now);
           if (parked.topic !== topic) msg = parked;

@@ -129,7 +129,9 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
   #write(conn: Conn, cmd: RemotingCommand): void {
     if (conn.closed_) throw new RemotingConnectError(conn.target_, 'connection closed');
     try {
-      conn.transport_!.send(encodeCommand(cmd));
+      const t = conn.transport_!;
+      const room = t.headroom ?? 0;
+      t.send(encodeCommand(cmd, room), room);
     } catch (e) {
       throw asConnectError(conn.target_, e);
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CodecError, type CodecErrorReason } from '../errors.js';
 import { DEFAULT_MAX_FRAME_SIZE, decodeCommand, encodeCommand, encodeFrame, encodeJsonHeader, FrameDecoder } from './codec.js';
 import { createRequest, createResponse, FLAG_ONEWAY, type RemotingCommand } from './command.js';
-import { parseLenientJson } from './json.js';
+import { fastjsonString, parseLenientJson } from './json.js';
 
 const utf8 = new TextEncoder();
 
@@ -71,6 +71,25 @@ test('the JSON header is written the way fastjson writes it (sorted fields, uppe
     '{"code":310,"extFields":{"i":"A\\u0001B"},"flag":0,"language":"JAVA","opaque":0,"serializeTypeCurrentRPC":"JSON","version":409}');
   const frame = encodeFrame(req);
   assert.equal(new DataView(frame.buffer).getUint32(0), frame.length - 4);
+});
+
+test('fastjson string escapes: upper-case hex letters; an escaped backslash before "u00ab" stays text', () => {
+  assert.equal(fastjsonString('plain ünïcode'), '"plain ünïcode"');
+  assert.equal(fastjsonString('a\u001fb\u0001'), '"a\\u001Fb\\u0001"');
+  assert.equal(fastjsonString('\ud800'), '"\\uD800"'); // lone surrogate
+  assert.equal(fastjsonString('q"\\u00ab\n'), '"q\\"\\\\u00ab\\n"');
+  for (const s of ['x\u001ey', 'back\\slash \\u00ff', '\u0002\t"']) assert.equal(JSON.parse(fastjsonString(s)), s);
+});
+
+test('encodeCommand with headroom: the same frame, starting that many bytes into a buffer of its own', () => {
+  const req = createRequest(310, { b: 'TopicA' }, { body: new Uint8Array([1, 2, 3]) });
+  const plain = encodeCommand(req);
+  const roomy = encodeCommand(req, 6);
+  assert.equal(roomy.byteOffset, 6);
+  assert.equal(roomy.buffer.byteLength, 6 + plain.length);
+  assert.deepEqual(roomy, plain);
+  const bin = { ...req, serializeType: 'ROCKETMQ' as const };
+  assert.deepEqual(encodeCommand(bin, 4), encodeCommand(bin));
 });
 
 test('truncated frames: shorter than 4 bytes, or a header length beyond the frame', () => {

@@ -5,6 +5,7 @@ import { CodecError, type CodecErrorReason, type ErrorOptions } from '../errors.
 import { LANGUAGE_CODES } from './codes.js';
 import type { RemotingCommand } from './command.js';
 import { fastjsonString } from './json.js';
+import { setOwn } from '../message/properties.js';
 
 /** The Java decoder's default limit (NettyDecoder, com.rocketmq.remoting.frameMaxLength). */
 export const DEFAULT_MAX_FRAME_SIZE = 16_777_216; // 16 MiB
@@ -22,15 +23,30 @@ const fields = (cmd: RemotingCommand): [string, string][] =>
 
 // ---------- encoding ----------
 
-/** Encodes a command as a frame without the TCP length prefix. */
-export function encodeCommand(cmd: RemotingCommand): Uint8Array {
+/** Scratch space for JSON headers on their way to UTF-8 (grown when a header needs more). */
+let scratch = new Uint8Array(4096);
+
+/**
+ * Encodes a command as a frame without the TCP length prefix. With `headroom`, the frame is a
+ * view that starts that many bytes into its buffer (room for a transport's header, see Transport).
+ */
+export function encodeCommand(cmd: RemotingCommand, headroom = 0): Uint8Array {
+  const body = cmd.body ?? EMPTY;
   const binary = cmd.serializeType === 'ROCKETMQ';
-  const header = binary ? encodeBinaryHeader(cmd) : utf8.encode(encodeJsonHeader(cmd));
+  let header: Uint8Array;
+  if (binary) header = encodeBinaryHeader(cmd);
+  else {
+    const json = encodeJsonHeader(cmd);
+    if (json.length * 3 > scratch.length) scratch = new Uint8Array(json.length * 3);
+    header = scratch.subarray(0, utf8.encodeInto(json, scratch).written);
+  }
   const n = header.length;
   if (n > 0xffffff) fail('OVERSIZE', `header of ${n} bytes exceeds 16 MiB`);
-  const body = cmd.body ?? EMPTY;
-  const out = new Uint8Array(4 + n + body.length);
-  out.set([+binary, n >> 16, n >> 8, n]);
+  const out = new Uint8Array(headroom + 4 + n + body.length).subarray(headroom);
+  out[0] = +binary;
+  out[1] = n >> 16;
+  out[2] = n >> 8;
+  out[3] = n;
   out.set(header, 4);
   out.set(body, 4 + n);
   return out;
@@ -38,17 +54,24 @@ export function encodeCommand(cmd: RemotingCommand): Uint8Array {
 
 /** Encodes a command as a TCP frame: 4-byte big-endian length, then the frame. */
 export function encodeFrame(cmd: RemotingCommand): Uint8Array {
-  const inner = encodeCommand(cmd);
-  const out = new Uint8Array(4 + inner.length);
-  new DataView(out.buffer).setUint32(0, inner.length);
-  out.set(inner, 4);
+  const inner = encodeCommand(cmd, 4);
+  const out = new Uint8Array(inner.buffer, inner.byteOffset - 4, inner.length + 4);
+  new DataView(out.buffer, out.byteOffset).setUint32(0, inner.length);
   return out;
 }
 
 /** The JSON header exactly as fastjson writes RemotingCommand: sorted properties, nulls omitted. */
 export function encodeJsonHeader(cmd: RemotingCommand): string {
   const j = fastjsonString;
-  const ext = cmd.extFields ? `"extFields":{${fields(cmd).map(([k, v]) => `${j(k)}:${j(v)}`).join()}},` : '';
+  const e = cmd.extFields;
+  let ext = '';
+  if (e) {
+    for (const k of Object.keys(e)) {
+      const v = e[k];
+      if (v != null) ext += `${ext ? ',' : ''}${j(k)}:${j(String(v))}`;
+    }
+    ext = `"extFields":{${ext}},`;
+  }
   const remark = cmd.remark != null ? `"remark":${j(cmd.remark)},` : '';
   return `{"code":${cmd.code},${ext}"flag":${cmd.flag},"language":${j(cmd.language)},"opaque":${cmd.opaque},${remark}"serializeTypeCurrentRPC":"${cmd.serializeType}","version":${cmd.version}}`;
 }
@@ -140,9 +163,17 @@ export function decodeJsonHeader(bytes: Uint8Array): RemotingCommand {
   if (typeof remark == 'string') cmd.remark = remark;
   if (extFields != null) {
     if (!isMap(extFields)) badHeader('extFields is not an object');
-    const ext: Record<string, string> = (cmd.extFields = {});
-    for (const [k, v] of Object.entries(extFields as object)) {
-      if (v != null) ext[k] = typeof v == 'object' ? JSON.stringify(v) : `${v}`;
+    const src = extFields as Record<string, unknown>;
+    // Usually every value is a string already: keep the parsed object (own keys only, as JSON.parse makes them).
+    let plain = true;
+    for (const k in src) if (typeof src[k] != 'string') plain = false;
+    if (plain) cmd.extFields = src as Record<string, string>;
+    else {
+      const ext: Record<string, string> = (cmd.extFields = {});
+      for (const k in src) {
+        const v = src[k];
+        if (v != null) setOwn(ext, k, typeof v == 'object' ? JSON.stringify(v) : `${v}`);
+      }
     }
   }
   return cmd;

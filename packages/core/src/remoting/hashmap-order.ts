@@ -9,8 +9,15 @@ export function javaStringHash(s: string): number {
   return h;
 }
 
+/** Orders of key lists seen before: a send's header and properties use the same few lists. */
+const orders = new Map<string, string[]>();
+
 /** Orders keys as a HashMap filled in the given (insertion) order would iterate them. */
 export function javaHashMapOrder(keys: readonly string[]): string[] {
+  // \u0001 cannot occur in a property name (it separates name and value) nor in a header key.
+  const sig = keys.join('\u0001');
+  let order = orders.get(sig);
+  if (order && order.length === keys.length) return order;
   let capacity = 16;
   // threshold = 0.75 * capacity; the table doubles once size exceeds it.
   while (keys.length > capacity * 0.75) capacity *= 2;
@@ -19,7 +26,10 @@ export function javaHashMapOrder(keys: readonly string[]): string[] {
     const h = javaStringHash(k);
     (buckets[(h ^ (h >>> 16)) & (capacity - 1)] ??= []).push(k);
   }
-  return buckets.flat();
+  order = buckets.flat();
+  if (orders.size >= 512) orders.clear();
+  orders.set(sig, order);
+  return order;
 }
 
 /** A new record with the same entries in Java HashMap order. */

@@ -1,10 +1,16 @@
 // JSON as RocketMQ's fastjson writes and reads it.
 import { CodecError } from '../errors.js';
 
+/** Strings JSON.stringify writes as they are, between quotes. */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
 /** A JSON string literal the way fastjson 1.x writes it (uppercase hex in \uXXXX escapes). */
 export function fastjsonString(s: string): string {
+  if (PLAIN.test(s)) return `"${s}"`;
   const j = JSON.stringify(s);
-  return j.includes('\\u') ? j.replace(/\\u([0-9a-f]{4})/g, (_m, h: string) => `\\u${h.toUpperCase()}`) : j;
+  // Escapes are pairs (an escaped backslash too, so "\\u00ab" stays text); only \u escapes
+  // with a hex letter differ from fastjson.
+  return /\\u\d{0,3}[a-f]/.test(j) ? j.replace(/\\(u[0-9a-f]{4}|.)/g, (m, e: string) => (e.length > 1 ? `\\${e.toUpperCase().replace('U', 'u')}` : m)) : j;
 }
 
 /**
