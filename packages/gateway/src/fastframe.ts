@@ -47,9 +47,12 @@ function intAfter(text: string, key: string, out: { value: number; start: number
 
 const scratch = { value: 0, start: 0, end: 0 };
 
+/** Frames from sockets already are Buffers (views into the chunk): wrap only the others. */
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+
 export function peekFrame(frame: Uint8Array): FramePeek | undefined {
   if (frame.length < 4) return undefined;
-  const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const b = asBuffer(frame);
   const type = b[0]!;
   const headerLength = b.readUIntBE(1, 3);
   if (headerLength > b.length - 4) return undefined;
@@ -71,7 +74,7 @@ export function peekFrame(frame: Uint8Array): FramePeek | undefined {
 /** The envelope for `target` around `frame` with its opaque replaced by `opaque`. */
 export function envelopeWithOpaque(targetBytes: Uint8Array, frame: Uint8Array, p: FramePeek, opaque: number): Buffer {
   const tl = targetBytes.length;
-  const src = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const src = asBuffer(frame);
   if (p.serializeType === 1) {
     const out = Buffer.allocUnsafe(2 + tl + frame.length);
     out[0] = 0x11;
@@ -118,7 +121,7 @@ function keyPattern(key: string): string {
  */
 export function peekRequest(frame: Uint8Array, decodedOpaque: number, checkedKey?: string): FramePeek | undefined {
   if (frame.length < 4) return undefined;
-  const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const b = asBuffer(frame);
   const type = b[0]!;
   const headerLength = b.readUIntBE(1, 3);
   if (type === 1) return { serializeType: 1, code: b.readInt16BE(4), opaque: b.readInt32BE(9), flag: b.readInt32BE(13), opStart: 9, opEnd: 13 };
@@ -137,7 +140,7 @@ export function peekRequest(frame: Uint8Array, decodedOpaque: number, checkedKey
 
 /** A TCP frame (4-byte length prefix + frame) with the opaque replaced. */
 export function tcpFrameWithOpaque(frame: Uint8Array, p: FramePeek, opaque: number): Buffer {
-  const src = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const src = asBuffer(frame);
   if (p.serializeType === 1) {
     const out = Buffer.allocUnsafe(4 + frame.length);
     out.writeUInt32BE(frame.length, 0);
