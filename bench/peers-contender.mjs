@@ -1,6 +1,6 @@
 // rocketmq-edge as a contender of the shared peers harness (shared/bench/peers/README.md):
-// the browser ESM bundle (core + WebSocketTransport, built here with esbuild with the options of
-// scripts/build.mjs) over the `ws` package as the
+// the prebuilt browser library file dist/browser/rocketmq-edge.js (core + WebSocketTransport, what
+// the demo, worker and Deno apps import) over the `ws` package as the
 // global WebSocket (what the other peers do on Node 20), publishing acknowledged SYNC sends.
 //
 //   node bench/peers-contender.mjs --url ws://127.0.0.1:PORT/rmq --window 256 --count 200000 --size 1024
@@ -14,8 +14,7 @@
 //     --contender-server "node $PWD_OF_REPO/packages/gateway/bin/rocketmq-edge.mjs --port {PORT} --data {TMP}/rmq --no-demo --rate 100000000 --burst 100000000 --max-in-flight 65536 --log-level warn" \
 //     --contender-url "ws://127.0.0.1:{PORT}/rmq" --contender-bundle $PWD_OF_REPO/bench/peers-bundle-entry.mjs
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runContender } from '../../shared/bench/peers/lib/contender.mjs';
@@ -24,19 +23,13 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(join(ROOT, 'packages/gateway/package.json'));
 const rootRequire = createRequire(join(ROOT, 'package.json'));
 
+/**
+ * The library file dist/browser/rocketmq-edge.js, (re)built from the sources first in a child
+ * process: current, and esbuild never loads into this process, whose memory the harness measures.
+ */
 async function loadBundle() {
-  const esbuild = rootRequire('esbuild');
-  // Exactly the options of dist/browser/rocketmq-edge.js (scripts/build.mjs).
-  const { BUNDLE_ENTRY, bundleOptions } = await import(pathToFileURL(join(ROOT, 'scripts/build.mjs')).href);
-  const out = await esbuild.build({ ...bundleOptions, entryPoints: [BUNDLE_ENTRY], write: false });
-  const dir = mkdtempSync(join(tmpdir(), 'rmq-edge-contender-'));
-  const file = join(dir, 'rocketmq-edge.js');
-  writeFileSync(file, out.outputFiles[0].contents);
-  try {
-    return await import(pathToFileURL(file).href);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  return import(pathToFileURL(join(ROOT, 'dist/browser/rocketmq-edge.js')).href);
 }
 
 function pkgVersion() {

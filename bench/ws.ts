@@ -11,7 +11,7 @@
 // by the relay. The remote case starts the broker CLI and a second gateway (--namesrv) in two more
 // processes. The measuring client runs here, the floor server and the idle clients in their own processes.
 // w1 = sequential SYNC sends; w256 = 256 SYNC sends in flight.
-// Environment: BENCH_W1_MSGS (5000), BENCH_W256_MSGS (50000), BENCH_MAX_MS (30000), BENCH_IDLE (5000),
+// Environment: BENCH_W1_MSGS (5000), BENCH_W256_MSGS (100000), BENCH_MAX_MS (30000), BENCH_IDLE (5000),
 // BENCH_ONLY (comma list of case-name prefixes), BENCH_GW_NODE_ARGS (extra node flags for the gateway process).
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,7 +26,7 @@ import { REPO_ROOT as ROOT, startProcess, type Proc } from './lib/process.js';
 import { randomBody, report, runCase } from './lib/runner.js';
 
 const W1 = Number(process.env.BENCH_W1_MSGS ?? 5000);
-const W256 = Number(process.env.BENCH_W256_MSGS ?? 50_000);
+const W256 = Number(process.env.BENCH_W256_MSGS ?? 100_000);
 const MAX_MS = Number(process.env.BENCH_MAX_MS ?? 30_000);
 const IDLE = Number(process.env.BENCH_IDLE ?? 5000);
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
