@@ -8,9 +8,10 @@ import {
   ResponseCode,
   createResponse,
   decodeCommand,
-  encodeCommand,
+  encodeFrame,
   isOneway,
   isResponse,
+  writeBatcher,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
 import type { Logger } from './logger.js';
@@ -163,7 +164,8 @@ class ConnectionImpl implements Connection {
   readonly remoteAddr: string;
   private readonly decoder: FrameDecoder;
   private readonly decodeOpts: { maxFrameSize: number };
-  private corked = false;
+  /** Replies of a tick leave in few writev calls (see writeBatcher). */
+  private readonly beforeWrite: () => void;
   private readonly settled = () => this.requestDone();
   private closeCbs: (() => void)[] = [];
   private pending = 0;
@@ -172,6 +174,7 @@ class ConnectionImpl implements Connection {
   closed = false;
 
   constructor(private readonly server: RemotingServer, private readonly socket: net.Socket, readonly id: number) {
+    this.beforeWrite = writeBatcher(socket, process.nextTick);
     let host = socket.remoteAddress ?? '0.0.0.0';
     if (host.startsWith('::ffff:')) host = host.slice(7);
     this.remoteHost = host;
@@ -243,32 +246,13 @@ class ConnectionImpl implements Connection {
     if (this.closed) return;
     let frame: Uint8Array;
     try {
-      frame = encodeCommand(cmd);
+      frame = encodeFrame(cmd); // length prefix included: one buffer, no copy
     } catch (e) {
       this.server.log('error', `cannot encode reply to ${this.remoteAddr}: ${(e as Error).message}`);
       return;
     }
-    // Replies of one tick leave together (one writev): cork now, uncork on the next tick.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    if (frame.length <= 65536) {
-      // small frames: one buffer (a copy is cheaper than a second write request)
-      const out = Buffer.allocUnsafe(4 + frame.length);
-      out.writeUInt32BE(frame.length, 0);
-      out.set(frame, 4);
-      this.socket.write(out);
-    } else {
-      const prefix = Buffer.allocUnsafe(4);
-      prefix.writeUInt32BE(frame.length, 0);
-      this.socket.write(prefix);
-      this.socket.write(frame);
-    }
+    this.beforeWrite();
+    this.socket.write(frame);
     if (this.socket.writableLength > this.server.highWater && !this.pausedForWrite) {
       // The peer does not read its responses: stop reading its requests until it catches up.
       this.pausedForWrite = true;

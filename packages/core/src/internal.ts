@@ -5,6 +5,7 @@ export * from './remoting/command.js';
 export * from './remoting/codec.js';
 export * from './remoting/json.js';
 export * from './remoting/hashmap-order.js';
+export * from './remoting/write-batcher.js';
 export * from './transport.js';
 export * from './errors.js';
 export * from './message/index.js';

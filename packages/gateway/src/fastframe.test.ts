@@ -27,6 +27,11 @@ test('peekFrame + envelopeWithOpaque re-emit JSON and binary responses with anot
   new DataView(f.buffer).setUint32(0, odd.length);
   f.set(odd, 4);
   assert.equal(peekFrame(f), undefined);
+  const twice = new TextEncoder().encode('{"code":0,"flag":1,"opaque":2,"remark":"","code":1}');
+  const g = new Uint8Array(4 + twice.length);
+  new DataView(g.buffer).setUint32(0, twice.length);
+  g.set(twice, 4);
+  assert.equal(peekFrame(g), undefined, 'a key spelled twice');
 });
 
 test('peekRequest: only unambiguous requests take the fast path', async () => {
@@ -52,4 +57,6 @@ test('peekRequest: only unambiguous requests take the fast path', async () => {
   assert.equal(peekRequest(mk('{"code":310,"extFields":{"opaque":12},"flag":0,"\\u006fpaque":12}'), 12), undefined, 'escaped key');
   assert.equal(peekRequest(mk('{"code":310,"extFields":{"opaque":"x"},"flag":0,"opaque":12}'), 12), undefined, 'two opaque spellings');
   assert.equal(peekRequest(mk('{"code":310,"flag":0,"opaque":13}'), 12), undefined, 'value differs from the decoded one');
+  assert.equal(peekRequest(mk('{"code":310,"extFields":{"i":"x"},"flag":0,"opaque":12}'), 12, 'b'), undefined, 'the authorised key is missing');
+  assert.ok(peekRequest(mk('{"code":310,"extFields":{"topic":"t"},"flag":0,"opaque":12}'), 12, 'topic'), 'another authorised key');
 });

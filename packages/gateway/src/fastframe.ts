@@ -12,40 +12,9 @@ export interface FramePeek {
   opEnd: number;
 }
 
-const RE_OPAQUE = /"opaque":(-?\d{1,11})/;
-
-/** True when `key` occurs exactly once in `text`. */
-function once(text: string, key: string): boolean {
-  const i = text.indexOf(key);
-  return i >= 0 && text.indexOf(key, i + 1) < 0;
-}
-
-/**
- * The integer after the single occurrence of `key` (`"name"`): what /"name":(-?\d{1,11})/ finds
- * when `key` occurs once. Returns the value and where its digits start and end, or undefined.
- */
-function intAfter(text: string, key: string, out: { value: number; start: number; end: number }): boolean {
-  const i = text.indexOf(key);
-  if (i < 0 || text.indexOf(key, i + 1) >= 0) return false;
-  let p = i + key.length;
-  if (text.charCodeAt(p) !== 58 /* : */) return false;
-  p++;
-  const start = p;
-  if (text.charCodeAt(p) === 45 /* - */) p++;
-  const digits = p;
-  while (p < text.length && p - digits < 11) {
-    const c = text.charCodeAt(p);
-    if (c < 48 || c > 57) break;
-    p++;
-  }
-  if (p === digits) return false;
-  out.value = Number(text.slice(start, p));
-  out.start = start;
-  out.end = p;
-  return true;
-}
-
-const scratch = { value: 0, start: 0, end: 0 };
+// One pass over the header text finds every spelling of the keys that matter; a key found twice,
+// or not followed by an integer, means the frame is ambiguous and takes the slow path.
+const RE_RESPONSE_KEYS = /"(code|flag|opaque)"(?::(-?\d{1,11}))?/g;
 
 /** Frames from sockets already are Buffers (views into the chunk): wrap only the others. */
 const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
@@ -62,13 +31,23 @@ export function peekFrame(frame: Uint8Array): FramePeek | undefined {
   }
   if (type !== 0) return undefined;
   const text = b.toString('latin1', 4, 4 + headerLength); // 1 char per byte: string offsets = byte offsets
-  if (!intAfter(text, '"code"', scratch)) return undefined;
-  const code = scratch.value;
-  if (!intAfter(text, '"flag"', scratch) || scratch.value < 0) return undefined;
-  const flag = scratch.value;
-  if (!intAfter(text, '"opaque"', scratch)) return undefined;
-  const opStart = 4 + scratch.start;
-  return { serializeType: 0, code, flag, opaque: scratch.value, opStart, opEnd: 4 + scratch.end };
+  const v = [0, 0, 0];
+  let seen = 0;
+  let opStart = 0;
+  let opEnd = 0;
+  RE_RESPONSE_KEYS.lastIndex = 0;
+  for (let m; (m = RE_RESPONSE_KEYS.exec(text)); ) {
+    const i = m[1] === 'code' ? 0 : m[1] === 'flag' ? 1 : 2;
+    if (seen & (1 << i) || m[2] === undefined) return undefined;
+    seen |= 1 << i;
+    v[i] = Number(m[2]);
+    if (i === 2) {
+      opEnd = 4 + m.index + m[0].length;
+      opStart = opEnd - m[2].length;
+    }
+  }
+  if (seen !== 7 || v[1]! < 0) return undefined;
+  return { serializeType: 0, code: v[0]!, flag: v[1]!, opaque: v[2]!, opStart, opEnd };
 }
 
 /** The envelope for `target` around `frame` with its opaque replaced by `opaque`. */
@@ -100,16 +79,17 @@ export function envelopeWithOpaque(targetBytes: Uint8Array, frame: Uint8Array, p
   return out;
 }
 
-const RE_FOREIGN_ESCAPE = /\\u(?!000[12])/;
-
-const keyPatterns = new Map<string, string>();
-function keyPattern(key: string): string {
-  let k = keyPatterns.get(key);
-  if (k === undefined) {
-    k = `"${key}":`;
-    if (keyPatterns.size < 64) keyPatterns.set(key, k);
+/** Per authorised key: one pass finding the opaque, that key, and \u escapes other than \u0001 / \u0002. */
+const requestScanners = new Map<string, RegExp>();
+function requestScanner(key = ''): RegExp {
+  let re = requestScanners.get(key);
+  if (!re) {
+    const k = key.replace(/[^\w]/g, '\\$&');
+    re = new RegExp(`"opaque"(?::(-?\\d{1,11}))?|\\\\u(?!000[12])${key ? `|"${k}":` : ''}`, 'g');
+    if (requestScanners.size < 64) requestScanners.set(key, re);
   }
-  return k;
+  re.lastIndex = 0;
+  return re;
 }
 
 /**
@@ -128,12 +108,18 @@ export function peekRequest(frame: Uint8Array, decodedOpaque: number, checkedKey
   if (type !== 0) return undefined;
   if (headerLength > b.length - 4) return undefined;
   const text = b.toString('latin1', 4, 4 + headerLength);
-  if (!once(text, '"opaque"') || RE_FOREIGN_ESCAPE.test(text)) return undefined;
   // The key the gateway authorised on (the topic) must be spelled exactly once, so no parser
   // upstream can read another value than the one checked (duplicate keys → re-encode instead).
-  if (checkedKey !== undefined && !once(text, keyPattern(checkedKey))) return undefined;
-  const op = RE_OPAQUE.exec(text);
-  if (!op || Number(op[1]) !== decodedOpaque) return undefined;
+  let keys = 0;
+  let op: RegExpExecArray | undefined;
+  const re = requestScanner(checkedKey);
+  for (let m; (m = re.exec(text)); ) {
+    if (m[0].startsWith('"opaque"')) {
+      if (op || m[1] === undefined) return undefined;
+      op = m;
+    } else if (m[0][0] === '\\' || ++keys > 1) return undefined;
+  }
+  if (!op || (checkedKey !== undefined && keys !== 1) || Number(op[1]) !== decodedOpaque) return undefined;
   const opStart = 4 + op.index + 9;
   return { serializeType: 0, code: -1, flag: -1, opaque: decodedOpaque, opStart, opEnd: opStart + op[1]!.length };
 }

@@ -1,13 +1,13 @@
 // Pooled upstream TCP connections to name servers and brokers, shared by all clients.
 // Each connection keeps upstream opaque → PendingEntry (client session + client opaque).
 import { connect as netConnect, type Socket } from 'node:net';
-import { corkUntilNextTick } from './cork.js';
 import { peekFrame, tcpFrameWithOpaque, type FramePeek } from './fastframe.js';
 import {
   FrameDecoder,
   decodeCommand,
   encodeCommand,
   isResponse,
+  writeBatcher,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
 
@@ -58,6 +58,7 @@ export class UpstreamConnection {
   private readonly socket: Socket;
   private readonly decoder: FrameDecoder;
   private readonly ready: Promise<boolean>;
+  private readonly beforeWrite: () => void;
 
   constructor(readonly addr: string, private readonly opts: UpstreamOptions, private readonly onClose: CloseListener) {
     const i = addr.lastIndexOf(':');
@@ -65,6 +66,7 @@ export class UpstreamConnection {
     const port = Number(addr.slice(i + 1));
     this.decoder = new FrameDecoder(opts.maxFrameSize);
     this.socket = netConnect({ host, port, noDelay: true, keepAlive: true });
+    this.beforeWrite = writeBatcher(this.socket, process.nextTick);
     const timeoutMs = opts.connectTimeoutMs ?? 3000;
     const timer = setTimeout(() => this.destroy(`connect timeout after ${timeoutMs} ms`), timeoutMs);
     this.ready = new Promise<boolean>((resolve) => {
@@ -99,7 +101,7 @@ export class UpstreamConnection {
       entry.upstreamOpaque = opaque;
       this.pending.set(opaque, entry);
     }
-    corkUntilNextTick(this.socket);
+    this.beforeWrite();
     if (raw) {
       this.socket.write(tcpFrameWithOpaque(raw.frame, raw.peek, opaque));
       return;

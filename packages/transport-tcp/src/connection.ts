@@ -7,6 +7,7 @@ import {
   FrameDecoder,
   RemotingConnectError,
   RemotingTooMuchRequestError,
+  writeBatcher,
   type ConnectionHandlers,
   type TransportConnection,
 } from '@rocketmq-edge/core/internal';
@@ -33,8 +34,9 @@ export class TcpConnection implements TransportConnection {
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private blocked = false;
-  private corked = false;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Frames of one tick leave in few writev calls (see writeBatcher); then back-pressure is known. */
+  private readonly beforeWrite: () => void;
 
   constructor(
     /** What the caller asked for: NAMESRV_TARGET or "host:port". */
@@ -47,6 +49,10 @@ export class TcpConnection implements TransportConnection {
     onGone: () => void,
   ) {
     this.decoder = new FrameDecoder(opts.maxFrameSize);
+    this.beforeWrite = writeBatcher(socket, process.nextTick, undefined, () => {
+      // Not all handed to the kernel: hold further frames in our queue until 'drain'.
+      if (socket.writableNeedDrain && this.state === 'open') this.blocked = true;
+    });
     let resolveClosed!: () => void;
     this.closed = new Promise<void>((r) => (resolveClosed = r));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -156,23 +162,14 @@ export class TcpConnection implements TransportConnection {
   }
 
   private write(chunks: Uint8Array[]): void {
-    // Frames sent in one tick leave together (one writev): cork now, uncork on the next tick.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
     // While corked, write()'s "false" only says the tick's batch passed the high-water mark;
     // whether the kernel keeps up is known after uncork (maxQueuedBytes bounds the batch meanwhile).
-    for (const c of chunks) this.socket.write(c);
+    for (const c of chunks) {
+      this.beforeWrite();
+      this.socket.write(c);
+    }
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-    // Not all handed to the kernel: hold further frames in our queue until 'drain'.
-    if (this.socket.writableNeedDrain && this.state === 'open') this.blocked = true;
-  };
 
   private flush(): void {
     this.blocked = false;

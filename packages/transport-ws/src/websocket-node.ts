@@ -1,6 +1,7 @@
 // Node (20 has no global WebSocket): the `ws` package through isomorphic-ws. Only reached through
 // the "node" condition of the "#websocket" import, so browser bundles never include it.
 import WebSocket from 'isomorphic-ws';
+import { writeBatcher, type Corkable } from '@rocketmq-edge/core/internal';
 import type { WebSocketCtor } from './types.js';
 
 function NodeWebSocket(url: string, protocols?: string | string[]): WebSocket {
@@ -8,19 +9,12 @@ function NodeWebSocket(url: string, protocols?: string | string[]): WebSocket {
   // Binary messages stay Buffers (views into the socket's read buffer; the transport takes any
   // ArrayBufferView): binaryType 'arraybuffer' would copy every message into an ArrayBuffer of its own.
   Object.defineProperty(ws, 'binaryType', { get: () => 'nodebuffer', set: () => {}, configurable: true });
-  // Frames sent in one tick leave in one write (browsers batch on their own).
+  // Frames sent in one tick leave in few writes (see writeBatcher; browsers batch on their own).
   const send = ws.send.bind(ws) as (data: unknown) => void;
-  let corked = false;
+  let beforeWrite: (() => void) | undefined;
   (ws as { send: (data: unknown) => void }).send = (data: unknown) => {
-    const sock = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (sock && !corked) {
-      corked = true;
-      sock.cork();
-      process.nextTick(() => {
-        corked = false;
-        sock.uncork();
-      });
-    }
+    const sock = (ws as unknown as { _socket?: Corkable })._socket;
+    if (sock) (beforeWrite ??= writeBatcher(sock, process.nextTick))();
     send(data);
   };
   return ws;
