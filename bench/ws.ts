@@ -2,11 +2,11 @@
 //   {"case":"ws-gateway-w1"|"ws-gateway-w256","msgs_per_s":…,"p50_ms":…,"p99_ms":…}  Producer → WebSocketTransport → gateway → embedded broker
 //   {"case":"tcp-direct-w1"|"tcp-direct-w256",…}                                        Producer → TcpTransport → the same embedded broker
 //   {"case":"ws-gateway-remote-w256",…}                                                 Producer → WebSocketTransport → gateway → broker in its own process
-//   {"case":"ws-gateway-inline-w1"|"ws-gateway-inline-w256",…}                         the same as ws-gateway-*, with --embedded-broker inline
+//   {"case":"ws-gateway-thread-w1"|"ws-gateway-thread-w256",…}                         the same as ws-gateway-*, with --embedded-broker thread
 //   {"case":"ws-floor-w1"|"ws-floor-w256",…}                                            raw `ws` client → ack server (no broker)
 //   {"case":"gateway-idle-5000","rss_mb":…,"connections":5000}                          gateway RSS with 5,000 idle authenticated clients
 // Topology = the default deployment: ONE `rocketmq-edge` process (gateway CLI without --namesrv:
-// embedded name server + broker on their own worker thread, ASYNC flush, temp data dir). The ws-gateway cases go through its
+// embedded name server + broker on the gateway's event loop, ASYNC flush, temp data dir). The ws-gateway cases go through its
 // gateway; the tcp-direct cases talk TCP to the very same embedded broker, so the two differ only
 // by the relay. The remote case starts the broker CLI and a second gateway (--namesrv) in two more
 // processes. The measuring client runs here, the floor server and the idle clients in their own processes.
@@ -152,19 +152,19 @@ try {
       await rm(remoteData, { recursive: true, force: true });
     }
   }
-  if (want('ws-gateway-inline-w1', 'ws-gateway-inline-w256')) {
-    // Extra: the embedded broker on the gateway's own event loop instead of its own thread.
-    const inlineData = await mkdtemp(join(tmpdir(), 'rmq-edge-bench-gw-inline-'));
-    let inline: Proc | undefined;
+  if (want('ws-gateway-thread-w1', 'ws-gateway-thread-w256')) {
+    // Extra: the embedded broker on a worker thread of its own instead of the gateway's event loop.
+    const threadData = await mkdtemp(join(tmpdir(), 'rmq-edge-bench-gw-thread-'));
+    let threaded: Proc | undefined;
     try {
-      const r = await startGatewayProcess(['--data', inlineData, '--flush', 'async', '--embedded-broker', 'inline']);
-      inline = r;
+      const r = await startGatewayProcess(['--data', threadData, '--flush', 'async', '--embedded-broker', 'thread']);
+      threaded = r;
       serverPid = r.child.pid;
-      await producerCases('ws-gateway-inline', new WebSocketTransport({ url: r.wsUrl, token: TOKEN }));
+      await producerCases('ws-gateway-thread', new WebSocketTransport({ url: r.wsUrl, token: TOKEN }));
     } finally {
       serverPid = gateway.child.pid;
-      await inline?.stop();
-      await rm(inlineData, { recursive: true, force: true });
+      await threaded?.stop();
+      await rm(threadData, { recursive: true, force: true });
     }
   }
   if (want('ws-floor-w1', 'ws-floor-w256')) await floorCases();

@@ -18,7 +18,7 @@ test('--help', () => {
   assert.match(r.stdout, /ROCKETMQ_EDGE_PORT/);
 });
 
-test('no flags: embedded broker (own thread) + gateway; ready JSON line; dev token works; token survives a restart with --embedded-broker inline; SIGTERM exits 0', async (t) => {
+test('no flags: embedded broker + gateway; ready JSON line; dev token works; token survives a restart with --embedded-broker thread; SIGTERM exits 0', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'rmq-edge-cli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const start = async (...extra: string[]) => {
@@ -62,7 +62,7 @@ test('no flags: embedded broker (own thread) + gateway; ready JSON line; dev tok
   const code = await new Promise((r) => child.once('exit', (c) => r(c)));
   assert.equal(code, 0);
   // same data dir → same dev secret → the old token still works
-  const second = await start('--embedded-broker', 'inline');
+  const second = await start('--embedded-broker', 'thread');
   assert.equal((await send(second.ready.wsUrl, ready.token)).sendStatus, 'SEND_OK');
   second.child.kill('SIGTERM');
   await new Promise((r) => second.child.once('exit', r));

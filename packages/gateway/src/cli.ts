@@ -27,8 +27,8 @@ Options (env var in brackets; --config file.json takes the same keys in camelCas
   --namesrv-port N         embedded name server port (0 = any)          [ROCKETMQ_EDGE_NAMESRV_PORT]
   --broker-port N          embedded broker port (0 = any)               [ROCKETMQ_EDGE_BROKER_PORT]
   --flush async|sync       embedded broker: fsync every 500 ms (async) or before each ack (sync) [ROCKETMQ_EDGE_FLUSH]
-  --embedded-broker M      thread: own worker thread, more throughput, disk never stalls the gateway (default);
-                           inline: on the gateway's event loop, one thread hop less per message [ROCKETMQ_EDGE_EMBEDDED_BROKER]
+  --embedded-broker M      inline: on the gateway's event loop (default; fastest on 2 cores);
+                           thread: a worker thread of its own, disk work never stalls the gateway [ROCKETMQ_EDGE_EMBEDDED_BROKER]
   --jwt-secret S           HS256 secret (>= 32 bytes)                   [ROCKETMQ_EDGE_JWT_SECRET]
   --jwt-public-key K       RS256/ES256 public key: PEM text or file     [ROCKETMQ_EDGE_JWT_PUBLIC_KEY]
   --jwt-issuer I / --jwt-audience A                                     [ROCKETMQ_EDGE_JWT_ISSUER / _AUDIENCE]
@@ -154,7 +154,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
 
   const flush = String(o.flush ?? 'async').toLowerCase();
   if (flush !== 'async' && flush !== 'sync') throw new Error(`--flush must be async or sync, got ${String(o.flush)}`);
-  const mode = String(o.embeddedBroker ?? 'thread').toLowerCase();
+  const mode = String(o.embeddedBroker ?? 'inline').toLowerCase();
   if (mode !== 'thread' && mode !== 'inline') throw new Error(`--embedded-broker must be thread or inline, got ${String(o.embeddedBroker)}`);
 
   let jwtSecret = o.jwtSecret as string | undefined;
