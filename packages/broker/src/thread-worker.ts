@@ -20,10 +20,10 @@ try {
   post({ type: 'ready', namesrvAddr: emb.namesrvAddr, brokerAddr: emb.broker.addr });
   port.on('message', (m) => {
     if (m !== 'close') return;
-    void emb.close().then(
-      () => post({ type: 'closed' }),
-      (e: Error) => post({ type: 'log', level: 'error', message: `closing the embedded broker failed: ${e.message}` }),
-    ).finally(() => port.close());
+    // Closing the port with the servers lets the thread end; the caller waits for that exit.
+    void emb.close()
+      .catch((e: Error) => post({ type: 'log', level: 'error', message: `closing the embedded broker failed: ${e.message}` }))
+      .finally(() => port.close());
   });
 } catch (e) {
   post({ type: 'error', message: (e as Error).message });

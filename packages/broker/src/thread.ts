@@ -29,8 +29,7 @@ export interface EmbeddedThread {
 export type ThreadMessage =
   | { type: 'ready'; namesrvAddr: string; brokerAddr: string }
   | { type: 'error'; message: string }
-  | { type: 'log'; level: LogLevel; message: string }
-  | { type: 'closed' };
+  | { type: 'log'; level: LogLevel; message: string };
 
 /** How long close() waits for the thread to end by itself before terminating it. */
 const EXIT_GRACE_MS = 5000;

@@ -10,14 +10,15 @@ export function javaStringHash(s: string): number {
 }
 
 /** Orders of key lists seen before: a send's header and properties use the same few lists. */
-const orders = new Map<string, string[]>();
+const orders = new Map<string, readonly string[]>();
 
 /** Orders keys as a HashMap filled in the given (insertion) order would iterate them. */
-export function javaHashMapOrder(keys: readonly string[]): string[] {
-  // \u0001 cannot occur in a property name (it separates name and value) nor in a header key.
-  const sig = keys.join('\u0001');
-  let order = orders.get(sig);
-  if (order && order.length === keys.length) return order;
+export function javaHashMapOrder(keys: readonly string[]): readonly string[] {
+  // The joined keys name one key list only if no key holds the joiner (property names never do:
+  // \u0001 separates name and value); lists that do are ordered afresh, not cached.
+  const sig = keys.some((k) => k.includes('\u0001')) ? undefined : keys.join('\u0001');
+  let order = sig === undefined ? undefined : orders.get(sig);
+  if (order) return order;
   let capacity = 16;
   // threshold = 0.75 * capacity; the table doubles once size exceeds it.
   while (keys.length > capacity * 0.75) capacity *= 2;
@@ -27,8 +28,10 @@ export function javaHashMapOrder(keys: readonly string[]): string[] {
     (buckets[(h ^ (h >>> 16)) & (capacity - 1)] ??= []).push(k);
   }
   order = buckets.flat();
-  if (orders.size >= 512) orders.clear();
-  orders.set(sig, order);
+  if (sig !== undefined) {
+    if (orders.size >= 512) orders.clear();
+    orders.set(sig, order);
+  }
   return order;
 }
 
