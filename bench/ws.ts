@@ -2,27 +2,29 @@
 //   {"case":"ws-gateway-w1"|"ws-gateway-w256","msgs_per_s":…,"p50_ms":…,"p99_ms":…}  Producer → WebSocketTransport → gateway → embedded broker
 //   {"case":"tcp-direct-w1"|"tcp-direct-w256",…}                                        Producer → TcpTransport → the same embedded broker
 //   {"case":"ws-gateway-remote-w256",…}                                                 Producer → WebSocketTransport → gateway → broker in its own process
-//   {"case":"ws-gateway-thread-w1"|"ws-gateway-thread-w256",…}                         the same as ws-gateway-*, with --embedded-broker thread
+//   {"case":"ws-gateway-thread-…"|"ws-gateway-inline-…",…}                              the same as ws-gateway-*, with the --embedded-broker mode the default did not pick
 //   {"case":"ws-floor-w1"|"ws-floor-w256",…}                                            raw `ws` client → ack server (no broker)
 //   {"case":"gateway-idle-5000","rss_mb":…,"connections":5000}                          gateway RSS with 5,000 idle authenticated clients
-// Topology = the default deployment: ONE `rocketmq-edge` process (gateway CLI without --namesrv:
-// embedded name server + broker on the gateway's event loop, ASYNC flush, temp data dir). The ws-gateway cases go through its
+// Topology = the default deployment: ONE `rocketmq-edge` process, the built CLI (packages/gateway/dist; `npm run
+// bench:ws` builds first) without --namesrv: embedded name server + broker (--embedded-broker auto: on the gateway's
+// event loop below 3 cores, on a worker thread otherwise), ASYNC flush, temp data dir. The ws-gateway cases go through its
 // gateway; the tcp-direct cases talk TCP to the very same embedded broker, so the two differ only
 // by the relay. The remote case starts the broker CLI and a second gateway (--namesrv) in two more
-// processes. The measuring client runs here, the floor server and the idle clients in their own processes.
+// processes. The measuring client runs here (on the packages' dist builds too), the floor server and the idle clients in their own processes.
+// stderr adds per case: CPU µs per message of this process, of the server process and of its busy threads.
 // w1 = sequential SYNC sends; w256 = 256 SYNC sends in flight.
 // Environment: BENCH_W1_MSGS (5000), BENCH_W256_MSGS (100000), BENCH_MAX_MS (30000), BENCH_IDLE (5000),
 // BENCH_ONLY (comma list of case-name prefixes), BENCH_GW_NODE_ARGS (extra node flags for the gateway process).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Producer } from '@rocketmq-edge/core';
 import { TcpTransport } from '@rocketmq-edge/transport-tcp';
-import { WebSocketTransport } from '../packages/transport-ws/src/index.js';
+import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
 import { startBrokerProcess } from './lib/broker-process.js';
-import { REPO_ROOT as ROOT, startProcess, type Proc } from './lib/process.js';
+import { REPO_ROOT as ROOT, builtFile, startProcess, type Proc } from './lib/process.js';
 import { randomBody, report, runCase } from './lib/runner.js';
 
 const W1 = Number(process.env.BENCH_W1_MSGS ?? 5000);
@@ -34,15 +36,27 @@ const want = (...names: string[]) => ONLY.length === 0 || names.some((n) => ONLY
 const bodies = Array.from({ length: 256 }, () => randomBody(1024));
 const TOKEN = 'bench-token';
 
-/** CPU time (user + system) of a process, in µs, from /proc (Linux); undefined elsewhere. */
-function cpuUs(pid: number): number | undefined {
+/** CPU time (user + system) of a process or one of its threads, in µs, from /proc (Linux); undefined elsewhere. */
+function cpuUs(pid: number, tid?: number): number | undefined {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, USER_HZ = 100
   } catch {
     return undefined;
   }
+}
+
+/** CPU µs of each thread of a process, by thread id (Linux; empty elsewhere). */
+function threadCpu(pid: number): Map<number, { name: string; us: number }> {
+  const out = new Map<number, { name: string; us: number }>();
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const us = cpuUs(pid, Number(t));
+      if (us !== undefined) out.set(Number(t), { name: readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim(), us });
+    }
+  } catch { /* not Linux */ }
+  return out;
 }
 
 /** Server process whose CPU time the producer cases report on stderr (the gateway, which hosts the broker). */
@@ -52,14 +66,20 @@ let serverPid: number | undefined;
 async function measured(opts: Parameters<typeof runCase>[0]): Promise<void> {
   const ops = opts.msgs + (opts.warmup ?? 0);
   const s0 = serverPid !== undefined ? cpuUs(serverPid) : undefined;
+  const t0 = serverPid !== undefined ? threadCpu(serverPid) : new Map<number, { name: string; us: number }>();
   const c0 = process.cpuUsage();
   const r = await runCase(opts);
   const c = process.cpuUsage(c0);
   const s1 = serverPid !== undefined ? cpuUs(serverPid) : undefined;
+  const t1 = serverPid !== undefined ? threadCpu(serverPid) : new Map<number, { name: string; us: number }>();
   report(r);
   const done = Math.min(ops, r.details.completed + (opts.warmup ?? 0));
+  // Threads of the server process that did real work (the main loop, a broker worker, GC helpers).
+  const busy = [...t1].map(([tid, t]) => ({ name: t.name, perOp: (t.us - (t0.get(tid)?.us ?? 0)) / done }))
+    .filter((t) => t.perOp >= 1).sort((a, b) => b.perOp - a.perOp).map((t) => `${t.name} ${t.perOp.toFixed(1)}`);
   process.stderr.write(`  ${opts.name}: cpu µs/op client ${((c.user + c.system) / done).toFixed(1)}` +
-    (s0 !== undefined && s1 !== undefined ? `, server process ${((s1 - s0) / done).toFixed(1)}` : '') + '\n');
+    (s0 !== undefined && s1 !== undefined ? `, server process ${((s1 - s0) / done).toFixed(1)}` : '') +
+    (busy.length ? ` (threads: ${busy.join(', ')})` : '') + '\n');
 }
 
 function rssMb(pid: number): number {
@@ -114,17 +134,17 @@ async function floorCases(): Promise<void> {
 }
 
 const GATEWAY_ARGS = [
-  '--conditions=source', '--import', 'tsx', 'packages/gateway/src/cli.ts',
+  builtFile('gateway', 'cli.js'),
   '--port', '0', '--no-dev', '--no-demo', '--static-token', `${TOKEN}=*`,
   '--rate', '100000000', '--burst', '100000000', '--max-in-flight', '65536', '--log-level', 'warn',
 ];
 const gwNodeArgs = (process.env.BENCH_GW_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The default deployment: one process = gateway + embedded name server + broker (ASYNC flush). */
-async function startGatewayProcess(extra: string[]): Promise<Proc & { wsUrl: string; namesrvAddr: string }> {
+async function startGatewayProcess(extra: string[]): Promise<Proc & { wsUrl: string; namesrvAddr: string; embeddedBroker?: string }> {
   const p = await startProcess([...gwNodeArgs, ...GATEWAY_ARGS, ...extra], /^\{"event":"ready"/, 'gateway');
-  const ready = JSON.parse(p.line) as { wsUrl: string; namesrvAddr: string };
-  return { ...p, wsUrl: ready.wsUrl, namesrvAddr: ready.namesrvAddr };
+  const ready = JSON.parse(p.line) as { wsUrl: string; namesrvAddr: string; embeddedBroker?: string };
+  return { ...p, wsUrl: ready.wsUrl, namesrvAddr: ready.namesrvAddr, embeddedBroker: ready.embeddedBroker };
 }
 
 const gwData = await mkdtemp(join(tmpdir(), 'rmq-edge-bench-gw-'));
@@ -133,6 +153,9 @@ try {
   gateway = await startGatewayProcess(['--data', gwData, '--flush', 'async']);
   const { wsUrl, namesrvAddr } = gateway;
   serverPid = gateway.child.pid;
+  // The default (--embedded-broker auto) resolves by core count; the other mode is measured as an extra case.
+  const other = gateway.embeddedBroker === 'thread' ? 'inline' : 'thread';
+  process.stderr.write(`  default gateway: --embedded-broker ${gateway.embeddedBroker} (${availableParallelism()} cores)\n`);
   if (want('ws-gateway-w1', 'ws-gateway-w256')) await producerCases('ws-gateway', new WebSocketTransport({ url: wsUrl, token: TOKEN }));
   if (want('tcp-direct-w1', 'tcp-direct-w256')) await producerCases('tcp-direct', new TcpTransport({ namesrvAddr }));
   if (want('ws-gateway-remote-w256')) {
@@ -152,19 +175,19 @@ try {
       await rm(remoteData, { recursive: true, force: true });
     }
   }
-  if (want('ws-gateway-thread-w1', 'ws-gateway-thread-w256')) {
-    // Extra: the embedded broker on a worker thread of its own instead of the gateway's event loop.
-    const threadData = await mkdtemp(join(tmpdir(), 'rmq-edge-bench-gw-thread-'));
-    let threaded: Proc | undefined;
+  if (want(`ws-gateway-${other}-w1`, `ws-gateway-${other}-w256`)) {
+    // Extra: the embedded broker in the mode the default did not pick (own worker thread / gateway's event loop).
+    const otherData = await mkdtemp(join(tmpdir(), `rmq-edge-bench-gw-${other}-`));
+    let p: Proc | undefined;
     try {
-      const r = await startGatewayProcess(['--data', threadData, '--flush', 'async', '--embedded-broker', 'thread']);
-      threaded = r;
+      const r = await startGatewayProcess(['--data', otherData, '--flush', 'async', '--embedded-broker', other]);
+      p = r;
       serverPid = r.child.pid;
-      await producerCases('ws-gateway-thread', new WebSocketTransport({ url: r.wsUrl, token: TOKEN }));
+      await producerCases(`ws-gateway-${other}`, new WebSocketTransport({ url: r.wsUrl, token: TOKEN }));
     } finally {
       serverPid = gateway.child.pid;
-      await threaded?.stop();
-      await rm(threadData, { recursive: true, force: true });
+      await p?.stop();
+      await rm(otherData, { recursive: true, force: true });
     }
   }
   if (want('ws-floor-w1', 'ws-floor-w256')) await floorCases();

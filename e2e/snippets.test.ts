@@ -134,12 +134,13 @@ describe('README snippets', { timeout: 120_000 }, () => {
     }
   });
 
-  test('Node', async () => {
-    // Inside e2e/ so that '@rocketmq-edge/*' resolve through e2e/node_modules.
+  test('Node, on the built packages (packages/*/dist, what the exports maps give a user)', async () => {
+    // Inside e2e/ so that '@rocketmq-edge/*' resolve through e2e/node_modules; no "source" condition,
+    // so they resolve to dist/ (npm test builds first). tsx only strips the snippet's own types.
     const dir = join(ROOT, 'e2e/.tmp');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'node-snippet.ts'), code.get('Node (≥ 20)')!);
-    const stdout = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(dir, 'node-snippet.ts')], {
+    const stdout = execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'node-snippet.ts')], {
       cwd: ROOT, env: { ...process.env, RMQ_WS_URL: gateway.ready.wsUrl, RMQ_TOKEN: token }, timeout: 30_000, encoding: 'utf8',
     });
     const [status, msgId, queueId, offset] = stdout.trim().split(/\s+/);
@@ -151,12 +152,12 @@ describe('README snippets', { timeout: 120_000 }, () => {
     assert.equal(m.properties.KEYS, 'order-42');
   });
 
-  test('Node over TCP, no gateway', async () => {
+  test('Node over TCP, no gateway, on the built packages', async () => {
     const dir = join(ROOT, 'e2e/.tmp');
     await mkdir(dir, { recursive: true });
     const snippet = code.get('Node straight to RocketMQ over TCP (no gateway)')!.replace('127.0.0.1:9876', namesrvOf(gateway.ready));
     await writeFile(join(dir, 'tcp-snippet.ts'), snippet);
-    const stdout = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(dir, 'tcp-snippet.ts')], {
+    const stdout = execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'tcp-snippet.ts')], {
       cwd: ROOT, timeout: 30_000, encoding: 'utf8',
     });
     const [status, msgId] = stdout.trim().split(/\s+/);

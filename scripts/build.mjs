@@ -1,5 +1,7 @@
-// Builds the browser bundle and the apps that import it.
+// Builds the packages for Node, the browser bundle and the apps that import it.
 //
+//   packages/*/dist/                each package's src/ compiled file by file to ESM JavaScript (what its
+//                                   exports map's "default" condition and the rocketmq-edge command run)
 //   dist/browser/rocketmq-edge.js   ONE minified ESM bundle of packages/transport-ws/src/browser.ts
 //                                   (core's public API + WebSocketTransport), for every web runtime.
 //   apps/demo/dist/                 index.html, style.css, app.js, rocketmq-edge.js (the gateway serves it at /)
@@ -12,7 +14,7 @@
 //
 // `node scripts/build.mjs` or `import { build } from './scripts/build.mjs'; await build()`.
 import * as esbuild from 'esbuild';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +79,38 @@ const apps = [
   { entry: r('apps/deno/src/main.ts'), out: join(DENO_DIST, 'main.js'), platform: 'neutral', copy: [] },
 ];
 
+/** Packages with a Node build in dist/ (what `exports` → "default" points at). */
+const PACKAGES = ['core', 'transport-tcp', 'transport-ws', 'broker', 'gateway'];
+
+/**
+ * Compiles packages/<name>/src to dist/ file by file (no bundling, so module URLs keep their
+ * relative layout: the broker's thread entry, the gateway's demo dir) and copies plain .mjs/.js.
+ * Tests stay out. esbuild without keepNames: tsx's development transform wraps every closure in
+ * a naming helper, which the hot paths of a production gateway should not pay for.
+ */
+async function buildPackages(out) {
+  await Promise.all(PACKAGES.map(async (name) => {
+    const src = r('packages', name, 'src');
+    const files = (await readdir(src, { recursive: true })).map((f) => join(src, f));
+    const ts = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'));
+    const res = await esbuild.build({
+      entryPoints: ts,
+      outdir: r('packages', name, 'dist'),
+      outbase: src,
+      bundle: false,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      sourcemap: 'linked',
+      logLevel: 'silent',
+      absWorkingDir: root,
+      write: false,
+    });
+    for (const f of res.outputFiles) out.set(f.path, f.contents);
+    for (const f of files.filter((f) => /\.m?js$/.test(f))) out.set(r('packages', name, 'dist', relative(src, f)), await readFile(f));
+  }));
+}
+
 /**
  * Writes a file atomically (temp file + rename), so a gateway serving the demo or a test reading
  * an app while another process rebuilds never sees half a file. Unchanged files are left alone.
@@ -98,6 +132,7 @@ async function put(path, contents) {
 export async function build({ log = () => {} } = {}) {
   const t0 = performance.now();
   const out = new Map(); // absolute path -> contents
+  await buildPackages(out);
   const bundle = await esbuild.build({
     ...bundleOptions,
     entryPoints: [BUNDLE_ENTRY],
@@ -141,8 +176,10 @@ export async function build({ log = () => {} } = {}) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const { files, ms } = await build();
-    for (const f of files.filter((f) => !f.endsWith('.map'))) console.log(f);
-    console.log(`built in ${ms} ms`);
+    if (!process.argv.includes('--quiet')) {
+      for (const f of files.filter((f) => !f.endsWith('.map'))) console.log(f);
+      console.log(`built in ${ms} ms`);
+    }
   } catch (err) {
     // esbuild already formats its errors; print them once, without a stack.
     if (err?.errors) console.error(esbuild.formatMessagesSync(err.errors, { kind: 'error' }).join(''));

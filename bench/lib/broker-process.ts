@@ -4,9 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, startProcess } from './process.js';
-
-const BROKER_CLI = join(REPO_ROOT, 'packages/broker/src/cli.ts');
+import { builtFile, startProcess } from './process.js';
 
 export interface BrokerProcess {
   namesrvAddr: string;
@@ -17,7 +15,7 @@ export interface BrokerProcess {
 }
 
 /**
- * Spawns `packages/broker/src/cli.ts` on free loopback ports with a fresh data dir under
+ * Spawns the built broker CLI (`packages/broker/dist/cli.js`) on free loopback ports with a fresh data dir under
  * os.tmpdir(), and waits for its ready line (JSON). `extraArgs` go to the CLI as they are.
  */
 export async function startBrokerProcess(opts: { flush: 'sync' | 'async'; extraArgs?: string[] }): Promise<BrokerProcess> {
@@ -25,7 +23,7 @@ export async function startBrokerProcess(opts: { flush: 'sync' | 'async'; extraA
   const removeData = () => rm(dataDir, { recursive: true, force: true });
   try {
     const p = await startProcess([
-      '--conditions=source', '--import', 'tsx', BROKER_CLI,
+      builtFile('broker', 'cli.js'),
       '--namesrv-port', '0', '--broker-port', '0', '--data', dataDir, '--flush', opts.flush,
       ...(opts.extraArgs ?? []),
     ], /^\{/, 'broker CLI', 30_000);

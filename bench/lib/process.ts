@@ -1,9 +1,21 @@
 // A helper process for benchmarks: `node <args>` from the repo root, ready once a stdout line
 // matches. It is killed if this process exits first, and stopped if it never gets ready.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * A package's built file (packages/<pkg>/dist/<file>), what users run: benchmarks measure the
+ * build, not tsx's development transform. The `bench:*` scripts build first.
+ */
+export function builtFile(pkg: string, file: string): string {
+  const path = join(REPO_ROOT, 'packages', pkg, 'dist', file);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first`);
+  return path;
+}
 
 export interface Proc {
   child: ChildProcess;

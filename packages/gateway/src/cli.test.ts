@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Producer } from '@rocketmq-edge/core/internal';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
@@ -29,7 +29,7 @@ test('no flags: embedded broker + gateway; ready JSON line; dev token works; tok
     let out = '';
     let err = '';
     child.stderr.on('data', (d) => (err += d));
-    const ready = await new Promise<{ event: string; url: string; wsUrl: string; token: string }>((resolve, reject) => {
+    const ready = await new Promise<{ event: string; url: string; wsUrl: string; token: string; embeddedBroker: string }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`not ready:\n${out}\n${err}`)), 30_000);
       child.stdout.on('data', (d) => {
         out += d;
@@ -42,6 +42,7 @@ test('no flags: embedded broker + gateway; ready JSON line; dev token works; tok
   };
   const { child, ready } = await start();
   assert.equal(ready.event, 'ready');
+  assert.equal(ready.embeddedBroker, availableParallelism() >= 3 ? 'thread' : 'inline', 'auto by default');
   assert.match(ready.wsUrl, /^ws:\/\/127\.0\.0\.1:\d+\/rmq$/);
   assert.equal(ready.token.split('.').length, 3, 'a JWT');
   const cfg = await (await fetch(new URL('/demo-config.json', ready.url))).json() as { wsUrl: string; token: string; topic: string };
@@ -63,6 +64,7 @@ test('no flags: embedded broker + gateway; ready JSON line; dev token works; tok
   assert.equal(code, 0);
   // same data dir → same dev secret → the old token still works
   const second = await start('--embedded-broker', 'thread');
+  assert.equal(second.ready.embeddedBroker, 'thread');
   assert.equal((await send(second.ready.wsUrl, ready.token)).sendStatus, 'SEND_OK');
   second.child.kill('SIGTERM');
   await new Promise((r) => second.child.once('exit', r));
@@ -71,5 +73,15 @@ test('no flags: embedded broker + gateway; ready JSON line; dev token works; tok
 test('a bad --embedded-broker value is refused with what to pass', () => {
   const r = spawnSync(process.execPath, [BIN, '--port', '0', '--embedded-broker', 'fork', '--no-demo'], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /--embedded-broker must be thread or inline, got fork/);
+  assert.match(r.stderr, /--embedded-broker must be auto, thread or inline, got fork/);
+});
+
+test('--embedded-broker: auto picks a thread with 3+ cores, inline below; explicit values win; anything else is refused', async () => {
+  const { embeddedBrokerMode } = await import('./cli.js');
+  assert.equal(embeddedBrokerMode(undefined, 2), 'inline');
+  assert.equal(embeddedBrokerMode('auto', 3), 'thread');
+  assert.equal(embeddedBrokerMode(undefined, 16), 'thread');
+  assert.equal(embeddedBrokerMode('INLINE', 16), 'inline');
+  assert.equal(embeddedBrokerMode('thread', 1), 'thread');
+  assert.throws(() => embeddedBrokerMode('fork', 4), /--embedded-broker must be auto, thread or inline, got fork/);
 });

@@ -1,6 +1,7 @@
 // The `rocketmq-edge` command: gateway (+ embedded name server and broker unless --namesrv) + demo page.
 // Prints one JSON line {"event":"ready",…} on stdout when ready; logs go to stderr.
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,8 +28,9 @@ Options (env var in brackets; --config file.json takes the same keys in camelCas
   --namesrv-port N         embedded name server port (0 = any)          [ROCKETMQ_EDGE_NAMESRV_PORT]
   --broker-port N          embedded broker port (0 = any)               [ROCKETMQ_EDGE_BROKER_PORT]
   --flush async|sync       embedded broker: fsync every 500 ms (async) or before each ack (sync) [ROCKETMQ_EDGE_FLUSH]
-  --embedded-broker M      inline: on the gateway's event loop (default; fastest on 2 cores);
-                           thread: a worker thread of its own, disk work never stalls the gateway [ROCKETMQ_EDGE_EMBEDDED_BROKER]
+  --embedded-broker M      auto (default): thread with 3 or more CPU cores, else inline;
+                           inline: on the gateway's event loop (lowest latency, one core);
+                           thread: a worker thread of its own, relay and broker run in parallel [ROCKETMQ_EDGE_EMBEDDED_BROKER]
   --jwt-secret S           HS256 secret (>= 32 bytes)                   [ROCKETMQ_EDGE_JWT_SECRET]
   --jwt-public-key K       RS256/ES256 public key: PEM text or file     [ROCKETMQ_EDGE_JWT_PUBLIC_KEY]
   --jwt-issuer I / --jwt-audience A                                     [ROCKETMQ_EDGE_JWT_ISSUER / _AUDIENCE]
@@ -154,8 +156,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
 
   const flush = String(o.flush ?? 'async').toLowerCase();
   if (flush !== 'async' && flush !== 'sync') throw new Error(`--flush must be async or sync, got ${String(o.flush)}`);
-  const mode = String(o.embeddedBroker ?? 'inline').toLowerCase();
-  if (mode !== 'thread' && mode !== 'inline') throw new Error(`--embedded-broker must be thread or inline, got ${String(o.embeddedBroker)}`);
+  const mode = embeddedBrokerMode(o.embeddedBroker, availableParallelism());
 
   let jwtSecret = o.jwtSecret as string | undefined;
   let publicKey = o.jwtPublicKey as string | undefined;
@@ -291,6 +292,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     token: token ?? null,
     namesrvAddr,
     embedded,
+    ...(embedded ? { embeddedBroker: mode } : {}),
     ...(dev ? { topic } : {}),
   };
   process.stdout.write(JSON.stringify(ready) + '\n');
@@ -302,6 +304,18 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       `  health    : ${gw.httpUrl}/healthz  ${gw.httpUrl}/readyz  ${gw.httpUrl}/metrics\n\n`,
     );
   }
+}
+
+/**
+ * Where the embedded broker runs. `auto`: on a thread of its own when the host has cores to run
+ * the relay and the broker in parallel (each costs about as much CPU per message as the other);
+ * on the gateway's event loop otherwise, where one thread avoids a wake-up per request.
+ */
+export function embeddedBrokerMode(value: unknown, cores: number): 'inline' | 'thread' {
+  const m = String(value ?? 'auto').toLowerCase();
+  if (m === 'auto') return cores >= 3 ? 'thread' : 'inline';
+  if (m === 'thread' || m === 'inline') return m;
+  throw new Error(`--embedded-broker must be auto, thread or inline, got ${String(value)}`);
 }
 
 const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);

@@ -1,5 +1,5 @@
 // Prometheus metrics (prom-client), one registry per gateway so several can live in one process.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 
 export type RefusalReason =
   | 'unauthorized' | 'forbidden_origin' | 'protocol' | 'code_not_allowed' | 'admin_code' | 'unknown_alias'
@@ -13,13 +13,12 @@ export class GatewayMetrics {
   readonly framesIn: Counter<'code'>;
   readonly framesOut: Counter<'code'>;
   readonly refusals: Counter<'reason'>;
-  readonly upstreamLatency: Histogram<'code'>;
+  readonly upstreamLatency: LatencyHistogram;
   readonly upstreamConnections: Gauge;
   // Per-frame counts are plain numbers here (no prom-client label hashing per frame); they are
   // handed to the counters when the registry is read (the counters' collect hook).
   private readonly inCounts = new Map<number, number>();
   private readonly outCounts = new Map<number, number>();
-  private readonly latencyChildren = new Map<number, { observe(v: number): void }>();
 
   constructor(private readonly knownCodes: ReadonlySet<number>, defaultMetrics = false) {
     const registers = [this.registry];
@@ -36,10 +35,9 @@ export class GatewayMetrics {
       collect() { flush(this, outCounts, (k) => (k === -2 ? 'other' : String(k))); },
     });
     this.refusals = new Counter({ name: 'rocketmq_edge_refusals_total', help: 'Refused connections and frames, by reason', labelNames: ['reason'], registers });
-    this.upstreamLatency = new Histogram({
-      name: 'rocketmq_edge_upstream_latency_seconds', help: 'Upstream request → response time, by request code',
-      labelNames: ['code'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,
-    });
+    this.upstreamLatency = new LatencyHistogram('rocketmq_edge_upstream_latency_seconds', 'Upstream request → response time, by request code',
+      [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+    this.registry.registerMetric(this.upstreamLatency as unknown as Metric);
     this.upstreamConnections = new Gauge({ name: 'rocketmq_edge_upstream_connections', help: 'Pooled upstream TCP connections', registers });
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'rocketmq_edge_' });
   }
@@ -55,9 +53,7 @@ export class GatewayMetrics {
   }
 
   latency(code: number, seconds: number): void {
-    let c = this.latencyChildren.get(code);
-    if (!c) this.latencyChildren.set(code, (c = this.upstreamLatency.labels(String(code))));
-    c.observe(seconds);
+    this.upstreamLatency.observe(code, seconds);
   }
 
   refused(reason: RefusalReason): void {
@@ -69,4 +65,52 @@ export class GatewayMetrics {
 function flush(counter: Counter<'code'>, counts: Map<number, number>, label: (k: number) => string): void {
   for (const [k, n] of counts) if (n > 0) counter.inc({ code: label(k) }, n);
   counts.clear();
+}
+
+/**
+ * A Prometheus histogram labelled by request code, counted in typed arrays: one observation per
+ * relayed response costs a bucket search and two additions (prom-client's Histogram hashes the
+ * labels on every observe). prom-client's registry renders it (`get()` has the same shape).
+ */
+export class LatencyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  /** Per code: cumulative-free bucket counts (last = +Inf), then sum, then count. */
+  private readonly byCode = new Map<number, Float64Array>();
+
+  constructor(readonly name: string, readonly help: string, private readonly bounds: readonly number[]) {}
+
+  observe(code: number, value: number): void {
+    let a = this.byCode.get(code);
+    if (!a) {
+      if (this.byCode.size >= 1000) return; // codes come from the allowlist; never unbounded
+      this.byCode.set(code, (a = new Float64Array(this.bounds.length + 3)));
+    }
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && value > b[i]!) i++;
+    a[i]!++;
+    a[b.length + 1]! += value;
+    a[b.length + 2]!++;
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string | number>; value: number; metricName: string }[] } {
+    const values = [];
+    const n = this.bounds.length;
+    for (const [code, a] of this.byCode) {
+      const c = String(code);
+      let acc = 0;
+      for (let i = 0; i <= n; i++) {
+        acc += a[i]!;
+        values.push({ labels: { le: i < n ? this.bounds[i]! : '+Inf', code: c }, value: acc, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels: { code: c }, value: a[n + 1]!, metricName: `${this.name}_sum` });
+      values.push({ labels: { code: c }, value: a[n + 2]!, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.byCode.clear();
+  }
 }
