@@ -75,7 +75,7 @@ function flush(counter: Counter<'code'>, counts: Map<number, number>, label: (k:
 export class LatencyHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  /** Per code: cumulative-free bucket counts (last = +Inf), then sum, then count. */
+  /** Per code: the count of each bucket on its own (last = +Inf; summed up when rendered), then sum, then count. */
   private readonly byCode = new Map<number, Float64Array>();
 
   constructor(readonly name: string, readonly help: string, private readonly bounds: readonly number[]) {}
