@@ -47,9 +47,10 @@ function cpuUs(pid: number, tid?: number): number | undefined {
   }
 }
 
-/** CPU µs of each thread of a process, by thread id (Linux; empty elsewhere). */
-function threadCpu(pid: number): Map<number, { name: string; us: number }> {
+/** CPU µs of each thread of a process, by thread id (Linux; empty elsewhere or without a process). */
+function threadCpu(pid: number | undefined): Map<number, { name: string; us: number }> {
   const out = new Map<number, { name: string; us: number }>();
+  if (pid === undefined) return out;
   try {
     for (const t of readdirSync(`/proc/${pid}/task`)) {
       const us = cpuUs(pid, Number(t));
@@ -66,12 +67,12 @@ let serverPid: number | undefined;
 async function measured(opts: Parameters<typeof runCase>[0]): Promise<void> {
   const ops = opts.msgs + (opts.warmup ?? 0);
   const s0 = serverPid !== undefined ? cpuUs(serverPid) : undefined;
-  const t0 = serverPid !== undefined ? threadCpu(serverPid) : new Map<number, { name: string; us: number }>();
+  const t0 = threadCpu(serverPid);
   const c0 = process.cpuUsage();
   const r = await runCase(opts);
   const c = process.cpuUsage(c0);
   const s1 = serverPid !== undefined ? cpuUs(serverPid) : undefined;
-  const t1 = serverPid !== undefined ? threadCpu(serverPid) : new Map<number, { name: string; us: number }>();
+  const t1 = threadCpu(serverPid);
   report(r);
   const done = Math.min(ops, r.details.completed + (opts.warmup ?? 0));
   // Threads of the server process that did real work (the main loop, a broker worker, GC helpers).
