@@ -5,18 +5,22 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve as resolvePath, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { pino } from 'pino';
+import { NAMESRV_TARGET } from '@rocketmq-edge/core';
 import { RequestCode, ResponseCode, createRequest, type RemotingCommand } from '@rocketmq-edge/core/internal';
 import { BEARER_PREFIX, CloseCode, SUBPROTOCOL } from '@rocketmq-edge/transport-ws/envelope';
 import { signRequest, type AclCredentials } from './acl.js';
 import { AliasTable } from './aliases.js';
 import { AuthError, Authenticator, type AuthOptions, type Principal } from './auth.js';
 import { GatewayMetrics, type RefusalReason } from './metrics.js';
-import { ADMIN_CODES, CONSUMER_CODES, ClientSession, PRODUCER_CODES, type Logger } from './session.js';
-import { UpstreamPool, type PendingEntry } from './upstream.js';
+import { DEFAULT_CREATE_TOPIC_KEY, resolveLimits, type GatewayLimits } from './options.js';
+import { relayedCodes } from './policy.js';
+import { Relay, type RelayEntry } from './relay.js';
+import { ClientSession, type Logger, type SessionConfig } from './session.js';
 
 export const WS_PATH = '/rmq';
 
-export interface GatewayOptions {
+/** Limits (see options.ts for each default) can be given one by one. */
+export interface GatewayOptions extends Partial<Omit<GatewayLimits, 'ratePerSecond' | 'rateBurst' | 'maxRequestBudgetMs'>> {
   host?: string;
   port?: number;
   /** "host:9876;host2:9876". */
@@ -27,10 +31,7 @@ export interface GatewayOptions {
   /** Request codes relayed (default: 105, 310, 10, 320, 34, 35; consumer codes with enableConsumer). Admin codes never. */
   allowedCodes?: number[];
   enableConsumer?: boolean;
-  maxFrameBytes?: number;
-  maxInFlightPerConnection?: number;
   rate?: { perSecond?: number; burst?: number };
-  authTimeoutMs?: number;
   maxConnections?: number;
   acl?: AclCredentials;
   logger?: Logger & { error?(obj: object, msg?: string): void };
@@ -40,13 +41,8 @@ export interface GatewayOptions {
   demoDir?: string;
   /** Development mode: serves /demo-config.json, allows loopback origins. */
   dev?: { token: string; topic?: string; wsUrl?: string };
-  /** Server-side WebSocket ping period for culling dead peers (default 30 s). */
-  pingIntervalMs?: number;
-  /** How long close() waits for in-flight requests (default 5 s). */
-  drainTimeoutMs?: number;
-  /** Fail upstream requests unanswered after this long (default 60 s). */
+  /** Fail upstream requests unanswered after this long, whatever budget the client sent (default 60 s). */
   upstreamTimeoutMs?: number;
-  upstreamConnectTimeoutMs?: number;
   createTopicKey?: string;
   /** Adds Node process metrics to /metrics. */
   defaultMetrics?: boolean;
@@ -80,15 +76,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (!auth.configured) throw new Error('startGateway needs auth: { jwt: { secret | publicKey } } and/or { staticTokens }');
   const log: Logger = opts.logger ?? pino({ level: opts.logLevel ?? (process.env.NODE_TEST_CONTEXT ? 'silent' : 'info'), name: 'rocketmq-edge' });
   const enableConsumer = opts.enableConsumer ?? false;
-  const allowed = new Set<number>(opts.allowedCodes ?? [...PRODUCER_CODES, ...(enableConsumer ? CONSUMER_CODES : [])]);
-  for (const c of ADMIN_CODES) allowed.delete(c);
-  const maxFrameBytes = opts.maxFrameBytes ?? Math.floor(4.5 * 1024 * 1024);
+  const relayed = relayedCodes(opts.allowedCodes, enableConsumer);
+  const limits = resolveLimits({
+    ...opts,
+    ratePerSecond: opts.rate?.perSecond,
+    rateBurst: opts.rate?.burst,
+    maxRequestBudgetMs: opts.upstreamTimeoutMs,
+  });
+  const maxFrameBytes = limits.maxFrameBytes;
   const maxPayload = Math.min(2 * maxFrameBytes + 1024, 32 * 1024 * 1024);
-  const metrics = new GatewayMetrics(allowed, opts.defaultMetrics ?? false);
+  const metrics = new GatewayMetrics(relayed, opts.defaultMetrics ?? false);
   const aliases = new AliasTable();
-  const pool = new UpstreamPool(namesrvAddrs, {
-    connectTimeoutMs: opts.upstreamConnectTimeoutMs ?? 3000,
-    requestTimeoutMs: opts.upstreamTimeoutMs ?? 60_000,
+  const relay = new Relay(namesrvAddrs.join(';'), {
+    connectTimeoutMs: limits.upstreamConnectTimeoutMs,
+    maxQueuedBytes: limits.upstreamMaxQueuedBytes,
     maxFrameSize: 32 * 1024 * 1024,
     onConnectionCount: (n) => metrics.upstreamConnections.set(n),
     log,
@@ -99,15 +100,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     new Promise((resolve, reject) => {
       const cmd = createRequest(code);
       if (opts.acl) signRequest(cmd, opts.acl);
-      const timer = setTimeout(() => { pool.dropPending(entry); reject(new Error("timeout")); }, timeoutMs);
-      const entry: PendingEntry = {
-        owner: {
-          deliver: (_e, r) => { clearTimeout(timer); resolve(r); },
-          fail: (_e, remark) => { clearTimeout(timer); reject(new Error(remark)); },
-        },
-        clientOpaque: 0, target: 'namesrv', code, request: cmd, startedAt: performance.now(), tries: 0,
+      const now = performance.now();
+      const entry: RelayEntry = {
+        owner: { deliver: (_e, r) => resolve(r), fail: (_e, remark) => reject(new Error(remark)) },
+        clientOpaque: 0, target: NAMESRV_TARGET, code, startedAt: now, deadline: now + timeoutMs,
       };
-      try { pool.sendNamesrv(cmd, entry); } catch (e) { clearTimeout(timer); reject(e as Error); }
+      relay.send(NAMESRV_TARGET, cmd, entry);
     });
   let learning: Promise<void> | undefined;
   let learnedAt = -Infinity;
@@ -121,18 +119,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return learning;
   };
 
-  const sessionCfg = {
-    allowedCodes: allowed,
+  const sessionCfg: SessionConfig = {
+    limits,
+    relayed,
     enableConsumer,
-    maxFrameBytes,
+    createTopicKey: opts.createTopicKey ?? DEFAULT_CREATE_TOPIC_KEY,
     maxDecodeBytes: maxPayload,
-    maxInFlight: opts.maxInFlightPerConnection ?? 1024,
-    ratePerSecond: opts.rate?.perSecond ?? 2000,
-    rateBurst: opts.rate?.burst ?? 4000,
-    authTimeoutMs: opts.authTimeoutMs ?? 5000,
-    createTopicKey: opts.createTopicKey ?? 'TBW102',
     ...(opts.acl ? { acl: opts.acl } : {}),
-    pool, aliases, learnAliases, auth, metrics, log,
+    relay, aliases, learnAliases, auth, metrics, log,
   };
 
   const sessions = new Set<ClientSession>();
@@ -168,7 +162,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return;
     }
     if (path === '/readyz') {
-      const ok = !closing && (await Promise.race([pool.namesrvReachable(), delay(3000).then(() => false)]));
+      const ok = !closing && (await Promise.race([relay.namesrvReachable(), delay(3000).then(() => false)]));
       json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', namesrv: ok ? 'reachable' : 'unreachable' });
       return;
     }
@@ -249,7 +243,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     );
   });
 
-  const pinger = setInterval(() => { for (const s of sessions) s.ping(); }, opts.pingIntervalMs ?? 30_000);
+  const pinger = setInterval(() => { for (const s of sessions) s.ping(); }, limits.pingIntervalMs);
   pinger.unref();
 
   await new Promise<void>((resolve, reject) => {
@@ -272,12 +266,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       clearInterval(pinger);
       const serverClosed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sessions) s.drain();
-      const deadline = performance.now() + (opts.drainTimeoutMs ?? 5000);
+      const deadline = performance.now() + limits.drainTimeoutMs;
       while (sessions.size > 0 && performance.now() < deadline) await delay(20);
       for (const s of [...sessions]) s.close(CloseCode.GOING_AWAY, 'gateway shutting down');
       await delay(sessions.size ? 50 : 0);
       for (const s of [...sessions]) s.terminate();
-      pool.close();
+      await relay.close();
       wss.close();
       server.closeAllConnections();
       await serverClosed;
@@ -293,7 +287,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     aliases,
     get connections() { return sessions.size; },
-    pendingUpstream: () => pool.pendingCount,
+    pendingUpstream: () => relay.pendingCount,
     close,
   };
 }

@@ -6,5 +6,6 @@ export type { AuthOptions, JwtAuthOptions, StaticTokenGrant, Principal } from '.
 export { aclSignature, signRequest } from './acl.js';
 export type { AclCredentials } from './acl.js';
 export { AliasTable, aliasFor } from './aliases.js';
-export { ADMIN_CODES, PRODUCER_CODES, CONSUMER_CODES } from './session.js';
+export { ADMIN_CODES, PRODUCER_CODES, CONSUMER_CODES } from './policy.js';
+export * from './options.js';
 export { GatewayMetrics } from './metrics.js';

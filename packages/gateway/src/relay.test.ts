@@ -23,7 +23,7 @@ const utf8d = new TextDecoder();
 async function fixture(t: import('node:test').TestContext, opts: { acl?: boolean; namesrvFirstDead?: boolean } = {}) {
   const brokers: FakeServer[] = [];
   const sendHandler = (name: string) => (cmd: import('@rocketmq-edge/core/internal').RemotingCommand) => {
-    if (cmd.extFields?.h === 'silent') return 'silent' as const;
+    if (cmd.extFields?.h === '777') return 'silent' as const;
     if (cmd.code === RequestCode.SEND_MESSAGE_V2 || cmd.code === RequestCode.SEND_BATCH_MESSAGE) {
       return createResponse(cmd, ResponseCode.SUCCESS, undefined, { msgId: 'X', queueId: cmd.extFields?.e ?? '0', queueOffset: '0', broker: name });
     }
@@ -111,7 +111,7 @@ test('aliases survive a gateway restart: unknown alias is learned from cluster i
 test('upstream broker loss fails in-flight requests promptly with SYSTEM_ERROR', async (t) => {
   const { client, brokers } = await fixture(t);
   await client.invoke(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'demo-1' }), 3000);
-  const inflight = client.invoke('broker-b@0', send('demo-1', { h: 'silent' }), 10_000);
+  const inflight = client.invoke('broker-b@0', send('demo-1', { h: '777' }), 10_000);
   await waitFor(() => brokers[1]!.received.length > 0, 3000, 'request upstream');
   const t0 = Date.now();
   await brokers[1]!.close();
@@ -132,9 +132,13 @@ test('name server failover: first name server down, second answers', async (t) =
   assert.equal(r.code, ResponseCode.SUCCESS);
 });
 
-test('upstream requests are signed with the gateway ACL credentials; client ACL fields are stripped', async (t) => {
+test('upstream requests are signed with the gateway ACL credentials; client ACL fields are refused', async (t) => {
   const { client, brokers } = await fixture(t, { acl: true });
-  const resp = await client.invoke("broker-a@0", send("demo-1", { AccessKey: "evil", Signature: "forged" }), 3000);
+  const forged = await client.invoke('broker-a@0', send('demo-1', { AccessKey: 'evil', Signature: 'forged' }), 3000);
+  assert.equal(forged.code, ResponseCode.MESSAGE_ILLEGAL);
+  assert.match(forged.remark ?? '', /header field "AccessKey" is not part of request code 310/);
+  assert.equal(brokers[0]!.received.length, 0, 'nothing relayed');
+  const resp = await client.invoke('broker-a@0', send('demo-1'), 3000);
   assert.equal(resp.code, ResponseCode.SUCCESS, resp.remark);
   const got = brokers[0]!.received.at(-1)!;
   assert.equal(got.extFields?.AccessKey, 'AK');
@@ -147,7 +151,7 @@ test('a client that disconnects leaves nothing pending upstream; late answers ar
   const { gw, brokers } = await fixture(t);
   const transport = new WebSocketTransport({ url: gw.url, token: TOKEN, heartbeatIntervalMs: 0 });
   const client = new RemotingClient(transport);
-  const p = client.invoke('broker-a@0', send('demo-1', { h: 'silent' }), 2000).catch((e: Error) => e);
+  const p = client.invoke('broker-a@0', send('demo-1', { h: '777' }), 2000).catch((e: Error) => e);
   await waitFor(() => brokers[0]!.received.length > 0, 3000, 'request upstream');
   await transport.close();
   await p;

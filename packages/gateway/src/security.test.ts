@@ -13,6 +13,7 @@ import {
   createRequest,
   createResponse,
   decodeCommand,
+  encodeBatchBody,
   encodeCommand,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
@@ -28,7 +29,7 @@ const jwt = (claims: Record<string, unknown>, exp: string | number = '1h', secre
 
 async function fixture(t: TestContext, extra: Partial<GatewayOptions> = {}) {
   const broker = await startFakeRemoting((cmd) =>
-    cmd.extFields?.h === 'silent' ? 'silent' : createResponse(cmd, ResponseCode.SUCCESS, undefined, { msgId: 'M', queueId: '0', queueOffset: '0' }));
+    cmd.extFields?.h === '777' ? 'silent' : createResponse(cmd, ResponseCode.SUCCESS, undefined, { msgId: 'M', queueId: '0', queueOffset: '0' }));
   const list = [{ name: 'broker-a', addr: broker.addr }];
   const namesrv = await startFakeRemoting((cmd) => {
     if (cmd.code === RequestCode.GET_ROUTEINFO_BY_TOPIC) return createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, routeBody(list));
@@ -147,10 +148,10 @@ test('public-key JWTs (ES256, RS256) verify; token expiry during the session clo
 
 test('frame refusals: topic not in claims, admin code, consumer code, non-alias target, oversize, rate limit, in-flight', async (t) => {
   const { gw, broker } = await fixture(t, { maxFrameBytes: 64 * 1024, rate: { perSecond: 20, burst: 40 }, maxInFlightPerConnection: 3 });
-  const c = await raw(gw.url, ['rocketmq-edge.v1', `bearer.${await jwt({ topics: ['orders.*', 'demo-events'] })}`]);
+  const c = await raw(gw.url, ['rocketmq-edge.v1', `bearer.${await jwt({ topics: ['orders-*', 'demo-events'] })}`]);
   await opened(c);
   t.after(() => c.ws.close());
-  const route = await c.request(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'orders.eu' }));
+  const route = await c.request(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'orders-eu' }));
   assert.equal(route.code, ResponseCode.SUCCESS);
   const tbw = await c.request(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'TBW102' }));
   assert.equal(tbw.code, ResponseCode.SUCCESS, 'the default topic route stays readable for auto-created topics');
@@ -159,28 +160,32 @@ test('frame refusals: topic not in claims, admin code, consumer code, non-alias 
     assert.equal(r.code, code, r.remark);
     assert.match(r.remark ?? '', remark);
   };
-  await expectNo(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'payments' }), 16, /may not use topic "payments".*orders\.\*/);
+  await expectNo(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'payments' }), 16, /may not use topic "payments".*orders-\*/);
   await expectNo('broker-a@0', sendV2('payments'), 16, /may not use topic/);
-  await expectNo('broker-a@0', createRequest(RequestCode.SEND_MESSAGE, { topic: 'payments', producerGroup: 'g' }), 16, /may not use topic/);
-  await expectNo('broker-a@0', createRequest(RequestCode.SEND_BATCH_MESSAGE, { b: 'payments', m: 'true' }), 16, /may not use topic/);
+  await expectNo('broker-a@0', createRequest(RequestCode.SEND_MESSAGE, {
+    producerGroup: 'g', topic: 'payments', defaultTopic: 'TBW102', defaultTopicQueueNums: '4', queueId: '0', sysFlag: '0', bornTimestamp: '1', flag: '0',
+  }, { body: new Uint8Array(8) }), 16, /may not use topic/);
+  const batch = sendV2('payments', { m: 'true' }, encodeBatchBody([{ topic: 'payments', body: new Uint8Array(4), flag: 0, properties: {} }]));
+  batch.code = RequestCode.SEND_BATCH_MESSAGE;
+  await expectNo('broker-a@0', batch, 16, /may not use topic/);
   await expectNo('broker-a@0', sendV2('RMQ_SYS_TRANS_HALF_TOPIC'), 16, /system topic|may not use/);
-  await expectNo('broker-a@0', createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic: 'orders.x' }), 16, /admin/);
-  await expectNo(NAMESRV_TARGET, createRequest(215, { topic: 'orders.x' }), 16, /admin/);
-  await expectNo('broker-a@0', createRequest(RequestCode.PULL_MESSAGE, { topic: 'orders.x' }), 16, /consumer/);
+  await expectNo('broker-a@0', createRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic: 'orders-x' }), 16, /admin/);
+  await expectNo(NAMESRV_TARGET, createRequest(215, { topic: 'orders-x' }), 16, /admin/);
+  await expectNo('broker-a@0', createRequest(RequestCode.PULL_MESSAGE, { topic: 'orders-x' }), 16, /consumer/);
   await expectNo('broker-a@0', createRequest(4242, {}), 16, /not allowed/);
-  await expectNo(broker.addr, sendV2('orders.x'), 16, /unknown broker alias/);
-  await expectNo('10.0.0.1:10911', sendV2('orders.x'), 16, /unknown broker alias/);
-  await expectNo('broker-a@0', sendV2('orders.x', {}, new Uint8Array(70 * 1024)), 13, /exceeds.*65536/);
-  assert.equal(broker.received.filter((r) => r.extFields?.b !== 'orders.eu').length, 0, 'nothing refused reached the broker');
+  await expectNo(broker.addr, sendV2('orders-x'), 16, /unknown broker alias/);
+  await expectNo('10.0.0.1:10911', sendV2('orders-x'), 16, /unknown broker alias/);
+  await expectNo('broker-a@0', sendV2('orders-x', {}, new Uint8Array(70 * 1024)), 13, /exceeds.*65536/);
+  assert.equal(broker.received.filter((r) => r.extFields?.b !== 'orders-eu').length, 0, 'nothing refused reached the broker');
   // in-flight: 3 silent requests, the 4th is refused
-  const silent = [1, 2, 3].map(() => c.request('broker-a@0', sendV2('orders.x', { h: 'silent' })).catch(() => undefined));
-  await expectNo('broker-a@0', sendV2('orders.x'), 2, /TOO_MANY_REQUESTS/);
+  const silent = [1, 2, 3].map(() => c.request('broker-a@0', sendV2('orders-x', { h: '777' })).catch(() => undefined));
+  await expectNo('broker-a@0', sendV2('orders-x'), 2, /TOO_MANY_REQUESTS/);
   void silent;
   // rate: burst 40 spent quickly → SYSTEM_BUSY (on a fresh connection: this one's in-flight slots are taken)
-  const f = await raw(gw.url, ['rocketmq-edge.v1', `bearer.${await jwt({ topics: ['orders.*'] })}`]);
+  const f = await raw(gw.url, ['rocketmq-edge.v1', `bearer.${await jwt({ topics: ['orders-*'] })}`]);
   await opened(f);
   t.after(() => f.ws.close());
-  const flood = await Promise.all(Array.from({ length: 60 }, () => f.request(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'orders.eu' }))));
+  const flood = await Promise.all(Array.from({ length: 60 }, () => f.request(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'orders-eu' }))));
   const busy = flood.filter((r) => r.code === ResponseCode.SYSTEM_BUSY && /RATE_LIMIT/.test(r.remark ?? ''));
   assert.ok(busy.length >= 10, `rate limited ${busy.length}`);
   assert.match(busy[0]!.remark ?? '', /RATE_LIMIT/);

@@ -1,7 +1,10 @@
-// One client WebSocket: authentication state, per-frame checks, relay to the upstream pool,
-// opaque remapping back. Deny by default; every refused request gets a remoting response.
+// One client WebSocket: authentication state, the per-connection bounds (pre-auth messages, rate,
+// in-flight requests, bytes owed to a client that does not read), and the relay of each request:
+// decode once, check (schema.ts, policy.ts), forward exactly what was checked (relay.ts), answer.
+// Deny by default; every refused request gets a remoting response.
 import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { NAMESRV_TARGET } from '@rocketmq-edge/core';
 import {
   RequestCode,
   ResponseCode,
@@ -10,29 +13,24 @@ import {
   encodeCommand,
   isOneway,
   isResponse,
-  nameOfCode,
   writeBatcher,
   type RemotingCommand,
+  type SerializeType,
 } from '@rocketmq-edge/core/internal';
-import { NAMESRV_TARGET } from '@rocketmq-edge/core';
-import { CloseCode, decodeEnvelope, encodeEnvelope, type ControlMessage } from '@rocketmq-edge/transport-ws/envelope';
-import { hasAclFields, signRequest, stripAclFields, type AclCredentials } from './acl.js';
+import { CloseCode, decodeEnvelope, encodeEnvelope, targetBytes, type ControlMessage } from '@rocketmq-edge/transport-ws/envelope';
+import { signRequest, type AclCredentials } from './acl.js';
 import type { AliasTable } from './aliases.js';
 import type { Authenticator, Principal } from './auth.js';
+import { parseControl } from './control.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
-import type { PendingEntry, PendingOwner, UpstreamPool } from './upstream.js';
-import { envelopeWithOpaque, peekRequest, type FramePeek } from './fastframe.js';
+import { PULL_BUDGET_GRACE_MS, type GatewayLimits } from './options.js';
+import { checkCode, checkTarget, checkTopics } from './policy.js';
+import { TokenBucket } from './rate-limit.js';
+import type { Relay, RelayEntry, RelayOwner } from './relay.js';
+import { checkRequest, isRefusal, type Refusal } from './schema.js';
 
-const utf8e = new TextEncoder();
-const targetCache = new Map<string, Uint8Array>();
-function targetBytes(target: string): Uint8Array {
-  let b = targetCache.get(target);
-  if (!b) {
-    b = utf8e.encode(target);
-    if (targetCache.size < 4096) targetCache.set(target, b);
-  }
-  return b;
-}
+/** The wire version this gateway speaks (hello.version): 2 adds the client's budget to each request. */
+const HELLO_VERSION = 1;
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -40,51 +38,26 @@ export interface Logger {
   debug(obj: object, msg?: string): void;
 }
 
-/** Codes that only administrators send: never relayed, whatever allowedCodes says. */
-export const ADMIN_CODES: ReadonlySet<number> = new Set([
-  17, 18, 21, 25, 26, 28, 43, 45, 50, 51, 52, 53, 100, 101, 102, 103, 104, 200, 201, 202, 203, 204, 205, 206, 207, 208,
-  215, 216, 217, 219, 222, 223, 224, 300, 304, 305, 318, 319, 321, 322, 323, 327, 328, 329,
-]);
-/** What a producer needs (the default allowlist). */
-export const PRODUCER_CODES: readonly number[] = [
-  RequestCode.GET_ROUTEINFO_BY_TOPIC, RequestCode.SEND_MESSAGE_V2, RequestCode.SEND_MESSAGE,
-  RequestCode.SEND_BATCH_MESSAGE, RequestCode.HEART_BEAT, RequestCode.UNREGISTER_CLIENT,
-];
-/** Added by enableConsumer. */
-export const CONSUMER_CODES: readonly number[] = [
-  RequestCode.PULL_MESSAGE, RequestCode.QUERY_CONSUMER_OFFSET, RequestCode.UPDATE_CONSUMER_OFFSET,
-  RequestCode.SEARCH_OFFSET_BY_TIMESTAMP, RequestCode.GET_MAX_OFFSET, RequestCode.GET_MIN_OFFSET,
-  RequestCode.CONSUMER_SEND_MSG_BACK, RequestCode.GET_CONSUMER_LIST_BY_GROUP, RequestCode.LOCK_BATCH_MQ,
-  RequestCode.UNLOCK_BATCH_MQ, RequestCode.CHECK_CLIENT_CONFIG,
-];
-/** Codes that go to the name server; everything else goes to a broker alias. */
-export const NAMESRV_CODES: ReadonlySet<number> = new Set([RequestCode.GET_ROUTEINFO_BY_TOPIC, RequestCode.GET_BROKER_CLUSTER_INFO]);
-
-const SEND_V1 = new Set<number>([RequestCode.SEND_MESSAGE]);
-const SEND_V2 = new Set<number>([RequestCode.SEND_MESSAGE_V2, RequestCode.SEND_BATCH_MESSAGE]);
-const SYSTEM_TOPIC = /^(TBW102|SCHEDULE_TOPIC_XXXX|RMQ_SYS_.*|rmq_sys_.*|BenchmarkTest|OFFSET_MOVED_EVENT|SELF_TEST_TOPIC)$/;
-
 export interface SessionConfig {
-  allowedCodes: ReadonlySet<number>;
+  limits: GatewayLimits;
+  relayed: ReadonlySet<number>;
   enableConsumer: boolean;
-  maxFrameBytes: number;
-  maxInFlight: number;
-  ratePerSecond: number;
-  rateBurst: number;
-  authTimeoutMs: number;
   createTopicKey: string;
+  /** Largest frame the decoder accepts (above maxFrameBytes, so an oversize request still gets an answer). */
+  maxDecodeBytes: number;
   acl?: AclCredentials;
-  pool: UpstreamPool;
+  relay: Relay;
   aliases: AliasTable;
   /** Learns aliases from the name server's cluster info (throttled). */
   learnAliases: () => Promise<void>;
   auth: Authenticator;
   metrics: GatewayMetrics;
   log: Logger;
-  maxDecodeBytes: number;
 }
 
-const utf8d = new TextDecoder();
+interface ClientEntry extends RelayEntry {
+  serializeType: SerializeType;
+}
 
 function clip(reason: string): string {
   // WebSocket close reasons are at most 123 bytes.
@@ -93,14 +66,15 @@ function clip(reason: string): string {
   return r;
 }
 
-export class ClientSession implements PendingOwner {
-  readonly inflight = new Set<PendingEntry>();
+export class ClientSession implements RelayOwner {
+  readonly inflight = new Set<ClientEntry>();
   alive = true;
   closed = false;
   private beforeWrite: (() => void) | undefined;
   private principal: Principal | undefined;
-  private tokens: number;
-  private lastRefill = performance.now();
+  private readonly bucket: TokenBucket;
+  private preAuthMessages = 0;
+  private paused = false;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private draining = false;
@@ -113,7 +87,8 @@ export class ClientSession implements PendingOwner {
     principal: Principal | undefined,
     private readonly onClosed: (s: ClientSession) => void,
   ) {
-    this.tokens = cfg.rateBurst;
+    const l = cfg.limits;
+    this.bucket = new TokenBucket(l.ratePerSecond, l.rateBurst);
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer | ArrayBuffer | Buffer[], isBinary));
     ws.on('close', () => this.cleanup());
     ws.on('error', () => { /* close follows */ });
@@ -121,7 +96,7 @@ export class ClientSession implements PendingOwner {
     if (principal) this.authenticated(principal);
     else {
       this.authTimer = setTimeout(() => this.refuseConnection(CloseCode.AUTH_TIMEOUT, 'auth_timeout',
-        `no token within ${cfg.authTimeoutMs} ms: send subprotocol "bearer.<token>" or {"type":"auth","token":…} first`), cfg.authTimeoutMs);
+        `no token within ${l.authTimeoutMs} ms: send subprotocol "bearer.<token>" or {"type":"auth","token":…} first`), l.authTimeoutMs);
     }
   }
 
@@ -156,10 +131,10 @@ export class ClientSession implements PendingOwner {
     try { this.ws.ping(); } catch { /* closing */ }
   }
 
-  // ---------- PendingOwner ----------
+  // ---------- RelayOwner ----------
 
-  deliver(entry: PendingEntry, resp: RemotingCommand): void {
-    if (!this.inflight.delete(entry)) return;
+  deliver(entry: RelayEntry, resp: RemotingCommand): void {
+    if (!this.inflight.delete(entry as ClientEntry)) return;
     this.cfg.metrics.latency(entry.code, (performance.now() - entry.startedAt) / 1000);
     resp.opaque = entry.clientOpaque;
     if (entry.code === RequestCode.GET_ROUTEINFO_BY_TOPIC && resp.code === ResponseCode.SUCCESS && resp.body) {
@@ -167,26 +142,20 @@ export class ClientSession implements PendingOwner {
         resp.body = this.cfg.aliases.rewriteRoute(resp.body);
       } catch (e) {
         this.cfg.log.warn({ err: (e as Error).message }, 'unparseable route from the name server');
-        resp = this.responseFor(entry, ResponseCode.SYSTEM_ERROR, 'the gateway could not parse the route from the name server');
+        resp = this.responseFor(entry as ClientEntry, ResponseCode.SYSTEM_ERROR, 'the gateway could not parse the route from the name server');
       }
     }
     this.toClient(entry.target, resp);
-    if (this.draining && this.inflight.size === 0) this.close(CloseCode.GOING_AWAY, 'gateway shutting down');
+    this.settled();
   }
 
-  deliverRaw(entry: PendingEntry, frame: Uint8Array, peek: FramePeek): void {
-    if (!this.inflight.delete(entry)) return;
-    this.cfg.metrics.latency(entry.code, (performance.now() - entry.startedAt) / 1000);
-    if (!this.closed && this.ws.readyState === 1) {
-      this.cfg.metrics.frameOut(peek.code);
-      this.send(envelopeWithOpaque(targetBytes(entry.target), frame, peek, entry.clientOpaque));
-    }
-    if (this.draining && this.inflight.size === 0) this.close(CloseCode.GOING_AWAY, 'gateway shutting down');
+  fail(entry: RelayEntry, remark: string): void {
+    if (!this.inflight.delete(entry as ClientEntry)) return;
+    this.toClient(entry.target, this.responseFor(entry as ClientEntry, ResponseCode.SYSTEM_ERROR, remark));
+    this.settled();
   }
 
-  fail(entry: PendingEntry, remark: string): void {
-    if (!this.inflight.delete(entry)) return;
-    this.toClient(entry.target, this.responseFor(entry, ResponseCode.SYSTEM_ERROR, remark));
+  private settled(): void {
     if (this.draining && this.inflight.size === 0) this.close(CloseCode.GOING_AWAY, 'gateway shutting down');
   }
 
@@ -196,6 +165,11 @@ export class ClientSession implements PendingOwner {
     if (this.closed) return;
     this.alive = true;
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (!this.principal && ++this.preAuthMessages > this.cfg.limits.preAuthMessages) {
+      this.refuseConnection(CloseCode.PROTOCOL_VIOLATION, 'pre_auth_flood',
+        `more than ${this.cfg.limits.preAuthMessages} messages before authentication`);
+      return;
+    }
     if (!isBinary) {
       this.onControl(buf);
       return;
@@ -208,189 +182,125 @@ export class ClientSession implements PendingOwner {
       this.refuseConnection(CloseCode.TOKEN_EXPIRED, 'token_expired', 'token expired: reconnect with a fresh token');
       return;
     }
-    let target: string;
-    let frame: Uint8Array;
+    let env: { target: string; frame: Uint8Array; budgetMs?: number };
     try {
-      ({ target, frame } = decodeEnvelope(buf));
+      env = decodeEnvelope(buf);
     } catch (e) {
       this.violation(`bad envelope: ${(e as Error).message}`);
       return;
     }
     let cmd: RemotingCommand;
     try {
-      cmd = decodeCommand(frame, { maxFrameSize: this.cfg.maxDecodeBytes });
+      cmd = decodeCommand(env.frame, { maxFrameSize: this.cfg.maxDecodeBytes });
     } catch (e) {
       this.violation(`undecodable remoting frame: ${(e as Error).message}`);
       return;
     }
     if (this.draining) return; // shutting down: the close that follows makes the client retry elsewhere
     if (isResponse(cmd)) return; // broker-initiated requests are not relayed, so there is nothing to answer
-    this.onRequest(target, cmd, frame);
+    this.onRequest(env.target, cmd, env.frame.length, env.budgetMs);
   }
 
-  private onRequest(target: string, cmd: RemotingCommand, frame: Uint8Array): void {
+  private onRequest(target: string, cmd: RemotingCommand, size: number, budgetMs: number | undefined): void {
     const cfg = this.cfg;
-    const code = cmd.code;
-    const size = frame.length;
-    cfg.metrics.frameIn(code);
-    if (size > cfg.maxFrameBytes) {
-      this.refuse(target, cmd, ResponseCode.MESSAGE_ILLEGAL, 'oversize',
-        `frame of ${size} bytes exceeds this gateway's limit of ${cfg.maxFrameBytes} bytes; send smaller messages or split the batch`);
+    const l = cfg.limits;
+    cfg.metrics.frameIn(cmd.code);
+    if (size > l.maxFrameBytes) {
+      this.refuse(target, cmd, { code: ResponseCode.MESSAGE_ILLEGAL, reason: 'oversize',
+        remark: `frame of ${size} bytes exceeds this gateway's limit of ${l.maxFrameBytes} bytes; send smaller messages or split the batch` });
       return;
     }
-    if (!this.takeToken()) {
-      this.refuse(target, cmd, ResponseCode.SYSTEM_BUSY, 'rate_limit',
-        `[RATE_LIMIT] more than ${cfg.ratePerSecond} requests/s (burst ${cfg.rateBurst}) on this connection; slow down and retry`);
+    if (!this.bucket.take()) {
+      this.refuse(target, cmd, { code: ResponseCode.SYSTEM_BUSY, reason: 'rate_limit',
+        remark: `[RATE_LIMIT] more than ${l.ratePerSecond} requests/s (burst ${l.rateBurst}) on this connection; slow down and retry` });
       return;
     }
-    if (ADMIN_CODES.has(code)) {
-      this.refuse(target, cmd, ResponseCode.NO_PERMISSION, 'admin_code',
-        `request code ${ClientSession.codeName(code)} is an admin operation; the gateway never relays admin requests (use the RocketMQ admin tools on the cluster)`);
+    const refused = checkCode(cmd.code, cfg.relayed, cfg.enableConsumer) ?? checkTarget(cmd.code, target);
+    if (refused) {
+      this.refuse(target, cmd, refused);
       return;
     }
-    if (!cfg.allowedCodes.has(code)) {
-      const consumer = CONSUMER_CODES.includes(code) && !cfg.enableConsumer;
-      this.refuse(target, cmd, ResponseCode.NO_PERMISSION, consumer ? 'consumer_disabled' : 'code_not_allowed', consumer
-        ? `request code ${ClientSession.codeName(code)} is a consumer request; this gateway relays producer requests only (start it with enableConsumer)`
-        : `request code ${ClientSession.codeName(code)} is not allowed through this gateway`);
+    const checked = checkRequest(cmd, { createTopicKey: cfg.createTopicKey, maxBatchMessages: l.maxBatchMessages });
+    if (isRefusal(checked)) {
+      this.refuse(target, cmd, checked);
       return;
     }
-    const topicProblem = this.checkTopic(cmd);
-    if (topicProblem) {
-      this.refuse(target, cmd, ResponseCode.NO_PERMISSION, topicProblem[0], topicProblem[1]);
+    const denied = checkTopics(this.principal!, checked, cfg.createTopicKey, cfg.enableConsumer);
+    if (denied) {
+      this.refuse(target, cmd, denied);
       return;
     }
-    const toNamesrv = NAMESRV_CODES.has(code);
-    if (toNamesrv !== (target === NAMESRV_TARGET)) {
-      this.refuse(target, cmd, ResponseCode.NO_PERMISSION, 'bad_target', toNamesrv
-        ? `request code ${ClientSession.codeName(code)} goes to the name server (target "${NAMESRV_TARGET}"), not to "${target}"`
-        : `request code ${ClientSession.codeName(code)} goes to a broker alias from a route response, not to the name server`);
+    if (!isOneway(cmd) && this.inflight.size >= l.maxInFlightPerConnection) {
+      this.refuse(target, cmd, { code: ResponseCode.SYSTEM_BUSY, reason: 'in_flight',
+        remark: `[TOO_MANY_REQUESTS] ${this.inflight.size} requests already in flight on this connection (limit ${l.maxInFlightPerConnection}); wait for responses` });
       return;
     }
-    if (!isOneway(cmd) && this.inflight.size >= cfg.maxInFlight) {
-      this.refuse(target, cmd, ResponseCode.SYSTEM_BUSY, 'in_flight',
-        `[TOO_MANY_REQUESTS] ${this.inflight.size} requests already in flight on this connection (limit ${cfg.maxInFlight}); wait for responses`);
-      return;
-    }
-    if (toNamesrv) {
-      this.forward(target, undefined, cmd);
+    if (target === NAMESRV_TARGET) {
+      this.forward(target, NAMESRV_TARGET, cmd, budgetMs);
       return;
     }
     const addr = cfg.aliases.resolve(target);
     if (addr) {
-      this.forward(target, addr, cmd, frame);
+      this.forward(target, addr, cmd, budgetMs);
       return;
     }
     // Perhaps aliases issued before a gateway restart: learn the cluster's brokers, then decide.
     cfg.learnAliases().catch(() => {}).then(() => {
       if (this.closed) return;
       const later = cfg.aliases.resolve(target);
-      if (later) this.forward(target, later, cmd);
+      if (later) this.forward(target, later, cmd, budgetMs);
       else {
-        this.refuse(target, cmd, ResponseCode.NO_PERMISSION, 'unknown_alias',
-          `unknown broker alias "${target}": targets must be broker aliases from a route response of this gateway; refresh the topic route`);
+        this.refuse(target, cmd, { code: ResponseCode.NO_PERMISSION, reason: 'unknown_alias',
+          remark: `unknown broker alias "${target}": targets must be broker aliases from a route response of this gateway; refresh the topic route` });
       }
     });
   }
 
-  private static codeName(code: number): string {
-    return `${code} (${nameOfCode(RequestCode, code)})`;
+  /** How long the client still waits for this request: its own budget when it sent one, else the gateway's default. */
+  private deadline(cmd: RemotingCommand, budgetMs: number | undefined): number {
+    const l = this.cfg.limits;
+    let ms = budgetMs || l.requestBudgetMs;
+    if (!budgetMs && cmd.code === RequestCode.PULL_MESSAGE) {
+      // A long poll is held for its suspend time: that is not a stuck request.
+      ms = Number(cmd.extFields?.suspendTimeoutMillis ?? 0) + PULL_BUDGET_GRACE_MS;
+    }
+    return performance.now() + Math.min(ms, l.maxRequestBudgetMs);
   }
 
-  private checkTopic(cmd: RemotingCommand): [RefusalReason, string] | undefined {
-    const p = this.principal!;
-    const ext = cmd.extFields ?? {};
-    const code = cmd.code;
-    let topic: string | undefined;
-    if (code === RequestCode.GET_ROUTEINFO_BY_TOPIC) {
-      topic = ext.topic;
-      if (topic === undefined) return ['topic_not_allowed', 'route request without a topic'];
-      if (topic === this.cfg.createTopicKey) return undefined; // default-topic route for auto-created topics
-    } else if (SEND_V2.has(code)) {
-      topic = ext.b;
-    } else if (SEND_V1.has(code)) {
-      topic = ext.topic;
-    } else if (code === RequestCode.HEART_BEAT) {
-      if (!this.cfg.enableConsumer && cmd.body && cmd.body.length) {
-        try {
-          const hb = JSON.parse(utf8d.decode(cmd.body)) as { consumerDataSet?: unknown[] };
-          if (Array.isArray(hb.consumerDataSet) && hb.consumerDataSet.length > 0) {
-            return ['consumer_disabled', 'heartbeat registers consumer groups; this gateway relays producers only'];
-          }
-        } catch {
-          return ['code_not_allowed', 'heartbeat body is not JSON'];
-        }
-      }
-      return undefined;
-    } else if (code === RequestCode.UNREGISTER_CLIENT) {
-      return undefined;
-    } else {
-      topic = ext.topic; // consumer codes (when enabled)
-      if (topic === undefined) return undefined;
-    }
-    if (topic === undefined || topic === '') return ['topic_not_allowed', `request code ${code} without a topic`];
-    if (code !== RequestCode.GET_ROUTEINFO_BY_TOPIC && SYSTEM_TOPIC.test(topic)) {
-      return ['topic_not_allowed', `topic "${topic}" is a system topic; clients may not send to it`];
-    }
-    if (!p.mayUseTopic(topic)) {
-      return ['topic_not_allowed',
-        `token of "${p.sub}" may not use topic "${topic}" (allowed: ${p.topics.join(', ')}); ask for a token whose "topics" claim covers it`];
-    }
-    return undefined;
-  }
-
-  private forward(target: string, brokerAddr: string | undefined, cmd: RemotingCommand, frame?: Uint8Array): void {
+  private forward(target: string, key: string, cmd: RemotingCommand, budgetMs: number | undefined): void {
     const cfg = this.cfg;
-    // Unmodified requests are relayed as they came, with only the opaque patched (no re-encoding).
-    let raw: { frame: Uint8Array; peek: FramePeek } | undefined;
-    if (frame && !cfg.acl && !hasAclFields(cmd)) {
-      const key = SEND_V2.has(cmd.code) ? 'b' : cmd.extFields && 'topic' in cmd.extFields ? 'topic' : undefined;
-      const peek = peekRequest(frame, cmd.opaque, key);
-      if (peek) raw = { frame, peek };
-    }
-    if (!raw) {
-      stripAclFields(cmd);
-      if (cfg.acl) signRequest(cmd, cfg.acl);
-    }
-    const oneway = isOneway(cmd);
-    const entry: PendingEntry | undefined = oneway ? undefined : {
-      owner: this, clientOpaque: cmd.opaque, target, code: cmd.code, request: cmd, startedAt: performance.now(), tries: 0,
+    if (cfg.acl) signRequest(cmd, cfg.acl);
+    const now = performance.now();
+    const entry: ClientEntry | undefined = isOneway(cmd) ? undefined : {
+      owner: this, clientOpaque: cmd.opaque, target, code: cmd.code, serializeType: cmd.serializeType,
+      startedAt: now, deadline: this.deadline(cmd, budgetMs),
     };
     if (entry) this.inflight.add(entry);
     try {
-      if (brokerAddr) cfg.pool.sendBroker(brokerAddr, cmd, entry, raw);
-      else cfg.pool.sendNamesrv(cmd, entry);
+      cfg.relay.send(key, cmd, entry);
     } catch (e) {
-      if (entry) this.fail(entry, `upstream ${brokerAddr ? `broker ${target}` : 'name server'} unavailable (${(e as Error).message})`);
+      if (entry) this.fail(entry, `upstream ${key === NAMESRV_TARGET ? 'name server' : `broker ${target}`} unavailable (${(e as Error).message})`);
     }
   }
 
   // ---------- control ----------
 
   private onControl(buf: Buffer): void {
-    let msg: ControlMessage;
-    try {
-      msg = JSON.parse(buf.toString('utf8')) as ControlMessage;
-    } catch {
-      this.violation('text messages are control messages (JSON); data goes in binary messages');
-      return;
-    }
-    if (!msg || typeof msg !== 'object') {
-      this.violation('control message is not a JSON object');
+    const msg = parseControl(buf);
+    if (typeof msg === 'string') {
+      this.violation(msg);
       return;
     }
     switch (msg.type) {
       case 'ping':
-        this.sendControl({ type: 'pong', id: typeof msg.id === 'number' ? msg.id : 0 });
+        // Pings share the request budget: a flood of them is answered no faster than requests.
+        if (this.principal && !this.bucket.take()) return;
+        this.sendControl({ type: 'pong', id: msg.id });
         return;
       case 'pong':
         return;
       case 'auth':
         if (this.principal || this.authPending) return;
-        if (typeof msg.token !== 'string') {
-          this.refuseConnection(CloseCode.UNAUTHORIZED, 'unauthorized', 'auth message without a token');
-          return;
-        }
         this.authPending = true;
         this.cfg.auth.verify(msg.token).then(
           (p) => { if (!this.closed) this.authenticated(p); },
@@ -398,7 +308,7 @@ export class ClientSession implements PendingOwner {
         );
         return;
       default:
-        this.violation(`unknown control message type ${JSON.stringify(String((msg as { type?: unknown }).type)).slice(0, 40)}`);
+        this.violation(`control message type ${msg.type} is sent by the gateway, not by clients`);
     }
   }
 
@@ -419,40 +329,62 @@ export class ClientSession implements PendingOwner {
     }
     this.cfg.metrics.connections.inc();
     this.sendControl({
-      type: 'hello', version: 1, sub: p.sub, maxFrameBytes: this.cfg.maxFrameBytes,
+      type: 'hello', version: HELLO_VERSION, sub: p.sub, maxFrameBytes: this.cfg.limits.maxFrameBytes,
       ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}),
     });
   }
 
   // ---------- outbound ----------
 
-  private responseFor(entry: PendingEntry, code: number, remark: string): RemotingCommand {
-    const r = createResponse(entry.request, code, remark);
-    r.opaque = entry.clientOpaque;
+  private responseFor(entry: ClientEntry, code: number, remark: string): RemotingCommand {
+    const r = createResponse({ opaque: entry.clientOpaque, serializeType: entry.serializeType } as RemotingCommand, code, remark);
     return r;
   }
 
-  private refuse(target: string, cmd: RemotingCommand, code: number, reason: RefusalReason, remark: string): void {
-    this.cfg.metrics.refused(reason);
-    this.cfg.log.debug({ conn: this.id, sub: this.principal?.sub, code: cmd.code, reason }, remark);
+  private refuse(target: string, cmd: RemotingCommand, r: Refusal): void {
+    this.cfg.metrics.refused(r.reason);
+    this.cfg.log.debug({ conn: this.id, sub: this.principal?.sub, code: cmd.code, reason: r.reason }, r.remark);
     if (isOneway(cmd)) return; // oneway frames never get a response
-    this.toClient(target, createResponse(cmd, code, remark));
+    this.toClient(target, createResponse(cmd, r.code, r.remark));
   }
 
   private toClient(target: string, cmd: RemotingCommand): void {
     if (this.closed || this.ws.readyState !== 1) return;
     this.cfg.metrics.frameOut(cmd.code);
-    this.send(encodeEnvelope(target, encodeCommand(cmd)));
+    // Encoded once, with room for the envelope in front (written in place, no copy).
+    const room = 2 + targetBytes(target).length;
+    this.send(encodeEnvelope(target, encodeCommand(cmd, room), room));
   }
 
-  /** Sends a binary message; writes of one tick leave in few syscalls (see writeBatcher). */
+  /**
+   * Sends a binary message; writes of one tick leave in few syscalls (see writeBatcher). A client
+   * that does not read is bounded: past outboundPauseBytes the gateway stops reading its requests
+   * (so it cannot make the gateway owe it more) until its socket drains; past maxOutboundBytes it
+   * is closed with 4410.
+   */
   private send(bytes: Uint8Array): void {
-    if (!this.beforeWrite) {
-      const sock = (this.ws as unknown as { _socket?: Writable })._socket;
-      if (sock) this.beforeWrite = writeBatcher(sock, process.nextTick);
-    }
+    const ws = this.ws;
+    const sock = (ws as unknown as { _socket?: Writable })._socket;
+    if (!this.beforeWrite && sock) this.beforeWrite = writeBatcher(sock, process.nextTick);
     this.beforeWrite?.();
-    this.ws.send(bytes);
+    ws.send(bytes);
+    const owed = ws.bufferedAmount;
+    const l = this.cfg.limits;
+    if (owed <= l.outboundPauseBytes) return;
+    if (owed > l.maxOutboundBytes) {
+      this.refuseConnection(SLOW_READER, 'slow_reader', `${owed} bytes unread by the client (limit ${l.maxOutboundBytes}): read your socket`);
+      // A client that does not read will not read the close frame either: let go of it soon.
+      setTimeout(() => this.ws.terminate(), 1000).unref();
+      return;
+    }
+    if (!this.paused && sock) {
+      this.paused = true;
+      ws.pause();
+      sock.once('drain', () => {
+        this.paused = false;
+        if (!this.closed) ws.resume();
+      });
+    }
   }
 
   private sendControl(msg: ControlMessage): void {
@@ -471,24 +403,17 @@ export class ClientSession implements PendingOwner {
     this.close(code, why);
   }
 
-  private takeToken(): boolean {
-    const now = performance.now();
-    const rate = this.cfg.ratePerSecond;
-    this.tokens = Math.min(this.cfg.rateBurst, this.tokens + ((now - this.lastRefill) * rate) / 1000);
-    this.lastRefill = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
-    for (const e of this.inflight) e.conn?.drop(e);
+    for (const e of this.inflight) this.cfg.relay.drop(e);
     this.inflight.clear();
     if (this.principal) this.cfg.metrics.connections.dec();
     this.onClosed(this);
   }
 }
+
+/** Close code for a client that does not read (CloseCode.SLOW_READER in the wire contract). */
+const SLOW_READER: number = (CloseCode as unknown as Record<string, number>).SLOW_READER ?? 4410;

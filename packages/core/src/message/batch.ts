@@ -58,3 +58,23 @@ export function decodeBatchBody(body: Uint8Array, topic = ''): WireMessage[] {
   }
   return out;
 }
+
+/**
+ * Checks a batch body's record structure (as decodeBatchBody does) and counts its records without
+ * decoding them; stops at `limit + 1`, so a flood of tiny records costs no more than the limit.
+ * Throws CodecError('BAD_BODY') if malformed.
+ */
+export function countBatchRecords(body: Uint8Array, limit = Infinity): number {
+  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let n = 0;
+  for (let p = 0; p < body.length && n <= limit; n++) {
+    const left = body.length - p;
+    const total = left < 22 ? 0 : v.getInt32(p);
+    const bodyLen = total < 22 || total > left ? -1 : v.getInt32(p + 16);
+    if (bodyLen < 0 || bodyLen > total - 22 || 22 + bodyLen + v.getUint16(p + 20 + bodyLen) !== total) {
+      throw new CodecError('BAD_BODY', `batch record ${n} at byte ${p} is malformed (sizes do not add up)`);
+    }
+    p += total;
+  }
+  return n;
+}

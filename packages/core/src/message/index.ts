@@ -10,7 +10,7 @@ export {
   TOPIC_MAX_LENGTH, GROUP_MAX_LENGTH, DEFAULT_MAX_MESSAGE_SIZE,
 } from './validators.js';
 export { compressZlib, decompressZlib } from './compression.js';
-export { encodeBatchBody, decodeBatchBody } from './batch.js';
+export { encodeBatchBody, decodeBatchBody, countBatchRecords } from './batch.js';
 export type { MessageExt } from './stored.js';
 export { decodeStoredMessages, MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2 } from './stored.js';
 export { createOffsetMsgId, decodeOffsetMsgId } from './message-id.js';

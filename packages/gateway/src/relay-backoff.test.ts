@@ -1,4 +1,4 @@
-// The gateway's pooled upstream connections against a real broker on a real port.
+// The relay's shared upstream connections against a real broker on a real port.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createRequest, type RemotingCommand } from '@rocketmq-edge/core/internal';
 import { startBroker } from '@rocketmq-edge/broker';
-import { UpstreamPool, type PendingEntry, type PendingOwner } from './upstream.js';
+import { Relay, type RelayEntry, type RelayOwner } from './relay.js';
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -18,16 +18,17 @@ async function freePort(): Promise<number> {
 }
 
 /** Sends one request through the pool; resolves with the response or the failure remark. */
-function request(pool: UpstreamPool, addr: string): Promise<{ response?: RemotingCommand; failed?: string }> {
+function request(relay: Relay, addr: string): Promise<{ response?: RemotingCommand; failed?: string }> {
   return new Promise((resolve) => {
-    const owner: PendingOwner = {
+    const owner: RelayOwner = {
       deliver: (_e, response) => resolve({ response }),
       fail: (_e, failed) => resolve({ failed }),
     };
     const cmd = createRequest(26, {}); // GET_BROKER_RUNTIME_INFO: any request gets an answer
-    const entry: PendingEntry = { owner, clientOpaque: 1, target: 'broker-a@0', code: cmd.code, request: cmd, startedAt: performance.now(), tries: 0 };
+    const now = performance.now();
+    const entry: RelayEntry = { owner, clientOpaque: 1, target: 'broker-a@0', code: cmd.code, startedAt: now, deadline: now + 5000 };
     try {
-      pool.sendBroker(addr, cmd, entry);
+      relay.send(addr, cmd, entry);
     } catch (e) {
       resolve({ failed: (e as Error).message });
     }
@@ -39,7 +40,8 @@ test('a broker that refuses connections is dialled once per backoff window, not 
   const addr = `127.0.0.1:${port}`;
   let dials = 0;
   let last = 0;
-  const pool = new UpstreamPool(['127.0.0.1:9'], {
+  const pool = new Relay('127.0.0.1:9', {
+    connectTimeoutMs: 3000, maxFrameSize: 1 << 24, maxQueuedBytes: 1 << 24,
     brokerBackoff: { minMs: 400, maxMs: 400 },
     onConnectionCount: (n) => { if (n > last) dials++; last = n; },
   });
