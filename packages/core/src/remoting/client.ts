@@ -25,6 +25,7 @@ export interface RemotingClientOptions { maxFrameSize?: number }
 
 interface Pending {
   target_: string;
+  /** The connection the request was written on (unset while connecting). */
   conn_?: Conn;
   /** Resolves with a response, rejects with an Error; once. */
   settle_(result: RemotingCommand | Error): void;
@@ -36,8 +37,6 @@ interface Conn {
   ready_: Promise<Conn>;
   transport_?: TransportConnection;
   closed_: boolean;
-  /** Opaques of the requests written on this connection. */
-  pending_: Set<number>;
 }
 
 export class RemotingClient extends EventEmitter<RemotingClientEvents> {
@@ -76,10 +75,7 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
       const opaque = this.#opaque();
       const onAbort = (): void => settle(new AbortError());
       const settle = (result: RemotingCommand | Error): void => {
-        const p = pending.get(opaque);
-        if (p) {
-          pending.delete(opaque);
-          p.conn_?.pending_.delete(opaque);
+        if (pending.delete(opaque)) {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           if (result instanceof Error) reject(result);
@@ -94,7 +90,6 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
         if (p) {
           // else timed out or aborted while connecting
           p.conn_ = conn;
-          conn.pending_.add(opaque);
           this.#write(conn, { ...cmd, opaque, flag: cmd.flag & ~(FLAG_RESPONSE | FLAG_ONEWAY) });
         }
       }).catch(settle);
@@ -154,7 +149,7 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     const conns = this.#conns;
     let conn = conns.get(target);
     if (!conn || conn.closed_) {
-      const c: Conn = (conn = { target_: target, closed_: false, pending_: new Set(), ready_: undefined! });
+      const c: Conn = (conn = { target_: target, closed_: false, ready_: undefined! });
       c.ready_ = this.#transport.connect(
         target,
         { onFrame: (f) => this.#onFrame(c, f), onClose: (err) => this.#drop(c, err) },
@@ -193,7 +188,8 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     }
     // The connection is gone: pending requests fail as connect errors (the codec error, if any, is the cause).
     const reason = error instanceof RemotingError ? error : new RemotingConnectError(target, error?.message ?? 'connection closed', { cause: error });
-    for (const opaque of conn.pending_) this.#pending.get(opaque)?.settle_(reason);
+    // The requests written on this connection (a connection is lost rarely: one pass over all is fine).
+    for (const p of this.#pending.values()) if (p.conn_ === conn) p.settle_(reason);
     if (conn.transport_) this.#emitConnection(target, 'disconnected', error);
   }
 
