@@ -67,8 +67,12 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     this.#handler = handler;
   }
 
-  /** Sends a two-way request and resolves with its response. The command's opaque is overwritten. */
+  /**
+   * Sends a two-way request and resolves with its response. The command's opaque is overwritten.
+   * The transport is told what is left of `timeoutMs` when the frame is written (after connecting).
+   */
   invoke(target: string, cmd: RemotingCommand, timeoutMs: number, signal?: AbortSignal): Promise<RemotingCommand> {
+    const deadline = Date.now() + timeoutMs;
     return new Promise<RemotingCommand>((resolve, reject) => {
       this.#check(target, signal);
       const pending = this.#pending;
@@ -90,7 +94,8 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
         if (p) {
           // else timed out or aborted while connecting
           p.conn_ = conn;
-          this.#write(conn, { ...cmd, opaque, flag: cmd.flag & ~(FLAG_RESPONSE | FLAG_ONEWAY) });
+          // At least 1 ms: a timer about to fire still means a deadline (0 would read as none).
+          this.#write(conn, { ...cmd, opaque, flag: cmd.flag & ~(FLAG_RESPONSE | FLAG_ONEWAY) }, Math.max(1, deadline - Date.now()));
         }
       }).catch(settle);
     });
@@ -120,13 +125,16 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     if (signal?.aborted) throw new AbortError();
   }
 
-  /** Writes a frame; a closed connection or a failing transport becomes a RemotingConnectError. */
-  #write(conn: Conn, cmd: RemotingCommand): void {
+  /**
+   * Writes a frame; a closed connection or a failing transport becomes a RemotingConnectError.
+   * `timeoutMs`: what the caller will still wait for the response (requests only).
+   */
+  #write(conn: Conn, cmd: RemotingCommand, timeoutMs?: number): void {
     if (conn.closed_) throw new RemotingConnectError(conn.target_, 'connection closed');
     try {
       const t = conn.transport_!;
       const room = t.headroom ?? 0;
-      t.send(encodeCommand(cmd, room), room);
+      t.send(encodeCommand(cmd, room), room, timeoutMs);
     } catch (e) {
       throw asConnectError(conn.target_, e);
     }
