@@ -22,10 +22,13 @@ export interface TransportConnection {
   readonly headroom?: number;
   /**
    * Writes one frame (no length prefix). `headroom`: how many bytes directly before `frame` in its
-   * buffer the transport may overwrite (0 or absent: none). Throws RemotingConnectError when the
-   * connection is not open.
+   * buffer the transport may overwrite (0 or absent: none). `timeoutMs`: for a request that expects
+   * a response, the milliseconds the caller will still wait for it (absent: no deadline — oneway
+   * requests, responses). A transport may pass it on so that a relay stops holding resources for
+   * the request once nobody waits (the WebSocket gateway does); others ignore it (TCP). Throws
+   * RemotingConnectError when the connection is not open.
    */
-  send(frame: Uint8Array, headroom?: number): void;
+  send(frame: Uint8Array, headroom?: number, timeoutMs?: number): void;
   /** Closes this connection; onClose is called with no error. */
   close(): void;
 }

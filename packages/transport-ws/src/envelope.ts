@@ -1,15 +1,31 @@
 // The binary envelope between WebSocketTransport and the gateway (one WebSocket binary message
 // = one remoting frame for one target). See README.md "Wire format".
 //
-//   byte 0      version (high nibble, = 1) | kind (low nibble, 1 = FRAME)
-//   byte 1      target length N (1..255)
-//   2 .. 2+N    target, UTF-8: "namesrv" or a broker alias issued by the gateway
-//   2+N ..      the remoting frame exactly as on TCP, without the 4-byte length prefix
+//   byte 0        version (high nibble: 1 or 2) | kind (low nibble, 1 = FRAME): 0x11 or 0x21
+//   byte 1        target length N (1..255)
+//   2 .. 2+N      target, UTF-8: "namesrv" or a broker alias issued by the gateway
+//   version 2 only:
+//   2+N .. 6+N    budget: uint32 big-endian, the milliseconds the client will still wait for this
+//                 request's response (0 = no deadline)
+//   then          the remoting frame exactly as on TCP, without the 4-byte length prefix
 //
-// Text messages are control only (JSON objects, see ControlMessage).
+// Both versions are valid in both directions. A client writes version 2 only to a gateway whose
+// hello says version >= 2. Text messages are control only (JSON objects, see ControlMessage).
 
-export const ENVELOPE_VERSION = 1;
+/**
+ * The highest envelope version this module reads and writes. A gateway that reads version 2 says
+ * so in its hello (`version: WIRE_VERSION`); WebSocketTransport writes version 2 only then.
+ */
+export const WIRE_VERSION = 2;
 export const KIND_FRAME = 1;
+/** Byte 0 of a version-1 FRAME envelope (no budget). */
+export const HEADER_V1 = 0x11;
+/** Byte 0 of a version-2 FRAME envelope (4-byte budget after the target). */
+export const HEADER_V2 = 0x21;
+/** Size of version 2's budget field. */
+export const BUDGET_BYTES = 4;
+/** Largest budget the field holds (about 49.7 days); larger budgets are written as this. */
+export const MAX_BUDGET_MS = 0xffffffff;
 export const MAX_TARGET_BYTES = 255;
 
 /** Subprotocol every client offers and the gateway selects. */
@@ -23,7 +39,10 @@ export enum CloseCode {
   GOING_AWAY = 1001,
   /** The client saw no pong for two heartbeat intervals (transport-side). */
   HEARTBEAT_TIMEOUT = 4000,
-  /** Protocol violation: bad envelope, data in a text message, undecodable frame. Fatal. */
+  /**
+   * Protocol violation: bad envelope, data in a text message, undecodable frame, or traffic before
+   * authentication beyond the gateway's pre-auth bound. Fatal: the transport does not retry.
+   */
   PROTOCOL_VIOLATION = 4400,
   /** Missing, malformed, badly signed or expired token at connect. Fatal. */
   UNAUTHORIZED = 4401,
@@ -31,6 +50,11 @@ export enum CloseCode {
   FORBIDDEN_ORIGIN = 4403,
   /** No auth control message within the gateway's authTimeoutMs. Retried. */
   AUTH_TIMEOUT = 4408,
+  /**
+   * Slow reader: the client did not read its socket and the gateway's outbound buffer for it
+   * passed its bound. Not fatal: the transport reconnects with backoff.
+   */
+  SLOW_READER = 4410,
   /** The token expired during the session. Retried only when credentials come from a callback. */
   TOKEN_EXPIRED = 4419,
   /** Gateway at its connection limit. Retried with backoff. */
@@ -71,35 +95,49 @@ export function targetBytes(target: string): Uint8Array {
 /**
  * Wraps one remoting frame (no TCP prefix) for `target`. When `headroom` (writable bytes right
  * before the frame in its buffer) fits the envelope header, it is written there: no copy.
+ * With `budgetMs` (the milliseconds the sender will still wait for the response; 0 = no
+ * deadline) the envelope is version 2, else version 1. The budget is written big-endian, rounded
+ * up to whole milliseconds and capped at MAX_BUDGET_MS; negative or NaN becomes 0.
  */
-export function encodeEnvelope(target: string, frame: Uint8Array, headroom = 0): Uint8Array {
+export function encodeEnvelope(target: string, frame: Uint8Array, headroom = 0, budgetMs?: number): Uint8Array {
   const t = targetBytes(target);
-  const h = 2 + t.length;
+  const at = 2 + t.length; // where the budget (version 2) or the frame (version 1) starts
+  const v2 = budgetMs !== undefined;
+  const h = v2 ? at + BUDGET_BYTES : at;
   const out = headroom >= h ? new Uint8Array(frame.buffer, frame.byteOffset - h, h + frame.length) : new Uint8Array(h + frame.length);
-  out[0] = (ENVELOPE_VERSION << 4) | KIND_FRAME;
+  out[0] = v2 ? HEADER_V2 : HEADER_V1;
   out[1] = t.length;
   out.set(t, 2);
+  if (v2) new DataView(out.buffer, out.byteOffset).setUint32(at, budgetMs > 0 ? Math.min(Math.ceil(budgetMs), MAX_BUDGET_MS) : 0);
   if (headroom < h) out.set(frame, h);
   return out;
 }
 
-export interface Envelope { kind: number; target: string; frame: Uint8Array }
+export interface Envelope {
+  kind: number;
+  target: string;
+  frame: Uint8Array;
+  /** Version 2's budget: the milliseconds the sender will still wait. Undefined for version 1 and for 0. */
+  budgetMs: number | undefined;
+}
 
 // The last target decoded: a connection talks to one or a few targets, so most messages repeat it.
 let lastTargetBytes: ArrayLike<number> = [];
 let lastTarget = '';
 
-/** Throws EnvelopeError for anything that is not a well-formed version-1 FRAME envelope. */
+/** Throws EnvelopeError for anything that is not a well-formed version-1 or version-2 FRAME envelope. */
 export function decodeEnvelope(msg: Uint8Array): Envelope {
   const n = msg[1]!;
-  const end = 2 + n;
-  if (msg[0] !== ((ENVELOPE_VERSION << 4) | KIND_FRAME) || !n || msg.length < end) {
+  const at = 2 + n; // where the budget (version 2) or the frame (version 1) starts
+  const v2 = msg[0] === HEADER_V2;
+  const end = v2 ? at + BUDGET_BYTES : at;
+  if ((!v2 && msg[0] !== HEADER_V1) || !n || msg.length < end) {
     throw new EnvelopeError(`bad envelope (header ${msg[0]}, target length ${n}, ${msg.length} bytes)`);
   }
   let i = 0;
   while (i < n && msg[2 + i] === lastTargetBytes[i]) i++;
   if (i < n || n < lastTargetBytes.length) {
-    const bytes = msg.slice(2, end);
+    const bytes = msg.slice(2, at);
     try {
       lastTarget = utf8Decoder.decode(bytes);
     } catch {
@@ -107,7 +145,8 @@ export function decodeEnvelope(msg: Uint8Array): Envelope {
     }
     lastTargetBytes = bytes;
   }
-  return { kind: KIND_FRAME, target: lastTarget, frame: msg.subarray(end) };
+  const budgetMs = (v2 && ((msg[at]! << 24) | (msg[at + 1]! << 16) | (msg[at + 2]! << 8) | msg[at + 3]!) >>> 0) || undefined;
+  return { kind: KIND_FRAME, target: lastTarget, frame: msg.subarray(end), budgetMs };
 }
 
 export class EnvelopeError extends Error {

@@ -1,12 +1,13 @@
 // WebSocketTransport against a scripted `ws` server (a fake gateway): backoff, refusals,
-// credentials per connect, waiting connects, heartbeats, envelope.
+// credentials per connect, waiting connects, heartbeats, envelope, version negotiation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { RemotingConnectError } from '@rocketmq-edge/core';
+import { RemotingClient, createRequest, createResponse, decodeCommand, encodeCommand, type RemotingCommand } from '@rocketmq-edge/core/internal';
 import { WebSocketTransport, backoffDelay, type ConnectionState } from './index.js';
-import { CloseCode, SUBPROTOCOL, decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { CloseCode, SUBPROTOCOL, WIRE_VERSION, decodeEnvelope, encodeEnvelope } from './envelope.js';
 
 interface Fake {
   url: string;
@@ -195,4 +196,93 @@ test('close() stops everything: state closed, pending connects rejected, no reco
   assert.equal(tr.state.type, 'closed');
   await sleep(100);
   assert.ok(fake.connections.length <= 1);
+});
+
+/**
+ * A fake gateway whose hello says `version` (after `helloDelayMs`): records every binary message
+ * with the time it arrived and answers each two-way request (v1 envelope, or v2 when `replyV2`).
+ */
+async function versionedGateway(version: number, helloDelayMs = 0, replyV2 = false) {
+  const got: { bytes: Uint8Array; at: number }[] = [];
+  const fake = await fakeGateway((ws) => {
+    setTimeout(() => ws.send(JSON.stringify({ type: 'hello', version })), helloDelayMs);
+    ws.on('message', (d, bin) => {
+      if (!bin) return;
+      const bytes = new Uint8Array(d as Buffer);
+      got.push({ bytes, at: Date.now() });
+      const { target, frame } = decodeEnvelope(bytes);
+      const cmd = decodeCommand(frame);
+      if (!(cmd.flag & 2)) ws.send(encodeEnvelope(target, encodeCommand(createResponse(cmd, 0, 'ok')), 0, replyV2 ? 0 : undefined));
+    });
+  });
+  return { fake, got };
+}
+const request = (): RemotingCommand => createRequest(310, { topic: 'demo-events' }, { body: new TextEncoder().encode('hi') });
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+test('against a version-1 gateway requests and oneways go out as 0x11 envelopes, byte for byte as before', async (t) => {
+  const { fake, got } = await versionedGateway(1);
+  const tr = new WebSocketTransport({ url: fake.url, token: 'x' });
+  const client = new RemotingClient(tr);
+  t.after(async () => { await client.close(); await tr.close(); await fake.close(); });
+  const target = 'broker-a@0';
+  const conn = await tr.connect(target, noop);
+  assert.equal(conn.headroom, 2 + target.length, 'no room for a budget');
+  conn.close();
+  assert.equal((await client.invoke(target, request(), 1500)).remark, 'ok');
+  await client.invokeOneway(target, { ...request(), flag: 2 });
+  await waitFor(() => got.length === 2);
+  const envelope = (cmd: RemotingCommand) => Uint8Array.of(0x11, target.length, ...utf8(target), ...encodeCommand(cmd));
+  assert.deepEqual(got[0]!.bytes, envelope({ ...request(), opaque: 0, flag: 0 }));
+  assert.deepEqual(got[1]!.bytes, envelope({ ...request(), opaque: 1, flag: 2 }));
+});
+
+test('against a version-2 gateway requests carry 0x21 and what is left of their timeout; oneways (no deadline) stay 0x11', async (t) => {
+  assert.equal(WIRE_VERSION, 2);
+  const { fake, got } = await versionedGateway(2, 200, true);
+  const tr = new WebSocketTransport({ url: fake.url, token: 'x' });
+  const client = new RemotingClient(tr);
+  t.after(async () => { await client.close(); await tr.close(); await fake.close(); });
+  const target = 'broker-a@0';
+  // The first request waits ~200 ms for the hello: its budget is what is left after that.
+  const t0 = Date.now();
+  assert.equal((await client.invoke(target, request(), 1500)).remark, 'ok', 'a version-2 response is read too');
+  const first = decodeEnvelope(got[0]!.bytes);
+  assert.equal(got[0]!.bytes[0], 0x21);
+  assert.equal(first.target, target);
+  const waited = got[0]!.at - t0;
+  assert.ok(first.budgetMs! <= 1500 - 190 && first.budgetMs! >= 1500 - waited - 5, `budget ${first.budgetMs} ms, ${waited} ms after invoke`);
+  assert.deepEqual(decodeCommand(first.frame).extFields, { topic: 'demo-events' });
+  // Connected: the budget is the whole timeout, give or take a few ms.
+  await client.invoke(target, request(), 1500);
+  const second = decodeEnvelope(got[1]!.bytes).budgetMs!;
+  assert.ok(second > 1490 && second <= 1500, `budget ${second}`);
+  await client.invokeOneway(target, { ...request(), flag: 2 });
+  await waitFor(() => got.length === 3);
+  const oneway = got[2]!.bytes;
+  assert.deepEqual(oneway, Uint8Array.of(0x11, target.length, ...utf8(target), ...encodeCommand({ ...request(), opaque: 2, flag: 2 })));
+  assert.equal(decodeEnvelope(oneway).budgetMs, undefined, 'no deadline');
+  const conn = await tr.connect(target, noop);
+  assert.equal(conn.headroom, 2 + target.length + 4, 'room for the budget: still written in place');
+  conn.close();
+});
+
+test('close code 4410 (slow reader) is not a refusal: the transport reconnects with backoff', async (t) => {
+  const fake = await fakeGateway((ws, _req, n) => {
+    hello(ws);
+    if (n === 1) setTimeout(() => ws.close(CloseCode.SLOW_READER, 'slow reader: outbound buffer over its bound'), 20);
+  });
+  const tr = new WebSocketTransport({ url: fake.url, token: 'x', reconnect: fast });
+  t.after(async () => { await tr.close(); await fake.close(); });
+  const states: ConnectionState[] = [];
+  tr.on('state', (s) => states.push(s));
+  let closed: Error | undefined;
+  await tr.connect('namesrv', { onFrame() {}, onClose: (e) => { closed = e; } });
+  await waitFor(() => fake.connections.length === 2 && tr.state.type === 'connected', 3000, 'reconnect after 4410');
+  assert.equal(CloseCode.SLOW_READER, 4410);
+  assert.ok(closed instanceof RemotingConnectError && /4410/.test(closed.message));
+  const reconnecting = states.find((s) => s.type === 'reconnecting');
+  assert.match((reconnecting as { reason: string }).reason, /4410 slow reader/);
+  assert.ok(!states.some((s) => s.type === 'refused'));
+  await tr.connect('namesrv', noop); // usable again
 });

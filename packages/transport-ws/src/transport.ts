@@ -18,6 +18,7 @@ import {
   BEARER_PREFIX,
   CloseCode,
   FATAL_CLOSE_CODES,
+  BUDGET_BYTES,
   SUBPROTOCOL,
   decodeEnvelope,
   encodeEnvelope,
@@ -98,6 +99,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   #ws: WebSocketLike | undefined;
   #failures = 0; // consecutive failed attempts
   #why = ''; // why connect() is refused once Refused/Closed
+  #v2 = false; // this socket's hello said version >= 2: envelopes carry the request's budget
   #conns = new Set<Conn>();
   #waiters = new Set<Waiter>();
   /** Handshake timeout (Connecting), heartbeat interval (Open) or retry delay (Waiting). */
@@ -140,16 +142,21 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
         signal?.removeEventListener('abort', done);
         waiters.delete(done);
         if (e) return reject(typeof e == 'string' ? new ConnectError(target, e) : new AbortError());
+        // A virtual connection lives on one socket, so the version its hello negotiated holds for it.
+        const v2 = this.#v2;
         const c: Conn = {
           target,
           h: handlers,
-          headroom: 2 + targetBytes(target).length,
-          send: (frame, room) => {
+          headroom: 2 + targetBytes(target).length + (v2 ? BUDGET_BYTES : 0),
+          send: (frame, room, timeoutMs) => {
             const ws = this.#ws;
             if (!ws || !this.#conns.has(c)) throw new ConnectError(target, 'WebSocket not open (reconnecting)');
             const max = o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
             if (ws.bufferedAmount + frame.length > max) throw new TooMuchError(target, `send buffer over maxQueuedBytes ${max}: retry later`);
-            ws.send(encodeEnvelope(target, frame, room));
+            // Version 2 carries the request's budget: the gateway frees the request's in-flight
+            // slot once the caller stopped waiting. Oneway requests and responses (no timeoutMs)
+            // need none: version 1, which every gateway reads.
+            ws.send(encodeEnvelope(target, frame, room, v2 ? timeoutMs : undefined));
           },
           close: () => this.#drop(c),
         };
@@ -206,6 +213,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
           else if (msg?.type == 'hello') {
             clearTimeout(this.#timer);
             this.#phase = Phase.Open;
+            this.#v2 = msg.version >= 2; // an older gateway reads version-1 envelopes only
             const every = o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
             if (every > 0) {
               this.#timer = setInterval(() => {

@@ -3,9 +3,7 @@
 import { CodecError } from '../errors.js';
 import type { WireMessage } from './message.js';
 import { decodeProperties, encodeProperties } from './properties.js';
-
-const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
+import { utf8, utf8Decoder } from '../utf8.js';
 
 /** MessageDecoder.encodeMessages. Throws CodecError('OVERSIZE') if a property string exceeds 32767 bytes. */
 export function encodeBatchBody(msgs: WireMessage[]): Uint8Array {

@@ -4,6 +4,7 @@ import { RS_MESSAGE_ILLEGAL } from '../remoting/codes.js';
 import { inJavaOrder } from '../remoting/hashmap-order.js';
 import { isReservedPropertyName } from './constants.js';
 import { setOwn } from './properties.js';
+import { utf8 } from '../utf8.js';
 
 export interface Message {
   topic: string;
@@ -38,8 +39,6 @@ export interface WireMessage {
   flag: number;
   properties: Record<string, string>;
 }
-
-const utf8 = new TextEncoder();
 
 const illegal = (msg: string): never => {
   throw new MQClientError(RS_MESSAGE_ILLEGAL, msg);

@@ -4,6 +4,7 @@ import { formatHostPort } from './address.js';
 import { MessageConst, MessageSysFlag } from './constants.js';
 import { offsetMsgIdFromBytes } from './message-id.js';
 import { decodeProperties } from './properties.js';
+import { utf8Decoder } from '../utf8.js';
 
 export const MESSAGE_MAGIC_CODE = 0xdaa320a7 | 0; // V1: 1-byte topic length
 export const MESSAGE_MAGIC_CODE_V2 = 0xdaa320ab | 0; // 5.x: 2-byte topic length
@@ -34,7 +35,6 @@ export interface MessageExt {
   offsetMsgId: string;
 }
 
-const utf8Decoder = new TextDecoder();
 const { BORNHOST_V6_FLAG: BORN_V6, STOREHOSTADDRESS_V6_FLAG: STORE_V6 } = MessageSysFlag;
 
 /** Decodes one record at `start`; undefined if it is not a well-formed record. */

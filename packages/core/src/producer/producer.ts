@@ -22,6 +22,7 @@ import { MQFaultStrategy, systemClock, type Clock } from './fault.js';
 import { InFlightLimiter } from './in-flight.js';
 import { CLIENT_INNER_PRODUCER_GROUP, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { processSendResponse, type SendResult } from './send-result.js';
+import { utf8 } from '../utf8.js';
 
 // Send modes (plain numbers: the bundler inlines them).
 const SYNC = 0;
@@ -73,7 +74,6 @@ interface Outgoing {
   sent_: boolean;
 }
 
-const utf8 = new TextEncoder();
 /** RemotingTooMuchRequestError with Java's text (`what`) and a hint. */
 const tooLate = (what: string, addr = '', options?: ErrorOptions): never => {
   throw new RemotingTooMuchRequestError(addr, `${what}: out of time (sendMsgTimeout / SendOptions.timeout)`, options);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AbortError, CodecError, RemotingConnectError, RemotingTimeoutError, RemotingTooMuchRequestError } from '../errors.js';
 import { MemoryTransport, type MemoryHandler } from '../testing/memory-transport.js';
 import { RemotingClient, type DebugEvent } from './client.js';
-import { encodeCommand } from './codec.js';
+import { decodeCommand, encodeCommand } from './codec.js';
 import { createRequest, createResponse, FLAG_ONEWAY, FLAG_RESPONSE, type RemotingCommand } from './command.js';
 import { failOnUnhandledRejections } from '../../../../test/unhandled.js';
 
@@ -187,6 +187,45 @@ test('a transport refusing a write keeps its error kind (back-pressure is not a 
     await assert.rejects(c.invoke('A', createRequest(1), 1000), (e: unknown) => e instanceof RemotingTooMuchRequestError && /write queue full/.test(e.message));
     await assert.rejects(c.invokeOneway('A', createRequest(2)), RemotingTooMuchRequestError);
     assert.equal(c.pendingCount, 0);
+  } finally {
+    await c.close();
+  }
+});
+
+test('invoke tells the transport what is left of its timeout when it writes (after connecting); oneway and responses carry no deadline', async () => {
+  const sends: { cmd: RemotingCommand; timeoutMs: number | undefined }[] = [];
+  let conn!: { onFrame(f: Uint8Array): void };
+  const slowToConnect = {
+    async connect(target: string, handlers: { onFrame(f: Uint8Array): void }) {
+      await new Promise((r) => setTimeout(r, 200));
+      conn = handlers;
+      return {
+        target,
+        send(frame: Uint8Array, _headroom?: number, timeoutMs?: number) {
+          const cmd = decodeCommand(frame);
+          sends.push({ cmd, timeoutMs });
+          if (!(cmd.flag & (FLAG_ONEWAY | FLAG_RESPONSE))) queueMicrotask(() => handlers.onFrame(encodeCommand(createResponse(cmd, 0))));
+        },
+        close() {},
+      };
+    },
+    async close() {},
+  };
+  const c = new RemotingClient(slowToConnect);
+  try {
+    const t0 = Date.now();
+    await c.invoke('A', createRequest(1), 1500);
+    const spent = Date.now() - t0;
+    const first = sends[0]!.timeoutMs!;
+    assert.ok(first <= 1500 - 190 && first >= 1500 - spent - 5, `budget ${first} ms after ${spent} ms connecting`);
+    await c.invoke('A', createRequest(2), 1500);
+    assert.ok(sends[1]!.timeoutMs! > 1490 && sends[1]!.timeoutMs! <= 1500, `connected: budget ${sends[1]!.timeoutMs} ≈ the whole timeout`);
+    await c.invokeOneway('A', createRequest(3));
+    assert.equal(sends[2]!.timeoutMs, undefined, 'oneway: no deadline');
+    conn.onFrame(encodeCommand({ ...createRequest(39), opaque: 77 })); // a broker-initiated request, answered
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(sends[3]!.cmd.flag & FLAG_RESPONSE, FLAG_RESPONSE);
+    assert.equal(sends[3]!.timeoutMs, undefined, 'responses: no deadline');
   } finally {
     await c.close();
   }

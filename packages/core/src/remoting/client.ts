@@ -25,6 +25,7 @@ export interface RemotingClientOptions { maxFrameSize?: number }
 
 interface Pending {
   target_: string;
+  /** The connection the request was written on (unset while connecting). */
   conn_?: Conn;
   /** Resolves with a response, rejects with an Error; once. */
   settle_(result: RemotingCommand | Error): void;
@@ -36,8 +37,6 @@ interface Conn {
   ready_: Promise<Conn>;
   transport_?: TransportConnection;
   closed_: boolean;
-  /** Opaques of the requests written on this connection. */
-  pending_: Set<number>;
 }
 
 export class RemotingClient extends EventEmitter<RemotingClientEvents> {
@@ -68,18 +67,19 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     this.#handler = handler;
   }
 
-  /** Sends a two-way request and resolves with its response. The command's opaque is overwritten. */
+  /**
+   * Sends a two-way request and resolves with its response. The command's opaque is overwritten.
+   * The transport is told what is left of `timeoutMs` when the frame is written (after connecting).
+   */
   invoke(target: string, cmd: RemotingCommand, timeoutMs: number, signal?: AbortSignal): Promise<RemotingCommand> {
+    const deadline = Date.now() + timeoutMs;
     return new Promise<RemotingCommand>((resolve, reject) => {
       this.#check(target, signal);
       const pending = this.#pending;
       const opaque = this.#opaque();
       const onAbort = (): void => settle(new AbortError());
       const settle = (result: RemotingCommand | Error): void => {
-        const p = pending.get(opaque);
-        if (p) {
-          pending.delete(opaque);
-          p.conn_?.pending_.delete(opaque);
+        if (pending.delete(opaque)) {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           if (result instanceof Error) reject(result);
@@ -94,8 +94,8 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
         if (p) {
           // else timed out or aborted while connecting
           p.conn_ = conn;
-          conn.pending_.add(opaque);
-          this.#write(conn, { ...cmd, opaque, flag: cmd.flag & ~(FLAG_RESPONSE | FLAG_ONEWAY) });
+          // At least 1 ms: a timer about to fire still means a deadline (0 would read as none).
+          this.#write(conn, { ...cmd, opaque, flag: cmd.flag & ~(FLAG_RESPONSE | FLAG_ONEWAY) }, Math.max(1, deadline - Date.now()));
         }
       }).catch(settle);
     });
@@ -125,13 +125,16 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     if (signal?.aborted) throw new AbortError();
   }
 
-  /** Writes a frame; a closed connection or a failing transport becomes a RemotingConnectError. */
-  #write(conn: Conn, cmd: RemotingCommand): void {
+  /**
+   * Writes a frame; a closed connection or a failing transport becomes a RemotingConnectError.
+   * `timeoutMs`: what the caller will still wait for the response (requests only).
+   */
+  #write(conn: Conn, cmd: RemotingCommand, timeoutMs?: number): void {
     if (conn.closed_) throw new RemotingConnectError(conn.target_, 'connection closed');
     try {
       const t = conn.transport_!;
       const room = t.headroom ?? 0;
-      t.send(encodeCommand(cmd, room), room);
+      t.send(encodeCommand(cmd, room), room, timeoutMs);
     } catch (e) {
       throw asConnectError(conn.target_, e);
     }
@@ -154,7 +157,7 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     const conns = this.#conns;
     let conn = conns.get(target);
     if (!conn || conn.closed_) {
-      const c: Conn = (conn = { target_: target, closed_: false, pending_: new Set(), ready_: undefined! });
+      const c: Conn = (conn = { target_: target, closed_: false, ready_: undefined! });
       c.ready_ = this.#transport.connect(
         target,
         { onFrame: (f) => this.#onFrame(c, f), onClose: (err) => this.#drop(c, err) },
@@ -193,7 +196,8 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     }
     // The connection is gone: pending requests fail as connect errors (the codec error, if any, is the cause).
     const reason = error instanceof RemotingError ? error : new RemotingConnectError(target, error?.message ?? 'connection closed', { cause: error });
-    for (const opaque of conn.pending_) this.#pending.get(opaque)?.settle_(reason);
+    // The requests written on this connection (a connection is lost rarely: one pass over all is fine).
+    for (const p of this.#pending.values()) if (p.conn_ === conn) p.settle_(reason);
     if (conn.transport_) this.#emitConnection(target, 'disconnected', error);
   }
 

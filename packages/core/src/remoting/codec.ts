@@ -6,12 +6,11 @@ import { LANGUAGE_CODES } from './codes.js';
 import type { RemotingCommand } from './command.js';
 import { fastjsonString } from './json.js';
 import { setOwn } from '../message/properties.js';
+import { utf8, utf8Decoder } from '../utf8.js';
 
 /** The Java decoder's default limit (NettyDecoder, com.rocketmq.remoting.frameMaxLength). */
 export const DEFAULT_MAX_FRAME_SIZE = 16_777_216; // 16 MiB
 
-const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 const fail = (reason: CodecErrorReason, msg: string, options?: ErrorOptions): never => {
   throw new CodecError(reason, msg, options);

@@ -2,6 +2,7 @@
 import { CodecError } from '../errors.js';
 import type { MessageQueue } from '../message/index.js';
 import { parseLenientJson } from '../remoting/json.js';
+import { utf8Decoder } from '../utf8.js';
 
 /** MixAll.MASTER_ID: producers only ever talk to the master. */
 export const MASTER_ID = '0';
@@ -25,7 +26,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
  * Throws CodecError('BAD_BODY') unless it has the shape of a TopicRouteData.
  */
 export function parseTopicRouteData(body: Uint8Array | undefined): TopicRouteData {
-  const route = (body?.length ? parseLenientJson(new TextDecoder().decode(body)) : 0) as TopicRouteData;
+  const route = (body?.length ? parseLenientJson(utf8Decoder.decode(body)) : 0) as TopicRouteData;
   const list = (v: unknown[]): boolean => Array.isArray(v) && v.every(isObject);
   if (
     !isObject(route) || !list(route.queueDatas) || !list(route.brokerDatas) || !route.brokerDatas.every((b) => isObject(b.brokerAddrs) && Object.values(b.brokerAddrs).every((a) => typeof a == 'string')) ||
