@@ -74,7 +74,7 @@ async function raw(url: string, protocols: string[], headers: Record<string, str
 }
 const opened = (c: { hello: boolean }) => waitFor(() => c.hello, 3000, 'hello');
 
-const sendV2 = (topic: string, extra: Record<string, string> = {}, body = new Uint8Array(8)) =>
+const sendV2 = (topic: string, extra: Record<string, string> = {}, body: Uint8Array = new Uint8Array(8)) =>
   createRequest(RequestCode.SEND_MESSAGE_V2, { a: 'g', b: topic, c: 'TBW102', d: '4', e: '0', f: '0', g: '1', h: '0', j: '0', k: 'false', m: 'false', ...extra }, { body });
 
 async function refusedState(url: string, token: string | undefined): Promise<ConnectionState> {

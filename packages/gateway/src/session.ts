@@ -17,7 +17,7 @@ import {
   type RemotingCommand,
   type SerializeType,
 } from '@rocketmq-edge/core/internal';
-import { CloseCode, decodeEnvelope, encodeEnvelope, targetBytes, type ControlMessage } from '@rocketmq-edge/transport-ws/envelope';
+import { CloseCode, WIRE_VERSION, decodeEnvelope, encodeEnvelope, targetBytes, type ControlMessage, type Envelope } from '@rocketmq-edge/transport-ws/envelope';
 import { signRequest, type AclCredentials } from './acl.js';
 import type { AliasTable } from './aliases.js';
 import type { Authenticator, Principal } from './auth.js';
@@ -28,9 +28,6 @@ import { checkCode, checkTarget, checkTopics } from './policy.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Relay, RelayEntry, RelayOwner } from './relay.js';
 import { checkRequest, isRefusal, type Refusal } from './schema.js';
-
-/** The wire version this gateway speaks (hello.version): 2 adds the client's budget to each request. */
-const HELLO_VERSION = 1;
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -182,7 +179,7 @@ export class ClientSession implements RelayOwner {
       this.refuseConnection(CloseCode.TOKEN_EXPIRED, 'token_expired', 'token expired: reconnect with a fresh token');
       return;
     }
-    let env: { target: string; frame: Uint8Array; budgetMs?: number };
+    let env: Envelope;
     try {
       env = decodeEnvelope(buf);
     } catch (e) {
@@ -329,7 +326,7 @@ export class ClientSession implements RelayOwner {
     }
     this.cfg.metrics.connections.inc();
     this.sendControl({
-      type: 'hello', version: HELLO_VERSION, sub: p.sub, maxFrameBytes: this.cfg.limits.maxFrameBytes,
+      type: 'hello', version: WIRE_VERSION, sub: p.sub, maxFrameBytes: this.cfg.limits.maxFrameBytes,
       ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}),
     });
   }
@@ -372,7 +369,7 @@ export class ClientSession implements RelayOwner {
     const l = this.cfg.limits;
     if (owed <= l.outboundPauseBytes) return;
     if (owed > l.maxOutboundBytes) {
-      this.refuseConnection(SLOW_READER, 'slow_reader', `${owed} bytes unread by the client (limit ${l.maxOutboundBytes}): read your socket`);
+      this.refuseConnection(CloseCode.SLOW_READER, 'slow_reader', `${owed} bytes unread by the client (limit ${l.maxOutboundBytes}): read your socket`);
       // A client that does not read will not read the close frame either: let go of it soon.
       setTimeout(() => this.ws.terminate(), 1000).unref();
       return;
@@ -414,6 +411,3 @@ export class ClientSession implements RelayOwner {
     this.onClosed(this);
   }
 }
-
-/** Close code for a client that does not read (CloseCode.SLOW_READER in the wire contract). */
-const SLOW_READER: number = (CloseCode as unknown as Record<string, number>).SLOW_READER ?? 4410;
