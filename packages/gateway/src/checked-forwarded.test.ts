@@ -66,14 +66,14 @@ async function fixture(t: TestContext) {
 const V2: [string, string][] = [['a', 'g'], ['b', 'orders-1'], ['c', 'TBW102'], ['d', '4'], ['e', '0'], ['f', '0'], ['g', '1'], ['h', '0'], ['j', '0'], ['k', 'false'], ['m', 'false']];
 
 /** A JSON-header frame whose extFields are written exactly as listed (duplicates and all). */
-function jsonFrame(code: number, fields: [string, string][], opaque: number, body = utf8.encode('hello'), flag = 0, rawKeys = false): Uint8Array {
+function jsonFrame(code: number, fields: [string, string][], opaque: number, body: Uint8Array = utf8.encode('hello'), flag = 0, rawKeys = false): Uint8Array {
   const ext = fields.map(([k, v]) => `${rawKeys ? `"${k}"` : JSON.stringify(k)}:${JSON.stringify(v)}`).join(',');
   const header = utf8.encode(`{"code":${code},"extFields":{${ext}},"flag":${flag},"language":"JAVA","opaque":${opaque},"serializeTypeCurrentRPC":"JSON","version":409}`);
   return frame(0, header, body);
 }
 
 /** A ROCKETMQ binary-header frame with the fields as listed (duplicates and all). */
-function binaryFrame(code: number, fields: [string, string][], opaque: number, body = utf8.encode('hello'), flag = 0): Uint8Array {
+function binaryFrame(code: number, fields: [string, string][], opaque: number, body: Uint8Array = utf8.encode('hello'), flag = 0): Uint8Array {
   const parts = fields.map(([k, v]) => [utf8.encode(k), utf8.encode(v)] as const);
   const extLen = parts.reduce((n, [k, v]) => n + 6 + k.length + v.length, 0);
   const h = new Uint8Array(21 + extLen);
