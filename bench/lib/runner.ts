@@ -99,9 +99,9 @@ export async function runCase(opts: CaseOptions): Promise<{ result: CaseResult; 
   return { result, details };
 }
 
-/** Prints the result as one JSON line on stdout and the details on stderr. */
-export function report({ result, details }: { result: CaseResult; details: CaseDetails }): void {
-  process.stdout.write(JSON.stringify(result) + '\n');
+/** Prints the result (and `extra` fields after it) as one JSON line on stdout, and the details on stderr. */
+export function report({ result, details }: { result: CaseResult; details: CaseDetails }, extra: Record<string, unknown> = {}): void {
+  process.stdout.write(JSON.stringify({ ...result, ...extra }) + '\n');
   const { firstError, ...rest } = details;
   process.stderr.write(`  ${result.case}: ${JSON.stringify(rest)}${firstError ? ` first error: ${String(firstError)}` : ''}\n`);
 }
