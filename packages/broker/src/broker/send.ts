@@ -2,7 +2,6 @@
 import {
   inJavaOrder,
   MessageConst,
-  RequestCode,
   ResponseCode,
   createOffsetMsgId,
   createResponse,
@@ -17,59 +16,8 @@ import {
 import type { Connection } from '../remoting-server.js';
 import type { PutResult } from '../store/message-store.js';
 import { applyDelay, IllegalMessageError, notDelayed, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
+import { parseSendHeader } from './send-header.js';
 import { DLQ_PREFIX, PERM_WRITE, RETRY_PREFIX, TIMER_TOPIC } from './topic-config.js';
-
-interface SendHeader {
-  producerGroup?: string;
-  topic: string;
-  defaultTopic: string;
-  defaultTopicQueueNums: number;
-  queueId: number;
-  sysFlag: number;
-  bornTimestamp: number;
-  flag: number;
-  properties: string;
-  reconsumeTimes: number;
-  maxReconsumeTimes?: number;
-  batch: boolean;
-}
-
-const V2_KEYS: Record<string, string> = {
-  a: 'producerGroup', b: 'topic', c: 'defaultTopic', d: 'defaultTopicQueueNums', e: 'queueId', f: 'sysFlag',
-  g: 'bornTimestamp', h: 'flag', i: 'properties', j: 'reconsumeTimes', k: 'unitMode', l: 'maxReconsumeTimes', m: 'batch', n: 'bname',
-};
-
-function int(v: string | undefined, fallback: number): number {
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) ? Math.trunc(n) : fallback;
-}
-
-export function parseSendHeader(req: RemotingCommand): SendHeader {
-  const raw = req.extFields ?? {};
-  let h: Record<string, string> = raw;
-  if (req.code !== RequestCode.SEND_MESSAGE) {
-    h = {};
-    for (const k in raw) {
-      if (Object.prototype.hasOwnProperty.call(raw, k)) h[V2_KEYS[k] ?? k] = raw[k]!;
-    }
-  }
-  const l = h.maxReconsumeTimes;
-  return {
-    producerGroup: h.producerGroup,
-    topic: h.topic ?? '',
-    defaultTopic: h.defaultTopic || 'TBW102',
-    defaultTopicQueueNums: int(h.defaultTopicQueueNums, 4),
-    queueId: int(h.queueId, -1),
-    sysFlag: int(h.sysFlag, 0),
-    bornTimestamp: int(h.bornTimestamp, Date.now()),
-    flag: int(h.flag, 0),
-    properties: h.properties ?? '',
-    reconsumeTimes: int(h.reconsumeTimes, 0),
-    maxReconsumeTimes: l !== undefined ? int(l, 16) : undefined,
-    batch: h.batch === 'true' || req.code === RequestCode.SEND_BATCH_MESSAGE,
-  };
-}
 
 /** Per-context constants of the send responses (computed once: they do not change). */
 interface ReplyShape {
