@@ -15,7 +15,7 @@ import { DEFAULT_DELAY_LEVELS, makeTagsCodeOf, parseDelayLevels, type BrokerCont
 import { PullService } from './pull.js';
 import { Registrar } from './registrar.js';
 import { ScheduleService } from './schedule.js';
-import { createSendProcessor } from './send.js';
+import { DEFAULT_MAX_BATCH_MESSAGES, createSendProcessor } from './send.js';
 import { TopicConfigManager } from './topic-config.js';
 
 export interface BrokerOptions {
@@ -46,6 +46,11 @@ export interface BrokerOptions {
   retentionIntervalMs?: number;
   /** Largest accepted message body (default 4 MiB). */
   maxMessageSize?: number;
+  /**
+   * Most records one SEND_BATCH_MESSAGE may hold (default DEFAULT_MAX_BATCH_MESSAGES = 1024); a
+   * larger batch is refused with MESSAGE_ILLEGAL (13) and nothing of it is stored.
+   */
+  maxBatchMessages?: number;
   maxFrameSize?: number;
   /** Delay levels, default "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h". */
   messageDelayLevel?: string;
@@ -77,6 +82,11 @@ export interface Broker {
   close(): Promise<void>;
   /** Same as close(). */
   stop(): Promise<void>;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`broker option ${name} must be a positive integer, got ${v}`);
+  return v;
 }
 
 /** Refuses a data dir another live process uses; a stale lock (dead pid) is taken over. */
@@ -172,6 +182,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       consumers,
       delayLevelsMs,
       maxMessageSize: opts.maxMessageSize ?? 4 * 1024 * 1024,
+      maxBatchMessages: positiveInt('maxBatchMessages', opts.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES),
       regionId: opts.regionId ?? 'DefaultRegion',
       traceOn: opts.traceOn ?? true,
       log,
