@@ -1,9 +1,11 @@
 // Registration of this broker with its name servers (REGISTER_BROKER / UNREGISTER_BROKER over TCP):
-// two-way at start and every `intervalMs`, oneway right after the topic table changes.
-import { RequestCode, ResponseCode, createRequest, inJavaOrder } from '@rocketmq-edge/core/internal';
+// two-way at start and every `intervalMs`, oneway right after the topic table changes. Over the
+// repository's one TCP remoting client (core's RemotingClient on transport-tcp), one connection
+// per name server, each addressed by its "host:port".
+import { RemotingClient, RequestCode, ResponseCode, createRequest, inJavaOrder } from '@rocketmq-edge/core/internal';
+import { TcpTransport } from '@rocketmq-edge/transport-tcp';
 import { maskedCrc32 } from '../crc.js';
 import type { Logger } from '../logger.js';
-import { NetClient } from '../net-client.js';
 import { encodeRegisterBrokerBody } from '../register-body.js';
 import type { TopicConfigManager } from './topic-config.js';
 
@@ -20,12 +22,14 @@ export interface RegistrarOptions {
 }
 
 export class Registrar {
-  private readonly clients: NetClient[];
+  private readonly transport: TcpTransport;
+  private readonly client: RemotingClient;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly opts: RegistrarOptions, private readonly topics: TopicConfigManager) {
-    this.clients = opts.namesrvAddrs.map((a) => new NetClient(a, Math.min(3000, opts.timeoutMs)));
+    this.transport = new TcpTransport({ connectTimeoutMs: Math.min(3000, opts.timeoutMs) });
+    this.client = new RemotingClient(this.transport);
   }
 
   private request(oneway: boolean) {
@@ -46,13 +50,13 @@ export class Registrar {
   async registerAll(): Promise<boolean> {
     if (this.closed) return false;
     const results = await Promise.all(
-      this.clients.map(async (c) => {
+      this.opts.namesrvAddrs.map(async (addr) => {
         try {
-          const r = await c.invoke(this.request(false), this.opts.timeoutMs);
-          if (r.code !== ResponseCode.SUCCESS) this.opts.logger('warn', `register with ${c.addr}: code ${r.code} ${r.remark ?? ''}`);
+          const r = await this.client.invoke(addr, this.request(false), this.opts.timeoutMs);
+          if (r.code !== ResponseCode.SUCCESS) this.opts.logger('warn', `register with ${addr}: code ${r.code} ${r.remark ?? ''}`);
           return r.code === ResponseCode.SUCCESS;
         } catch (e) {
-          this.opts.logger('warn', `register with ${c.addr} failed: ${(e as Error).message}`);
+          this.opts.logger('warn', `register with ${addr} failed: ${(e as Error).message}`);
           return false;
         }
       }),
@@ -63,8 +67,8 @@ export class Registrar {
   /** After a topic change: oneway, like the real broker. */
   registerOneway(): void {
     if (this.closed) return;
-    for (const c of this.clients) {
-      c.invokeOneway(this.request(true)).catch((e: Error) => this.opts.logger('warn', `oneway register with ${c.addr} failed: ${e.message}`));
+    for (const addr of this.opts.namesrvAddrs) {
+      this.client.invokeOneway(addr, this.request(true)).catch((e: Error) => this.opts.logger('warn', `oneway register with ${addr} failed: ${e.message}`));
     }
   }
 
@@ -85,14 +89,15 @@ export class Registrar {
       brokerName: this.opts.brokerName,
     });
     await Promise.all(
-      this.clients.map(async (c) => {
+      this.opts.namesrvAddrs.map(async (addr) => {
         try {
-          await c.invoke(createRequest(RequestCode.UNREGISTER_BROKER, header), 1000);
+          await this.client.invoke(addr, createRequest(RequestCode.UNREGISTER_BROKER, header), 1000);
         } catch {
           /* the name server may be gone already; it expires us anyway */
         }
-        c.close();
       }),
     );
+    await this.client.close();
+    await this.transport.close();
   }
 }
