@@ -16,7 +16,7 @@ import { PullService } from './pull.js';
 import { Registrar } from './registrar.js';
 import { ScheduleService } from './schedule.js';
 import { DEFAULT_MAX_BATCH_MESSAGES, createSendProcessor } from './send.js';
-import { TopicConfigManager } from './topic-config.js';
+import { TIMER_TOPIC, TopicConfigManager } from './topic-config.js';
 
 export interface BrokerOptions {
   /** Name server(s) to register with, "host:port;host2:port2". Without it the broker runs unregistered. */
@@ -152,7 +152,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       autoCreateTopicEnable: opts.autoCreateTopicEnable ?? true,
       defaultTopicQueueNums: opts.defaultTopicQueueNums ?? 8,
       delayLevels: delayLevelsMs.length,
+      logger: log,
     });
+    cleanup.unshift(() => topics.close());
+    for (const topic of store.topics()) {
+      if (topic === TIMER_TOPIC || !topics.adoptStored(topic, store.queueCount(topic))) continue;
+      log('warn', `topic ${topic} holds messages but was not in topics.json (created just before a crash?): re-created with ${topics.get(topic)!.readQueueNums} queues`);
+    }
     const offsets = new ConsumerOffsets(configDir, opts.offsetPersistIntervalMs ?? 5000, log);
     cleanup.unshift(() => offsets.close());
     const consumers = new ConsumerManager();

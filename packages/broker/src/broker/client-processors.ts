@@ -157,7 +157,10 @@ export function registerClientProcessors(server: RemotingServer, ctx: BrokerCont
       topicSysFlag: num(h.topicSysFlag, 0),
       order: h.order === 'true',
     });
-    return ok(req);
+    return ctx.topics.whenPersisted(topic)?.then(
+      () => ok(req),
+      (e: unknown) => createResponse(req, ResponseCode.SYSTEM_ERROR, `the topic is created but could not be saved: ${(e as Error).message}`),
+    ) ?? ok(req);
   });
 
   server.register(RequestCode.CHECK_CLIENT_CONFIG, (req) => ok(req));

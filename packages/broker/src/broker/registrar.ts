@@ -1,9 +1,12 @@
 // Registration of this broker with its name servers (REGISTER_BROKER / UNREGISTER_BROKER over TCP):
-// two-way at start and every `intervalMs`, oneway right after the topic table changes. Over the
+// two-way at start and every `intervalMs`, oneway after the topic table changes. A registration
+// carries the whole table (O(topics)), so the oneway ones are coalesced: one covers every change
+// made before it starts (CoalescedTask), not one per new topic as a Java broker sends. Over the
 // repository's one TCP remoting client (core's RemotingClient on transport-tcp), one connection
 // per name server, each addressed by its "host:port".
 import { RemotingClient, RequestCode, ResponseCode, createRequest, inJavaOrder } from '@rocketmq-edge/core/internal';
 import { TcpTransport } from '@rocketmq-edge/transport-tcp';
+import { CoalescedTask } from '../coalesced-task.js';
 import { maskedCrc32 } from '../crc.js';
 import type { Logger } from '../logger.js';
 import { encodeRegisterBrokerBody } from '../register-body.js';
@@ -24,12 +27,14 @@ export interface RegistrarOptions {
 export class Registrar {
   private readonly transport: TcpTransport;
   private readonly client: RemotingClient;
+  private readonly onewayTask: CoalescedTask;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly opts: RegistrarOptions, private readonly topics: TopicConfigManager) {
     this.transport = new TcpTransport({ connectTimeoutMs: Math.min(3000, opts.timeoutMs) });
     this.client = new RemotingClient(this.transport);
+    this.onewayTask = new CoalescedTask(() => this.sendOneway());
   }
 
   private request(oneway: boolean) {
@@ -64,11 +69,16 @@ export class Registrar {
     return results.every(Boolean);
   }
 
-  /** After a topic change: oneway, like the real broker. */
+  /** After a topic change: oneway, like the real broker, coalesced with other changes. */
   registerOneway(): void {
+    if (!this.closed) this.onewayTask.request();
+  }
+
+  private sendOneway(): void {
     if (this.closed) return;
+    const req = this.request(true);
     for (const addr of this.opts.namesrvAddrs) {
-      this.client.invokeOneway(addr, this.request(true)).catch((e: Error) => this.opts.logger('warn', `oneway register with ${addr} failed: ${e.message}`));
+      this.client.invokeOneway(addr, req).catch((e: Error) => this.opts.logger('warn', `oneway register with ${addr} failed: ${e.message}`));
     }
   }
 
@@ -82,6 +92,7 @@ export class Registrar {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    await this.onewayTask.close();
     const header = inJavaOrder({
       brokerId: String(this.opts.brokerId),
       clusterName: this.opts.clusterName,

@@ -208,6 +208,13 @@ export class MessageStore {
     return [...this.queues.keys()];
   }
 
+  /** 1 + the highest queue id the store holds for `topic` (0 when it holds none). */
+  queueCount(topic: string): number {
+    let n = 0;
+    for (const id of this.queues.get(topic)?.keys() ?? []) n = Math.max(n, id + 1);
+    return n;
+  }
+
   getMessages(
     topic: string,
     queueId: number,
