@@ -87,10 +87,8 @@ export class CoalescedTask {
       this.timer = undefined;
       void this.run().catch(() => {});
     };
-    if (wait >= 1) {
-      this.timer = setTimeout(go, wait);
-      this.timer.unref();
-    } else this.timer = setImmediate(go);
+    // Not unref'd: requested work keeps the process alive until it is done (close() cancels).
+    this.timer = wait >= 1 ? setTimeout(go, wait) : setImmediate(go);
   }
 
   private run(): Promise<void> {
