@@ -6,6 +6,7 @@ import { RequestCode } from '@rocketmq-edge/core/internal';
 import type { Logger } from '../logger.js';
 import { noopLogger } from '../logger.js';
 import { RemotingServer } from '../remoting-server.js';
+import { describeWriteError } from '../store/errors.js';
 import { MessageStore, type FlushMode } from '../store/message-store.js';
 import { tagsHashCode } from '../store/record.js';
 import { registerClientProcessors } from './client-processors.js';
@@ -44,6 +45,12 @@ export interface BrokerOptions {
   fileReservedTimeMs?: number;
   maxDiskBytes?: number;
   retentionIntervalMs?: number;
+  /**
+   * After a failed commit-log write (disk full) the broker answers sends SERVICE_NOT_AVAILABLE,
+   * re-registers without write permission, and probes the disk this often (default 1 s) until it
+   * takes writes again.
+   */
+  diskProbeIntervalMs?: number;
   /** Largest accepted message body (default 4 MiB). */
   maxMessageSize?: number;
   /**
@@ -143,6 +150,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       fileReservedTimeMs: opts.fileReservedTimeMs,
       maxDiskBytes: opts.maxDiskBytes,
       retentionIntervalMs: opts.retentionIntervalMs,
+      diskProbeIntervalMs: opts.diskProbeIntervalMs,
       tagsCodeOf: makeTagsCodeOf(delayLevelsMs, tagsHashCode),
       logger: log,
     });
@@ -223,14 +231,27 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
           intervalMs: opts.registerIntervalMs ?? 30_000,
           timeoutMs: 3000,
           logger: log,
+          writable: () => store.writable,
         },
         topics,
       );
       const r = registrar;
       topics.onChange(() => r.registerOneway());
+      // Disk full and back: re-register at once, without and then with write permission.
+      const off = store.onWritableChange(() => {
+        topics.touch();
+        void r.registerAll();
+      });
+      cleanup.unshift(off);
       await r.registerAll();
       r.start();
     }
+
+    store.onWritableChange((writable, reason) =>
+      log(writable ? 'info' : 'error', writable
+        ? `broker ${brokerName}: the store takes writes again; registered with write permission`
+        : `broker ${brokerName}: the store takes no writes (${describeWriteError(reason)}); refusing sends with SERVICE_NOT_AVAILABLE, registered without write permission, probing the disk every ${opts.diskProbeIntervalMs ?? 1000} ms`),
+    );
 
     let closing: Promise<void> | undefined;
     const close = () =>

@@ -10,7 +10,7 @@ import { CoalescedTask } from '../coalesced-task.js';
 import { maskedCrc32 } from '../crc.js';
 import type { Logger } from '../logger.js';
 import { encodeRegisterBrokerBody } from '../register-body.js';
-import type { TopicConfigManager } from './topic-config.js';
+import { PERM_WRITE, type TopicConfigManager } from './topic-config.js';
 
 export interface RegistrarOptions {
   namesrvAddrs: string[];
@@ -22,6 +22,11 @@ export interface RegistrarOptions {
   intervalMs: number;
   timeoutMs: number;
   logger: Logger;
+  /**
+   * False while the store takes no writes: every topic is then registered without PERM_WRITE (as a
+   * Java broker does with brokerPermission), so producers' routes stop offering this broker.
+   */
+  writable?: () => boolean;
 }
 
 export class Registrar {
@@ -38,7 +43,9 @@ export class Registrar {
   }
 
   private request(oneway: boolean) {
-    const body = encodeRegisterBrokerBody(this.topics.all(), this.topics.dataVersion);
+    let topics = this.topics.all();
+    if (this.opts.writable && !this.opts.writable()) topics = topics.map((t) => ({ ...t, perm: t.perm & ~PERM_WRITE }));
+    const body = encodeRegisterBrokerBody(topics, this.topics.dataVersion);
     const header = inJavaOrder({
       brokerId: String(this.opts.brokerId),
       bodyCrc32: String(maskedCrc32(body)),

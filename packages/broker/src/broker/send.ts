@@ -16,6 +16,7 @@ import {
   type WireMessage,
 } from '@rocketmq-edge/core/internal';
 import type { Connection } from '../remoting-server.js';
+import { StoreNotWritableError, describeWriteError } from '../store/errors.js';
 import type { PutResult } from '../store/message-store.js';
 import { applyDelay, IllegalMessageError, notDelayed, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
 import { parseSendHeader } from './send-header.js';
@@ -110,8 +111,16 @@ export function createSendProcessor(ctx: BrokerContext) {
 }
 
 function sendFailed(ctx: BrokerContext, req: RemotingCommand, conn: Connection, e: unknown): RemotingCommand {
+  if (e instanceof StoreNotWritableError) return errorResponse(ctx, req, ResponseCode.SERVICE_NOT_AVAILABLE, notWritableRemark(e.cause));
   ctx.log('warn', `send from ${conn.remoteAddr} failed: ${(e as Error).message}`);
   return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, (e as Error).message || 'store error');
+}
+
+/** SERVICE_NOT_AVAILABLE's remark while the store takes no writes (Java: "service not available now, maybe disk full"). */
+export function notWritableRemark(reason: unknown): string {
+  return `service not available now, maybe disk full: this broker's store takes no writes since a write failed (${describeWriteError(reason)}); ` +
+    'nothing of this request was stored. Send to another broker (this one is registered without write permission until it recovers) or retry later: ' +
+    'it takes writes again by itself once the disk has room.';
 }
 
 /** The response, or a promise of it once the stored message is durable per the flush policy. */
@@ -143,6 +152,9 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
       }
       if (records.length === 0) return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
     }
+
+    // Refused at once while the store takes no writes: nothing may be acknowledged that is not stored.
+    if (!ctx.store.writable) return errorResponse(ctx, req, ResponseCode.SERVICE_NOT_AVAILABLE, notWritableRemark(ctx.store.notWritableReason));
 
     let topic = h.topic;
     let props = decodeProperties(h.properties);

@@ -93,6 +93,15 @@ export class TopicConfigManager {
   }
 
   /**
+   * Marks a change of the table as published without changing a topic (the broker's write
+   * permission): name servers only re-read a registration whose data version moved.
+   */
+  touch(): void {
+    this.dataVersion.counter++;
+    this.dataVersion.timestamp = Date.now();
+  }
+
+  /**
    * Undefined when `topic`'s config is on disk; otherwise a promise of the write that holds it
    * (rejected if that write fails). Await it before acknowledging anything stored in the topic.
    */
