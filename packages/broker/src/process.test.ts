@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { createRequest, decodeOffsetMsgId, decodeStoredMessages } from '@rocketmq-edge/core/internal';
+import { RemotingClient, createRequest, decodeOffsetMsgId, decodeStoredMessages } from '@rocketmq-edge/core/internal';
+import { TcpTransport } from '@rocketmq-edge/transport-tcp';
 import { maskedCrc32 } from './crc.js';
 import { startNameServer } from './index.js';
-import { NetClient } from './net-client.js';
 import { readAll } from './testing.js';
 import { RawConn, sleep, tempDir } from './test-support.js';
 
@@ -75,8 +75,10 @@ describe('broker process', () => {
 
     // Pipelined sends on one connection; SIGKILL while they are in flight.
     const topic = 'CrashTopic';
-    const client = new NetClient(child.ready.brokerAddr);
-    t.after(() => client.close());
+    const addr = child.ready.brokerAddr;
+    const transport = new TcpTransport();
+    const client = new RemotingClient(transport);
+    t.after(() => client.close().then(() => transport.close()));
     const acked = new Map<string, string>(); // body → offset msg id
     let stop = false;
     const pump = (async () => {
@@ -85,7 +87,7 @@ describe('broker process', () => {
       while (!stop) {
         const body = `crash-${i}`;
         const p = client
-          .invoke(send(topic, body, i % 4), 3000)
+          .invoke(addr, send(topic, body, i % 4), 3000)
           .then((r) => {
             if (r.code === 0) acked.set(body, r.extFields!.msgId!);
           })
@@ -102,7 +104,6 @@ describe('broker process', () => {
     await child.exited;
     stop = true;
     await pump;
-    client.close();
     assert.ok(acked.size >= 300);
 
     child = await spawnCli(t, args);
@@ -116,14 +117,13 @@ describe('broker process', () => {
       assert.equal(decodeOffsetMsgId(msgId).offset, m.commitLogOffset);
     }
     // queue offsets are dense after recovery, and new sends continue after them
-    const c2 = new NetClient(child.ready.brokerAddr);
-    t.after(() => c2.close());
-    const after = await c2.invoke(send(topic, 'after-restart', 0));
+    const addr2 = child.ready.brokerAddr;
+    const after = await client.invoke(addr2, send(topic, 'after-restart', 0), 3000);
     assert.equal(after.code, 0);
     const q0 = stored.filter((m) => m.queueId === 0).map((m) => m.queueOffset);
     assert.deepEqual(q0, q0.map((_, i) => i));
     assert.equal(Number(after.extFields!.queueOffset), q0.length);
-    const view = await c2.invoke(createRequest(33, { offset: String(decodeOffsetMsgId(after.extFields!.msgId!).offset) }));
+    const view = await client.invoke(addr2, createRequest(33, { offset: String(decodeOffsetMsgId(after.extFields!.msgId!).offset) }), 3000);
     assert.equal(new TextDecoder().decode(decodeStoredMessages(view.body!)[0]!.body), 'after-restart');
 
     // SIGTERM: graceful close, the broker leaves the route

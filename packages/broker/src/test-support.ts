@@ -22,7 +22,8 @@ process.once('exit', () => {
 export async function tempDir(t: TestContext | { after(fn: () => unknown): void }, prefix = 'rmq-edge-broker-'): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   tempDirs.add(dir);
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // Retries: a broker closing in a later hook may still be writing a state file into it.
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }
 

@@ -1,6 +1,7 @@
 // @rocketmq-edge/broker/testing: helpers for tests that check "acknowledged means stored" by
 // reading back what a broker holds, over the real protocol (PULL_MESSAGE without suspension).
 import {
+  RemotingClient,
   RequestCode,
   ResponseCode,
   createRequest,
@@ -8,7 +9,7 @@ import {
   parseLenientJson,
   type MessageExt,
 } from '@rocketmq-edge/core/internal';
-import { NetClient } from './net-client.js';
+import { TcpTransport } from '@rocketmq-edge/transport-tcp';
 
 export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL';
 
@@ -35,7 +36,19 @@ export interface PullArgs {
 
 const GROUP = 'rocketmq_edge_testing';
 
-async function pullWith(client: NetClient, a: PullArgs): Promise<PullResult> {
+/** Runs `fn` with a fresh remoting client over TCP, closed afterwards. */
+async function withClient<T>(fn: (client: RemotingClient) => Promise<T>): Promise<T> {
+  const transport = new TcpTransport();
+  const client = new RemotingClient(transport);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+    await transport.close();
+  }
+}
+
+async function pullWith(client: RemotingClient, a: PullArgs): Promise<PullResult> {
   const req = createRequest(RequestCode.PULL_MESSAGE, {
     consumerGroup: a.consumerGroup ?? GROUP,
     topic: a.topic,
@@ -48,7 +61,7 @@ async function pullWith(client: NetClient, a: PullArgs): Promise<PullResult> {
     subVersion: '0',
     expressionType: 'TAG',
   });
-  const r = await client.invoke(req, a.timeoutMs ?? 5000);
+  const r = await client.invoke(a.brokerAddr, req, a.timeoutMs ?? 5000);
   const h = r.extFields ?? {};
   let status: PullStatus;
   switch (r.code) {
@@ -75,12 +88,7 @@ async function pullWith(client: NetClient, a: PullArgs): Promise<PullResult> {
 
 /** One PULL_MESSAGE (no long polling, no offset commit) against a broker. */
 export async function pullMessages(a: PullArgs): Promise<PullResult> {
-  const client = new NetClient(a.brokerAddr);
-  try {
-    return await pullWith(client, a);
-  } finally {
-    client.close();
-  }
+  return withClient((client) => pullWith(client, a));
 }
 
 interface Route {
@@ -94,37 +102,29 @@ interface Route {
  * An unknown topic gives []; an unreachable broker of the route throws.
  */
 export async function readAll(a: { namesrvAddr: string; topic: string; timeoutMs?: number }): Promise<MessageExt[]> {
-  const ns = new NetClient(a.namesrvAddr.split(';')[0]!.trim());
-  let route: Route;
-  try {
-    const r = await ns.invoke(createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: a.topic }), a.timeoutMs ?? 5000);
+  return withClient(async (client) => {
+    const namesrv = a.namesrvAddr.split(';')[0]!.trim();
+    const r = await client.invoke(namesrv, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: a.topic }), a.timeoutMs ?? 5000);
     if (r.code === ResponseCode.TOPIC_NOT_EXIST) return [];
     if (r.code !== ResponseCode.SUCCESS || !r.body) throw new Error(`route of ${a.topic}: code ${r.code} ${r.remark ?? ''}`);
-    route = parseLenientJson(new TextDecoder().decode(r.body)) as Route;
-  } finally {
-    ns.close();
-  }
-  const out: MessageExt[] = [];
-  const queues = [...(route.queueDatas ?? [])].sort((x, y) => (x.brokerName < y.brokerName ? -1 : x.brokerName > y.brokerName ? 1 : 0));
-  for (const q of queues) {
-    const addr = route.brokerDatas?.find((b) => b.brokerName === q.brokerName)?.brokerAddrs?.['0'];
-    if (!addr) continue;
-    const client = new NetClient(addr);
-    try {
+    const route = parseLenientJson(new TextDecoder().decode(r.body)) as Route;
+    const out: MessageExt[] = [];
+    const queues = [...(route.queueDatas ?? [])].sort((x, y) => (x.brokerName < y.brokerName ? -1 : x.brokerName > y.brokerName ? 1 : 0));
+    for (const q of queues) {
+      const addr = route.brokerDatas?.find((b) => b.brokerName === q.brokerName)?.brokerAddrs?.['0'];
+      if (!addr) continue;
       for (let queueId = 0; queueId < q.readQueueNums; queueId++) {
         let offset = 0;
         for (let guard = 0; guard < 1_000_000; guard++) {
-          const r = await pullWith(client, { brokerAddr: addr, topic: a.topic, queueId, offset, maxNums: 256, timeoutMs: a.timeoutMs });
-          out.push(...r.messages);
-          if (r.status === 'NO_NEW_MSG') break;
-          if (r.status === 'OFFSET_ILLEGAL' && r.nextBeginOffset <= offset) break;
-          if (r.nextBeginOffset === offset && r.status !== 'FOUND') break;
-          offset = r.nextBeginOffset;
+          const p = await pullWith(client, { brokerAddr: addr, topic: a.topic, queueId, offset, maxNums: 256, timeoutMs: a.timeoutMs });
+          out.push(...p.messages);
+          if (p.status === 'NO_NEW_MSG') break;
+          if (p.status === 'OFFSET_ILLEGAL' && p.nextBeginOffset <= offset) break;
+          if (p.nextBeginOffset === offset && p.status !== 'FOUND') break;
+          offset = p.nextBeginOffset;
         }
       }
-    } finally {
-      client.close();
     }
-  }
-  return out;
+    return out;
+  });
 }

@@ -6,6 +6,7 @@ import { RequestCode } from '@rocketmq-edge/core/internal';
 import type { Logger } from '../logger.js';
 import { noopLogger } from '../logger.js';
 import { RemotingServer } from '../remoting-server.js';
+import { describeWriteError } from '../store/errors.js';
 import { MessageStore, type FlushMode } from '../store/message-store.js';
 import { tagsHashCode } from '../store/record.js';
 import { registerClientProcessors } from './client-processors.js';
@@ -15,8 +16,8 @@ import { DEFAULT_DELAY_LEVELS, makeTagsCodeOf, parseDelayLevels, type BrokerCont
 import { PullService } from './pull.js';
 import { Registrar } from './registrar.js';
 import { ScheduleService } from './schedule.js';
-import { createSendProcessor } from './send.js';
-import { TopicConfigManager } from './topic-config.js';
+import { DEFAULT_MAX_BATCH_MESSAGES, createSendProcessor } from './send.js';
+import { TIMER_TOPIC, TopicConfigManager } from './topic-config.js';
 
 export interface BrokerOptions {
   /** Name server(s) to register with, "host:port;host2:port2". Without it the broker runs unregistered. */
@@ -44,8 +45,19 @@ export interface BrokerOptions {
   fileReservedTimeMs?: number;
   maxDiskBytes?: number;
   retentionIntervalMs?: number;
+  /**
+   * After a failed commit-log write (disk full) the broker answers sends SERVICE_NOT_AVAILABLE,
+   * re-registers without write permission, and probes the disk this often (default 1 s) until it
+   * takes writes again.
+   */
+  diskProbeIntervalMs?: number;
   /** Largest accepted message body (default 4 MiB). */
   maxMessageSize?: number;
+  /**
+   * Most records one SEND_BATCH_MESSAGE may hold (default DEFAULT_MAX_BATCH_MESSAGES = 1024); a
+   * larger batch is refused with MESSAGE_ILLEGAL (13) and nothing of it is stored.
+   */
+  maxBatchMessages?: number;
   maxFrameSize?: number;
   /** Delay levels, default "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h". */
   messageDelayLevel?: string;
@@ -77,6 +89,11 @@ export interface Broker {
   close(): Promise<void>;
   /** Same as close(). */
   stop(): Promise<void>;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`broker option ${name} must be a positive integer, got ${v}`);
+  return v;
 }
 
 /** Refuses a data dir another live process uses; a stale lock (dead pid) is taken over. */
@@ -133,6 +150,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       fileReservedTimeMs: opts.fileReservedTimeMs,
       maxDiskBytes: opts.maxDiskBytes,
       retentionIntervalMs: opts.retentionIntervalMs,
+      diskProbeIntervalMs: opts.diskProbeIntervalMs,
       tagsCodeOf: makeTagsCodeOf(delayLevelsMs, tagsHashCode),
       logger: log,
     });
@@ -142,7 +160,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       autoCreateTopicEnable: opts.autoCreateTopicEnable ?? true,
       defaultTopicQueueNums: opts.defaultTopicQueueNums ?? 8,
       delayLevels: delayLevelsMs.length,
+      logger: log,
     });
+    cleanup.unshift(() => topics.close());
+    for (const topic of store.topics()) {
+      if (topic === TIMER_TOPIC || !topics.adoptStored(topic, store.queueCount(topic))) continue;
+      log('warn', `topic ${topic} holds messages but was not in topics.json (created just before a crash?): re-created with ${topics.get(topic)!.readQueueNums} queues`);
+    }
     const offsets = new ConsumerOffsets(configDir, opts.offsetPersistIntervalMs ?? 5000, log);
     cleanup.unshift(() => offsets.close());
     const consumers = new ConsumerManager();
@@ -172,6 +196,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       consumers,
       delayLevelsMs,
       maxMessageSize: opts.maxMessageSize ?? 4 * 1024 * 1024,
+      maxBatchMessages: positiveInt('maxBatchMessages', opts.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES),
       regionId: opts.regionId ?? 'DefaultRegion',
       traceOn: opts.traceOn ?? true,
       log,
@@ -206,14 +231,27 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
           intervalMs: opts.registerIntervalMs ?? 30_000,
           timeoutMs: 3000,
           logger: log,
+          writable: () => store.writable,
         },
         topics,
       );
       const r = registrar;
       topics.onChange(() => r.registerOneway());
+      // Disk full and back: re-register at once, without and then with write permission.
+      const off = store.onWritableChange(() => {
+        topics.touch();
+        void r.registerAll();
+      });
+      cleanup.unshift(off);
       await r.registerAll();
       r.start();
     }
+
+    store.onWritableChange((writable, reason) =>
+      log(writable ? 'info' : 'error', writable
+        ? `broker ${brokerName}: the store takes writes again; registered with write permission`
+        : `broker ${brokerName}: the store takes no writes (${describeWriteError(reason)}); refusing sends with SERVICE_NOT_AVAILABLE, registered without write permission, probing the disk every ${opts.diskProbeIntervalMs ?? 1000} ms`),
+    );
 
     let closing: Promise<void> | undefined;
     const close = () =>

@@ -17,7 +17,9 @@ import {
 import type { Connection, RemotingServer } from '../remoting-server.js';
 import { applyDelay, storeMessage, type BrokerContext } from './context.js';
 import { parseTagExpression, type Subscription } from './consumer-manager.js';
-import { splitHost } from './send.js';
+import { StoreNotWritableError } from '../store/errors.js';
+import type { PutResult } from '../store/message-store.js';
+import { notWritableRemark, splitHost } from './send.js';
 import { DLQ_PREFIX, PERM_READ, PERM_WRITE, RETRY_PREFIX, topicConfig } from './topic-config.js';
 
 const utf8 = new TextEncoder();
@@ -157,7 +159,10 @@ export function registerClientProcessors(server: RemotingServer, ctx: BrokerCont
       topicSysFlag: num(h.topicSysFlag, 0),
       order: h.order === 'true',
     });
-    return ok(req);
+    return ctx.topics.whenPersisted(topic)?.then(
+      () => ok(req),
+      (e: unknown) => createResponse(req, ResponseCode.SYSTEM_ERROR, `the topic is created but could not be saved: ${(e as Error).message}`),
+    ) ?? ok(req);
   });
 
   server.register(RequestCode.CHECK_CLIENT_CONFIG, (req) => ok(req));
@@ -199,8 +204,12 @@ export function registerClientProcessors(server: RemotingServer, ctx: BrokerCont
   return { close() {} };
 }
 
-/** CONSUMER_SEND_MSG_BACK (10.6): retry topic with a delay level, or the DLQ after max retries. */
-function sendBack(ctx: BrokerContext, req: RemotingCommand, conn: Connection): RemotingCommand {
+/**
+ * CONSUMER_SEND_MSG_BACK (10.6): retry topic with a delay level, or the DLQ after max retries.
+ * Answered once the re-parked copy is stored: the consumer then commits past the original.
+ */
+function sendBack(ctx: BrokerContext, req: RemotingCommand, conn: Connection): RemotingCommand | Promise<RemotingCommand> {
+  if (!ctx.store.writable) return createResponse(req, ResponseCode.SERVICE_NOT_AVAILABLE, notWritableRemark(ctx.store.notWritableReason));
   const h = req.extFields ?? {};
   const group = h.group ?? '';
   const offset = num(h.offset, -1);
@@ -244,9 +253,18 @@ function sendBack(ctx: BrokerContext, req: RemotingCommand, conn: Connection): R
     },
     now,
   );
-  const r = storeMessage(ctx, msg, now);
+  const failed = (e: unknown) =>
+    e instanceof StoreNotWritableError
+      ? createResponse(req, ResponseCode.SERVICE_NOT_AVAILABLE, notWritableRemark(e.cause))
+      : createResponse(req, ResponseCode.SYSTEM_ERROR, (e as Error).message);
+  let r: PutResult;
+  try {
+    r = storeMessage(ctx, msg, now);
+  } catch (e) {
+    return failed(e);
+  }
   void conn;
   const [ip, port] = splitHost(ctx.storeHost);
   ctx.log('debug', `send-back ${createOffsetMsgId(ip, port, offset)} → ${topic} (${r.commitLogOffset})`);
-  return createResponse(req, ResponseCode.SUCCESS);
+  return ctx.store.durable(r).then(() => createResponse(req, ResponseCode.SUCCESS), failed);
 }

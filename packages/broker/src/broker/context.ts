@@ -34,6 +34,8 @@ export interface BrokerContext {
   consumers: ConsumerManager;
   delayLevelsMs: number[];
   maxMessageSize: number;
+  /** Most records one SEND_BATCH_MESSAGE may hold. */
+  maxBatchMessages: number;
   regionId: string;
   traceOn: boolean;
   log: Logger;

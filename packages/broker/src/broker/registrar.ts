@@ -1,11 +1,16 @@
 // Registration of this broker with its name servers (REGISTER_BROKER / UNREGISTER_BROKER over TCP):
-// two-way at start and every `intervalMs`, oneway right after the topic table changes.
-import { RequestCode, ResponseCode, createRequest, inJavaOrder } from '@rocketmq-edge/core/internal';
+// two-way at start and every `intervalMs`, oneway after the topic table changes. A registration
+// carries the whole table (O(topics)), so the oneway ones are coalesced: one covers every change
+// made before it starts (CoalescedTask), not one per new topic as a Java broker sends. Over the
+// repository's one TCP remoting client (core's RemotingClient on transport-tcp), one connection
+// per name server, each addressed by its "host:port".
+import { RemotingClient, RequestCode, ResponseCode, createRequest, inJavaOrder } from '@rocketmq-edge/core/internal';
+import { TcpTransport } from '@rocketmq-edge/transport-tcp';
+import { CoalescedTask } from '../coalesced-task.js';
 import { maskedCrc32 } from '../crc.js';
 import type { Logger } from '../logger.js';
-import { NetClient } from '../net-client.js';
 import { encodeRegisterBrokerBody } from '../register-body.js';
-import type { TopicConfigManager } from './topic-config.js';
+import { PERM_WRITE, type TopicConfigManager } from './topic-config.js';
 
 export interface RegistrarOptions {
   namesrvAddrs: string[];
@@ -17,19 +22,30 @@ export interface RegistrarOptions {
   intervalMs: number;
   timeoutMs: number;
   logger: Logger;
+  /**
+   * False while the store takes no writes: every topic is then registered without PERM_WRITE (as a
+   * Java broker does with brokerPermission), so producers' routes stop offering this broker.
+   */
+  writable?: () => boolean;
 }
 
 export class Registrar {
-  private readonly clients: NetClient[];
+  private readonly transport: TcpTransport;
+  private readonly client: RemotingClient;
+  private readonly onewayTask: CoalescedTask;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly opts: RegistrarOptions, private readonly topics: TopicConfigManager) {
-    this.clients = opts.namesrvAddrs.map((a) => new NetClient(a, Math.min(3000, opts.timeoutMs)));
+    this.transport = new TcpTransport({ connectTimeoutMs: Math.min(3000, opts.timeoutMs) });
+    this.client = new RemotingClient(this.transport);
+    this.onewayTask = new CoalescedTask(() => this.sendOneway());
   }
 
   private request(oneway: boolean) {
-    const body = encodeRegisterBrokerBody(this.topics.all(), this.topics.dataVersion);
+    let topics = this.topics.all();
+    if (this.opts.writable && !this.opts.writable()) topics = topics.map((t) => ({ ...t, perm: t.perm & ~PERM_WRITE }));
+    const body = encodeRegisterBrokerBody(topics, this.topics.dataVersion);
     const header = inJavaOrder({
       brokerId: String(this.opts.brokerId),
       bodyCrc32: String(maskedCrc32(body)),
@@ -46,13 +62,13 @@ export class Registrar {
   async registerAll(): Promise<boolean> {
     if (this.closed) return false;
     const results = await Promise.all(
-      this.clients.map(async (c) => {
+      this.opts.namesrvAddrs.map(async (addr) => {
         try {
-          const r = await c.invoke(this.request(false), this.opts.timeoutMs);
-          if (r.code !== ResponseCode.SUCCESS) this.opts.logger('warn', `register with ${c.addr}: code ${r.code} ${r.remark ?? ''}`);
+          const r = await this.client.invoke(addr, this.request(false), this.opts.timeoutMs);
+          if (r.code !== ResponseCode.SUCCESS) this.opts.logger('warn', `register with ${addr}: code ${r.code} ${r.remark ?? ''}`);
           return r.code === ResponseCode.SUCCESS;
         } catch (e) {
-          this.opts.logger('warn', `register with ${c.addr} failed: ${(e as Error).message}`);
+          this.opts.logger('warn', `register with ${addr} failed: ${(e as Error).message}`);
           return false;
         }
       }),
@@ -60,11 +76,16 @@ export class Registrar {
     return results.every(Boolean);
   }
 
-  /** After a topic change: oneway, like the real broker. */
+  /** After a topic change: oneway, like the real broker, coalesced with other changes. */
   registerOneway(): void {
+    if (!this.closed) this.onewayTask.request();
+  }
+
+  private sendOneway(): void {
     if (this.closed) return;
-    for (const c of this.clients) {
-      c.invokeOneway(this.request(true)).catch((e: Error) => this.opts.logger('warn', `oneway register with ${c.addr} failed: ${e.message}`));
+    const req = this.request(true);
+    for (const addr of this.opts.namesrvAddrs) {
+      this.client.invokeOneway(addr, req).catch((e: Error) => this.opts.logger('warn', `oneway register with ${addr} failed: ${e.message}`));
     }
   }
 
@@ -78,6 +99,7 @@ export class Registrar {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    await this.onewayTask.close();
     const header = inJavaOrder({
       brokerId: String(this.opts.brokerId),
       clusterName: this.opts.clusterName,
@@ -85,14 +107,15 @@ export class Registrar {
       brokerName: this.opts.brokerName,
     });
     await Promise.all(
-      this.clients.map(async (c) => {
+      this.opts.namesrvAddrs.map(async (addr) => {
         try {
-          await c.invoke(createRequest(RequestCode.UNREGISTER_BROKER, header), 1000);
+          await this.client.invoke(addr, createRequest(RequestCode.UNREGISTER_BROKER, header), 1000);
         } catch {
           /* the name server may be gone already; it expires us anyway */
         }
-        c.close();
       }),
     );
+    await this.client.close();
+    await this.transport.close();
   }
 }

@@ -1,11 +1,13 @@
 // Delivery of parked messages: delay levels (SCHEDULE_TOPIC_XXXX, queue = level-1, FIFO because
 // every message of a level waits the same time) and timer messages (timer topic, any due time).
-// A due message is re-stored as a new record in REAL_TOPIC / REAL_QID. Progress is persisted in
-// <dataDir>/config/delay-progress.json after each delivery round, so delivery survives restarts;
+// A due message is re-stored as a new record in REAL_TOPIC / REAL_QID. Progress moves on only once
+// a round's deliveries are stored (durable per the flush mode; a failed write is retried next
+// round), and is persisted in <dataDir>/config/delay-progress.json, so delivery survives restarts;
 // a crash between a delivery and that write delivers the message again (at least once).
 import path from 'node:path';
 import { MessageConst, decodeStoredMessages, inJavaOrder } from '@rocketmq-edge/core/internal';
 import { readJsonFile, writeJsonFileAtomic } from '../store/json-file.js';
+import type { PutResult } from '../store/message-store.js';
 import { storeMessage, type BrokerContext } from './context.js';
 import { SCHEDULE_TOPIC, TIMER_TOPIC } from './topic-config.js';
 
@@ -26,6 +28,8 @@ export class ScheduleService {
   private readonly timerPending = new Map<number, number>();
   private timerLoadedUpTo: number;
   private readonly interval: NodeJS.Timeout;
+  /** The round whose deliveries are being written; no new round starts meanwhile. */
+  private round: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly ctx: BrokerContext, dir: string, tickMs: number) {
@@ -39,9 +43,15 @@ export class ScheduleService {
     this.interval.unref();
   }
 
+  /**
+   * One delivery round: re-stores every due message, then — once those writes are durable —
+   * moves the progress past them. If a write fails, nothing moves and the next round retries.
+   */
   tick(now: number): void {
-    if (this.closed) return;
-    let changed = false;
+    if (this.closed || this.round || !this.ctx.store.writable) return;
+    const levels: [string, number][] = [];
+    const timers: number[] = [];
+    let last: PutResult | undefined;
     try {
       for (let level = 1; level <= this.ctx.delayLevelsMs.length; level++) {
         const q = level - 1;
@@ -52,22 +62,37 @@ export class ScheduleService {
         while (next < max) {
           const e = this.ctx.store.entry(SCHEDULE_TOPIC, q, next);
           if (e && e.size > 0 && e.tagsCode > now) break;
-          if (e && e.size > 0) this.deliver(e.commitLogOffset, e.size, now);
+          if (e && e.size > 0) last = this.deliver(e.commitLogOffset, e.size, now) ?? last;
           next++;
         }
-        if (next !== start) {
-          this.progress.levels[key] = next;
-          changed = true;
-        }
+        if (next !== start) levels.push([key, next]);
       }
-      changed = this.tickTimers(now) || changed;
+      this.loadTimers();
+      for (const [o, due] of this.timerPending) {
+        if (due > now) continue;
+        const e = this.ctx.store.entry(TIMER_TOPIC, 0, o);
+        if (e && e.size > 0) last = this.deliver(e.commitLogOffset, e.size, now) ?? last;
+        timers.push(o);
+      }
     } catch (e) {
-      this.ctx.log('error', `schedule delivery failed: ${(e as Error).message}`);
+      this.ctx.log('error', `schedule delivery failed, retrying next round: ${(e as Error).message}`);
+      return;
     }
-    if (changed) this.save();
+    if (levels.length === 0 && timers.length === 0) return;
+    const commit = () => {
+      for (const [key, next] of levels) this.progress.levels[key] = next;
+      this.commitTimers(timers);
+      this.save();
+    };
+    if (!last) return commit(); // only empty entries were passed
+    this.round = this.ctx.store
+      .durable(last)
+      .then(commit, (e: Error) => this.ctx.log('warn', `delayed messages not stored, retrying next round: ${e.message}`))
+      .finally(() => (this.round = undefined));
   }
 
-  private tickTimers(now: number): boolean {
+  /** Timer-queue entries from the cursor on, as pending (offset → due) or done (empty). */
+  private loadTimers(): void {
     const max = this.ctx.store.maxOffset(TIMER_TOPIC, 0);
     for (let o = this.timerLoadedUpTo; o < max; o++) {
       if (this.timerDone.has(o)) continue;
@@ -76,35 +101,31 @@ export class ScheduleService {
       else this.timerDone.add(o);
     }
     this.timerLoadedUpTo = Math.max(this.timerLoadedUpTo, max);
-    let changed = false;
-    for (const [o, due] of this.timerPending) {
-      if (due > now) continue;
-      const e = this.ctx.store.entry(TIMER_TOPIC, 0, o);
-      if (e && e.size > 0) this.deliver(e.commitLogOffset, e.size, now);
-      this.timerPending.delete(o);
-      this.timerDone.add(o);
-      changed = true;
-    }
-    if (changed) {
-      let c = Math.max(this.progress.timerCursor ?? 0, this.ctx.store.minOffset(TIMER_TOPIC, 0));
-      while (this.timerDone.has(c)) this.timerDone.delete(c++);
-      for (const o of this.timerDone) if (o < c) this.timerDone.delete(o);
-      this.progress.timerCursor = c;
-    }
-    return changed;
   }
 
-  private deliver(commitLogOffset: number, size: number, now: number): void {
+  private commitTimers(delivered: number[]): void {
+    if (delivered.length === 0) return;
+    for (const o of delivered) {
+      this.timerPending.delete(o);
+      this.timerDone.add(o);
+    }
+    let c = Math.max(this.progress.timerCursor ?? 0, this.ctx.store.minOffset(TIMER_TOPIC, 0));
+    while (this.timerDone.has(c)) this.timerDone.delete(c++);
+    for (const o of this.timerDone) if (o < c) this.timerDone.delete(o);
+    this.progress.timerCursor = c;
+  }
+
+  private deliver(commitLogOffset: number, size: number, now: number): PutResult | undefined {
     const rec = this.ctx.store.readRecord(commitLogOffset, size);
     const [m] = rec ? decodeStoredMessages(rec) : [];
-    if (!m) return;
+    if (!m) return undefined;
     const topic = m.properties[MessageConst.REAL_TOPIC];
-    if (!topic) return;
+    if (!topic) return undefined;
     const tc = this.ctx.topics.get(topic);
     let queueId = Number(m.properties[MessageConst.REAL_QID]) || 0;
     if (tc && queueId >= Math.max(tc.writeQueueNums, tc.readQueueNums)) queueId = 0;
     // The delivered copy keeps DELAY / REAL_TOPIC / REAL_QID / WAIT, as the 4.9.8 schedule service does.
-    storeMessage(
+    return storeMessage(
       this.ctx,
       {
         topic,
@@ -131,9 +152,10 @@ export class ScheduleService {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.interval);
+    await this.round;
     this.save();
   }
 }

@@ -1,8 +1,8 @@
 // SEND_MESSAGE (10, V1 header), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): section 11.3.
 import {
+  CodecError,
   inJavaOrder,
   MessageConst,
-  RequestCode,
   ResponseCode,
   createOffsetMsgId,
   createResponse,
@@ -13,63 +13,14 @@ import {
   isNotAllowedSendTopic,
   validateTopic,
   type RemotingCommand,
+  type WireMessage,
 } from '@rocketmq-edge/core/internal';
 import type { Connection } from '../remoting-server.js';
+import { StoreNotWritableError, describeWriteError } from '../store/errors.js';
 import type { PutResult } from '../store/message-store.js';
 import { applyDelay, IllegalMessageError, notDelayed, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
+import { parseSendHeader } from './send-header.js';
 import { DLQ_PREFIX, PERM_WRITE, RETRY_PREFIX, TIMER_TOPIC } from './topic-config.js';
-
-interface SendHeader {
-  producerGroup?: string;
-  topic: string;
-  defaultTopic: string;
-  defaultTopicQueueNums: number;
-  queueId: number;
-  sysFlag: number;
-  bornTimestamp: number;
-  flag: number;
-  properties: string;
-  reconsumeTimes: number;
-  maxReconsumeTimes?: number;
-  batch: boolean;
-}
-
-const V2_KEYS: Record<string, string> = {
-  a: 'producerGroup', b: 'topic', c: 'defaultTopic', d: 'defaultTopicQueueNums', e: 'queueId', f: 'sysFlag',
-  g: 'bornTimestamp', h: 'flag', i: 'properties', j: 'reconsumeTimes', k: 'unitMode', l: 'maxReconsumeTimes', m: 'batch', n: 'bname',
-};
-
-function int(v: string | undefined, fallback: number): number {
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) ? Math.trunc(n) : fallback;
-}
-
-export function parseSendHeader(req: RemotingCommand): SendHeader {
-  const raw = req.extFields ?? {};
-  let h: Record<string, string> = raw;
-  if (req.code !== RequestCode.SEND_MESSAGE) {
-    h = {};
-    for (const k in raw) {
-      if (Object.prototype.hasOwnProperty.call(raw, k)) h[V2_KEYS[k] ?? k] = raw[k]!;
-    }
-  }
-  const l = h.maxReconsumeTimes;
-  return {
-    producerGroup: h.producerGroup,
-    topic: h.topic ?? '',
-    defaultTopic: h.defaultTopic || 'TBW102',
-    defaultTopicQueueNums: int(h.defaultTopicQueueNums, 4),
-    queueId: int(h.queueId, -1),
-    sysFlag: int(h.sysFlag, 0),
-    bornTimestamp: int(h.bornTimestamp, Date.now()),
-    flag: int(h.flag, 0),
-    properties: h.properties ?? '',
-    reconsumeTimes: int(h.reconsumeTimes, 0),
-    maxReconsumeTimes: l !== undefined ? int(l, 16) : undefined,
-    batch: h.batch === 'true' || req.code === RequestCode.SEND_BATCH_MESSAGE,
-  };
-}
 
 /** Per-context constants of the send responses (computed once: they do not change). */
 interface ReplyShape {
@@ -137,6 +88,17 @@ function okResponse(ctx: BrokerContext, req: RemotingCommand, msgId: string, que
 
 const FAQ = '\nSee http://rocketmq.apache.org/docs/faq/ for further details.';
 
+/**
+ * Records one SEND_BATCH_MESSAGE may hold (the broker option maxBatchMessages). Java has no such
+ * limit, only the 4 MiB body; but every record costs a store call on the event loop, and 4 MiB of
+ * empty 22-byte records is 190,650 of them (seconds of stall for everyone else).
+ */
+export const DEFAULT_MAX_BATCH_MESSAGES = 1024;
+
+export function tooManyRemark(max: number): string {
+  return `the batch holds more than ${max} messages, the most this broker takes in one batch (maxBatchMessages); send it as several batches of at most ${max} messages`;
+}
+
 export function createSendProcessor(ctx: BrokerContext) {
   return (req: RemotingCommand, conn: Connection): RemotingCommand | Promise<RemotingCommand> => {
     try {
@@ -149,8 +111,16 @@ export function createSendProcessor(ctx: BrokerContext) {
 }
 
 function sendFailed(ctx: BrokerContext, req: RemotingCommand, conn: Connection, e: unknown): RemotingCommand {
+  if (e instanceof StoreNotWritableError) return errorResponse(ctx, req, ResponseCode.SERVICE_NOT_AVAILABLE, notWritableRemark(e.cause));
   ctx.log('warn', `send from ${conn.remoteAddr} failed: ${(e as Error).message}`);
   return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, (e as Error).message || 'store error');
+}
+
+/** SERVICE_NOT_AVAILABLE's remark while the store takes no writes (Java: "service not available now, maybe disk full"). */
+export function notWritableRemark(reason: unknown): string {
+  return `service not available now, maybe disk full: this broker's store takes no writes since a write failed (${describeWriteError(reason)}); ` +
+    'nothing of this request was stored. Send to another broker (this one is registered without write permission until it recovers) or retry later: ' +
+    'it takes writes again by itself once the disk has room.';
 }
 
 /** The response, or a promise of it once the stored message is durable per the flush policy. */
@@ -171,6 +141,20 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
     if (Buffer.byteLength(h.properties, 'utf8') > 0x7fff) {
       return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, 'the message is illegal, maybe msg properties length limit 32k.');
     }
+    // A batch is split (and counted against maxBatchMessages) before anything else happens for it.
+    let records: WireMessage[] | undefined;
+    if (h.batch) {
+      try {
+        records = decodeBatchBody(body, h.topic, ctx.maxBatchMessages);
+      } catch (e) {
+        if (e instanceof CodecError && e.reason === 'OVERSIZE') return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, tooManyRemark(ctx.maxBatchMessages));
+        return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, (e as Error).message);
+      }
+      if (records.length === 0) return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
+    }
+
+    // Refused at once while the store takes no writes: nothing may be acknowledged that is not stored.
+    if (!ctx.store.writable) return errorResponse(ctx, req, ResponseCode.SERVICE_NOT_AVAILABLE, notWritableRemark(ctx.store.notWritableReason));
 
     let topic = h.topic;
     let props = decodeProperties(h.properties);
@@ -213,7 +197,7 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
     const results: PutResult[] = [];
     let reply: { queueId: number; queueOffset: number };
     try {
-      if (!h.batch) {
+      if (!records) {
         const wait = props[MessageConst.WAIT];
         const stored: Record<string, string> = { ...props, [MessageConst.CLUSTER]: ctx.clusterName };
         // A single message's stored string leaves WAIT out (4.9.8); a delayed one gets it back below.
@@ -226,13 +210,6 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
         results.push(storeMessage(ctx, msg, now));
         reply = { queueId, queueOffset: results[0]!.queueOffset };
       } else {
-        let records;
-        try {
-          records = decodeBatchBody(body, topic);
-        } catch (e) {
-          return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, (e as Error).message);
-        }
-        if (records.length === 0) return errorResponse(ctx, req, ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
         // Batch records keep their own string, then the batch-level CLUSTER and WAIT (so WAIT twice).
         const tail = encodeProperties({ [MessageConst.CLUSTER]: ctx.clusterName, ...(props[MessageConst.WAIT] ? { WAIT: props[MessageConst.WAIT]! } : {}) });
         for (const r of records) {

@@ -1,7 +1,13 @@
-// Topic configurations of one broker, persisted in <dataDir>/config/topics.json.
+// Topic configurations of one broker, persisted in <dataDir>/config/topics.json. Writing the
+// table costs O(topics), so changes are coalesced (CoalescedTask): one write covers every change
+// made before it starts. A crash can lose the topics created since the last write; the broker
+// re-creates those that hold messages from the commit log at start (adoptStored).
 import path from 'node:path';
+import { CoalescedTask } from '../coalesced-task.js';
+import type { Logger } from '../logger.js';
+import { noopLogger } from '../logger.js';
 import type { DataVersion, TopicConfig } from '../register-body.js';
-import { readJsonFile, writeJsonFileAtomic } from '../store/json-file.js';
+import { readJsonFile, writeJsonFileAtomicAsync } from '../store/json-file.js';
 
 export const PERM_PRIORITY = 8;
 export const PERM_READ = 4;
@@ -22,6 +28,7 @@ export interface TopicConfigOptions {
   defaultTopicQueueNums: number;
   /** Number of delay levels (queues of SCHEDULE_TOPIC_XXXX). */
   delayLevels: number;
+  logger?: Logger;
 }
 
 interface Persisted {
@@ -38,8 +45,18 @@ export class TopicConfigManager {
   private readonly table = new Map<string, TopicConfig>();
   readonly dataVersion: DataVersion;
   private readonly listeners = new Set<() => void>();
+  private readonly log: Logger;
+  private readonly persistTask: CoalescedTask;
+  /** Topics changed since the last write started. */
+  private unpersisted = new Set<string>();
+  /** Topics of the write in progress. */
+  private persisting = new Set<string>();
 
   constructor(private readonly opts: TopicConfigOptions) {
+    this.log = opts.logger ?? noopLogger;
+    this.persistTask = new CoalescedTask(() => this.persist(), {
+      onError: (e) => this.log('error', `cannot save ${this.file} (retrying every second): ${(e as Error).message}`),
+    });
     this.file = path.join(opts.dir, 'topics.json');
     const saved = readJsonFile<Persisted>(this.file, { dataVersion: { counter: 0, timestamp: Date.now() }, topics: {} });
     for (const [name, t] of Object.entries(saved.topics ?? {})) if (t && typeof t === 'object') this.table.set(name, { ...t, topicName: name });
@@ -64,14 +81,39 @@ export class TopicConfigManager {
     this.listeners.add(cb);
   }
 
-  /** Creates or replaces a topic, persists the table and tells listeners (re-registration). */
+  /** Creates or replaces a topic, schedules a write of the table and tells listeners (re-registration). */
   put(cfg: TopicConfig): TopicConfig {
     this.table.set(cfg.topicName, cfg);
     this.dataVersion.counter++;
     this.dataVersion.timestamp = Date.now();
-    this.persist();
+    this.unpersisted.add(cfg.topicName);
+    this.persistTask.request();
     for (const cb of this.listeners) cb();
     return cfg;
+  }
+
+  /**
+   * Marks a change of the table as published without changing a topic (the broker's write
+   * permission): name servers only re-read a registration whose data version moved.
+   */
+  touch(): void {
+    this.dataVersion.counter++;
+    this.dataVersion.timestamp = Date.now();
+  }
+
+  /**
+   * Undefined when `topic`'s config is on disk; otherwise a promise of the write that holds it
+   * (rejected if that write fails). Await it before acknowledging anything stored in the topic.
+   */
+  whenPersisted(topic: string): Promise<void> | undefined {
+    if (this.unpersisted.has(topic)) return this.persistTask.next();
+    if (this.persisting.has(topic)) return this.persistTask.current;
+    return undefined;
+  }
+
+  /** Writes what is not written yet, then takes no more writes. */
+  async close(): Promise<void> {
+    await this.persistTask.close();
   }
 
   /**
@@ -88,14 +130,39 @@ export class TopicConfigManager {
     return this.put({ ...topicConfig(topic, n, def.perm & ~PERM_INHERIT), topicSysFlag: 0 });
   }
 
+  /**
+   * A topic the commit log holds messages of but the table does not know (created after the last
+   * write of topics.json, then a crash): re-created with `queues` queues (1 + the highest queue id
+   * stored; retry and dead-letter topics 1) and the auto-creation permission. Returns true if added.
+   */
+  adoptStored(topic: string, queues: number): boolean {
+    if (this.table.has(topic) || queues < 1) return false;
+    const n = topic.startsWith(RETRY_PREFIX) || topic.startsWith(DLQ_PREFIX) ? 1 : queues;
+    this.put(topicConfig(topic, n));
+    return true;
+  }
+
   /** %RETRY%group / %DLQ%group: one queue. */
   ensure(topic: string, queues: number, perm = PERM_READ | PERM_WRITE): TopicConfig {
     return this.table.get(topic) ?? this.put(topicConfig(topic, queues, perm));
   }
 
-  private persist(): void {
+  private async persist(): Promise<void> {
+    this.persisting = this.unpersisted;
+    this.unpersisted = new Set();
     const topics: Record<string, TopicConfig> = {};
     for (const [k, v] of this.table) topics[k] = v;
-    writeJsonFileAtomic(this.file, { dataVersion: this.dataVersion, topics } satisfies Persisted);
+    const { size } = this.table;
+    const version = this.dataVersion.counter;
+    const t0 = performance.now();
+    try {
+      await writeJsonFileAtomicAsync(this.file, { dataVersion: this.dataVersion, topics } satisfies Persisted);
+      this.log('debug', `topics: saved ${size} topics, data version ${version}, in ${Math.round(performance.now() - t0)} ms`);
+    } catch (e) {
+      for (const t of this.persisting) this.unpersisted.add(t);
+      throw e;
+    } finally {
+      this.persisting = new Set();
+    }
   }
 }

@@ -2,10 +2,20 @@
 // RocketMQ). A record never spans two segments; a segment rolls when the next record would push
 // it past `segmentSize` (a record larger than a segment gets a segment of its own). Offsets are
 // byte positions in the log, so they grow monotonically and stay unique for ever.
+//
+// A failed write (disk full, I/O error) is rolled back: the segment is truncated to where the
+// failed batch began, the appends of that batch and their waiters fail, and the log takes no
+// appends until probe() shows the disk takes bytes again. Nothing is left that recovery would have
+// to cut, and nothing not written was acknowledged.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
+import { StoreNotWritableError, describeWriteError } from './errors.js';
 import { inspectRecord, type RecordInfo } from './record.js';
+
+/** Bytes probe() writes past the end of the log (and takes back) to see whether the disk has room. */
+export const PROBE_BYTES = 64 * 1024;
+const PROBE = new Uint8Array(PROBE_BYTES);
 
 export type FlushMode = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
 
@@ -21,6 +31,10 @@ export interface CommitLogOptions {
   dir: string;
   segmentSize: number;
   logger: Logger;
+  /** Appends from this offset on were taken back after a failed write (drop what indexes them). */
+  onRollback?: (offset: number) => void;
+  /** The log stopped (false, with the write error) or resumed (true) taking appends. */
+  onWritableChange?: (writable: boolean, reason?: Error) => void;
 }
 
 export class CommitLog {
@@ -33,7 +47,13 @@ export class CommitLog {
   /** Records appended in this turn of the event loop, written together with one writev. */
   private pending: Uint8Array[] = [];
   private drainScheduled = false;
-  private failed: Error | undefined;
+  /** Set while appends are refused (after a failed write, until probe() succeeds). */
+  private notWritable: Error | undefined;
+  /**
+   * The offset of every rollback so far; its length is the current epoch. An append made in epoch
+   * e and ending at p was taken back iff a rollback since e went below p.
+   */
+  private rollbacks: number[] = [];
   private writeWaiters: { pos: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   /** Bytes known to be on stable storage. */
   private flushedPos = 0;
@@ -112,6 +132,26 @@ export class CommitLog {
     return this.writePos;
   }
 
+  /** False after a failed write until probe() finds the disk writable again. */
+  get writable(): boolean {
+    return this.notWritable === undefined;
+  }
+
+  /** The write error that made the log stop taking appends. */
+  get notWritableReason(): Error | undefined {
+    return this.notWritable;
+  }
+
+  /** Goes up with every rollback; pass it back to waitWritten / waitFlushed. */
+  get epoch(): number {
+    return this.rollbacks.length;
+  }
+
+  private takenBack(pos: number, epoch: number): boolean {
+    for (let i = epoch; i < this.rollbacks.length; i++) if (this.rollbacks[i]! < pos) return true;
+    return false;
+  }
+
   get totalBytes(): number {
     let n = 0;
     for (const s of this.segments) n += s.size;
@@ -121,9 +161,14 @@ export class CommitLog {
   /** Offset the next record of `size` bytes will get (rolls the segment first when needed). */
   prepare(size: number): number {
     if (this.closed) throw new Error('the store is closed');
-    if (this.failed) throw new Error(`the store is read-only after a write error: ${this.failed.message}`);
+    if (this.notWritable) throw this.notWritableError();
     if (this.active.size > 0 && this.active.size + size > this.opts.segmentSize) this.roll();
     return this.active.base + this.active.size;
+  }
+
+  private notWritableError(): StoreNotWritableError {
+    const why = this.notWritable ? describeWriteError(this.notWritable) : 'unknown';
+    return new StoreNotWritableError(`the commit log takes no writes after a write error (${why})`, { cause: this.notWritable });
   }
 
   /**
@@ -142,57 +187,53 @@ export class CommitLog {
       this.drainScheduled = true;
       setImmediate(() => {
         this.drainScheduled = false;
-        this.drainSafely();
+        this.drain();
       });
     }
   }
 
-  private drainSafely(): void {
-    try {
-      this.drain();
-    } catch (e) {
-      this.fail(e as Error);
-    }
+  /** Hands what was appended so far to write(2) now (readers call it before looking at the log). */
+  writePending(): void {
+    this.drain();
   }
 
-  /** A failed write leaves the log in an unknown state: refuse further appends, fail every waiter. */
-  private fail(err: Error): void {
-    this.failed ??= err;
-    this.opts.logger('error', `commit log write failed, the store is now read-only: ${err.message}`);
-    for (const w of this.writeWaiters) w.reject(err);
-    this.writeWaiters = [];
-    for (const w of this.waiters) w.reject(err);
-    this.waiters = [];
-  }
-
-  /** Hands the pending records of the active segment to write(2). */
+  /**
+   * Hands the pending records of the active segment to write(2). On failure they are all taken
+   * back (see rollBack) and the log stops taking appends.
+   */
   private drain(): void {
     if (this.pending.length === 0) return;
     const seg = this.active;
     const bufs = this.pending;
     this.pending = [];
-    let pos = this.diskPos - seg.base;
-    for (let i = 0; i < bufs.length; i += 512) {
-      let chunk = bufs.slice(i, i + 512);
-      let left = chunk.reduce((n, b) => n + b.length, 0);
-      while (left > 0) {
-        const n = fs.writevSync(seg.fd!, chunk, pos);
-        pos += n;
-        left -= n;
-        if (left > 0) {
-          // partial write: drop what went out and retry the rest
-          let skip = n;
-          const rest: Uint8Array[] = [];
-          for (const b of chunk) {
-            if (skip >= b.length) skip -= b.length;
-            else {
-              rest.push(skip > 0 ? b.subarray(skip) : b);
-              skip = 0;
+    const start = this.diskPos;
+    let pos = start - seg.base;
+    try {
+      for (let i = 0; i < bufs.length; i += 512) {
+        let chunk = bufs.slice(i, i + 512);
+        let left = chunk.reduce((n, b) => n + b.length, 0);
+        while (left > 0) {
+          const n = fs.writevSync(seg.fd!, chunk, pos);
+          pos += n;
+          left -= n;
+          if (left > 0) {
+            // partial write: drop what went out and retry the rest
+            let skip = n;
+            const rest: Uint8Array[] = [];
+            for (const b of chunk) {
+              if (skip >= b.length) skip -= b.length;
+              else {
+                rest.push(skip > 0 ? b.subarray(skip) : b);
+                skip = 0;
+              }
             }
+            chunk = rest;
           }
-          chunk = rest;
         }
       }
+    } catch (e) {
+      this.rollBack(start, e as Error);
+      return;
     }
     this.diskPos = seg.base + pos;
     if (this.writeWaiters.length) {
@@ -205,18 +246,88 @@ export class CommitLog {
     }
   }
 
-  /** Resolves once everything appended up to `pos` was handed to write(2) (in the page cache). */
-  waitWritten(pos: number): Promise<void> {
+  /**
+   * A write failed: everything appended from `offset` on (none of it acknowledged: waiters resolve
+   * only after a whole batch is written) is taken back — the active segment is truncated there, so
+   * no torn record stays behind — its waiters fail, and appends are refused until probe() succeeds.
+   */
+  private rollBack(offset: number, err: Error): void {
+    const seg = this.active;
+    this.pending = [];
+    const dropped = this.writePos - offset;
+    if (dropped > 0) this.rollbacks.push(offset);
+    seg.size = offset - seg.base;
+    this.writePos = offset;
+    this.diskPos = Math.min(this.diskPos, offset);
+    try {
+      fs.ftruncateSync(seg.fd!, seg.size);
+    } catch {
+      /* probe() truncates again before anything is appended */
+    }
+    const wasWritable = !this.notWritable;
+    this.notWritable = err;
+    this.opts.logger('error', `commit log write failed (${describeWriteError(err)}): took back ${dropped} bytes from offset ${offset}; refusing appends until the disk takes writes again`);
+    const e = this.notWritableError();
+    for (const w of this.writeWaiters) w.reject(e);
+    this.writeWaiters = [];
+    const keep: typeof this.waiters = [];
+    for (const w of this.waiters) (w.pos <= offset ? keep.push(w) : w.reject(e));
+    this.waiters = keep;
+    if (dropped > 0) this.opts.onRollback?.(offset);
+    if (wasWritable) this.opts.onWritableChange?.(false, err);
+  }
+
+  /**
+   * When appends are refused: truncates the active segment to the end of the log (in case an
+   * earlier truncation failed), writes PROBE_BYTES past it and takes them back. If the disk took
+   * them, appends resume. Returns whether the log is writable.
+   */
+  probe(): boolean {
+    if (!this.notWritable || this.closed) return !this.notWritable;
+    const seg = this.active;
+    try {
+      fs.ftruncateSync(seg.fd!, seg.size);
+      let done = 0;
+      while (done < PROBE_BYTES) done += fs.writeSync(seg.fd!, PROBE, done, PROBE_BYTES - done, seg.size + done);
+      fs.ftruncateSync(seg.fd!, seg.size);
+    } catch (e) {
+      try {
+        fs.ftruncateSync(seg.fd!, seg.size);
+      } catch {
+        /* the next probe tries again */
+      }
+      this.notWritable = e as Error;
+      return false;
+    }
+    this.notWritable = undefined;
+    this.opts.logger('info', 'commit log: the disk takes writes again; appends resume');
+    this.opts.onWritableChange?.(true);
+    return true;
+  }
+
+  /** Resolves once everything appended up to `pos` (in `epoch`) was handed to write(2) (in the page cache). */
+  waitWritten(pos: number, epoch = this.epoch): Promise<void> {
+    if (this.takenBack(pos, epoch)) return Promise.reject(this.notWritableError());
     if (this.diskPos >= pos) return Promise.resolve();
-    if (this.failed) return Promise.reject(this.failed);
+    if (this.notWritable) return Promise.reject(this.notWritableError());
     return new Promise((resolve, reject) => this.writeWaiters.push({ pos, resolve, reject }));
   }
 
+  /** Closes the active segment and starts the next; on any failure the active one stays as it was. */
   private roll(): void {
     this.drain();
+    if (this.notWritable) throw this.notWritableError();
     const old = this.active;
-    // Everything in a finished segment goes to disk now; later flushes only touch the active one.
-    fs.fsyncSync(old.fd!);
+    let seg: Segment;
+    try {
+      // Everything in a finished segment goes to disk now; later flushes only touch the active one.
+      fs.fsyncSync(old.fd!);
+      seg = this.newSegment(old.base + old.size);
+      seg.fd = fs.openSync(seg.file, 'r+');
+    } catch (e) {
+      this.rollBack(this.writePos, e as Error);
+      throw this.notWritableError();
+    }
     if (this.flushedPos < old.base + old.size) this.flushedPos = old.base + old.size;
     if (!this.flushRunning) {
       fs.closeSync(old.fd!);
@@ -226,17 +337,16 @@ export class CommitLog {
       old.fd = undefined;
       void this.flushPromise?.finally(() => fs.close(fd, () => {}));
     }
-    const seg = this.newSegment(old.base + old.size);
-    seg.fd = fs.openSync(seg.file, 'r+');
     this.diskPos = seg.base;
     this.segments.push(seg);
     this.active = seg;
   }
 
-  /** Resolves once everything written up to `pos` is fsync'ed (group commit). */
-  waitFlushed(pos: number): Promise<void> {
+  /** Resolves once everything written up to `pos` (in `epoch`) is fsync'ed (group commit). */
+  waitFlushed(pos: number, epoch = this.epoch): Promise<void> {
+    if (this.takenBack(pos, epoch)) return Promise.reject(this.notWritableError());
     if (this.flushedPos >= pos) return Promise.resolve();
-    if (this.failed) return Promise.reject(this.failed);
+    if (this.notWritable && pos > this.diskPos) return Promise.reject(this.notWritableError());
     return new Promise((resolve, reject) => {
       this.waiters.push({ pos, resolve, reject });
       this.scheduleFlush();
@@ -252,11 +362,7 @@ export class CommitLog {
   }
 
   private async doFlush(): Promise<void> {
-    this.drainSafely();
-    if (this.failed) {
-      this.flushRunning = false;
-      return;
-    }
+    this.drain();
     const target = this.diskPos;
     const fd = this.active.fd;
     try {
@@ -284,6 +390,7 @@ export class CommitLog {
   /** Reads `size` bytes at `offset`; undefined when the range is not (or no longer) in the log. */
   read(offset: number, size: number): Uint8Array | undefined {
     if (this.pending.length && offset + size > this.diskPos) this.drain();
+    if (offset + size > this.diskPos) return undefined; // not written (or taken back)
     const seg = this.segmentFor(offset);
     if (!seg || offset + size > seg.base + seg.size) return undefined;
     const buf = Buffer.allocUnsafe(size);
@@ -355,7 +462,7 @@ export class CommitLog {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.drainSafely();
+    this.drain();
     await this.flush().catch(() => {});
     await this.flushPromise?.catch(() => {});
     this.closed = true;

@@ -73,6 +73,11 @@ export class ConsumeQueue {
     else if (this.start > 1024 && this.start > this.count) this.grow();
   }
 
+  /** Drops the newest entries whose record starts at or after `commitLogOffset` (taken back after a failed write). */
+  dropFrom(commitLogOffset: number): void {
+    while (this.count > 0 && this.data[(this.start + this.count - 1) * FIELDS]! >= commitLogOffset) this.count--;
+  }
+
   /** First offset whose store time is ≥ `timestamp` (maxOffset if none). */
   searchByTime(timestamp: number): number {
     let lo = 0;

@@ -46,3 +46,29 @@ export function writeJsonFileAtomic(file: string, value: unknown): void {
     /* directories cannot be fsync'ed everywhere */
   }
 }
+
+/** writeJsonFileAtomic off the event loop (the JSON text is built before the first await). */
+export async function writeJsonFileAtomicAsync(file: string, value: unknown): Promise<void> {
+  const text = JSON.stringify(value, null, 1);
+  const dir = path.dirname(file);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const tmp = `${file}.tmp`;
+  const fh = await fs.promises.open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(tmp, file);
+  try {
+    const dh = await fs.promises.open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    /* directories cannot be fsync'ed everywhere */
+  }
+}

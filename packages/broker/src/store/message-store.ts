@@ -23,6 +23,8 @@ export interface MessageStoreOptions {
   maxDiskBytes?: number;
   /** How often retention runs (default 10 s). */
   retentionIntervalMs?: number;
+  /** While a failed write keeps the store from taking appends: how often it probes the disk (default 1 s). */
+  diskProbeIntervalMs?: number;
   /**
    * tagsCode of a record for its consume queue; default: Java hashCode of TAGS (0 without tags).
    * The broker overrides it for the schedule topic, whose tagsCode is the delivery time.
@@ -57,6 +59,8 @@ export interface PutResult {
   queueOffset: number;
   size: number;
   storeTimestamp: number;
+  /** The commit log's epoch at the append (a later rollback below its end fails durable()). */
+  epoch: number;
 }
 
 const MAX_PULL_BYTES = 4 * 1024 * 1024;
@@ -86,6 +90,8 @@ export class MessageStore {
   private readonly tagsCodeOf: NonNullable<MessageStoreOptions['tagsCodeOf']>;
   private readonly queueOffsetFile: string;
   private arrivalListeners = new Set<(topic: string, queueId: number) => void>();
+  private writableListeners = new Set<(writable: boolean, reason?: Error) => void>();
+  private probeTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(private readonly opts: MessageStoreOptions) {
@@ -93,7 +99,15 @@ export class MessageStore {
     this.flushMode = opts.flushDiskType ?? 'ASYNC_FLUSH';
     this.tagsCodeOf = opts.tagsCodeOf ?? defaultTagsCode;
     this.queueOffsetFile = path.join(opts.dir, 'queue-offsets.json');
-    this.log = new CommitLog({ dir: path.join(opts.dir, 'commitlog'), segmentSize: opts.segmentSize ?? 64 * 1024 * 1024, logger: this.logger });
+    this.log = new CommitLog({
+      dir: path.join(opts.dir, 'commitlog'),
+      segmentSize: opts.segmentSize ?? 64 * 1024 * 1024,
+      logger: this.logger,
+      onRollback: (offset) => {
+        for (const m of this.queues.values()) for (const q of m.values()) q.dropFrom(offset);
+      },
+      onWritableChange: (writable, reason) => this.writableChanged(writable, reason),
+    });
   }
 
   /** Opens (recovering) the store in `opts.dir`. */
@@ -144,6 +158,45 @@ export class MessageStore {
     return this.queues.get(topic)?.get(queueId);
   }
 
+  /** False while a failed write keeps the store from taking appends (it probes and recovers by itself). */
+  get writable(): boolean {
+    return this.log.writable;
+  }
+
+  /** The write error behind `writable === false`. */
+  get notWritableReason(): Error | undefined {
+    return this.log.notWritableReason;
+  }
+
+  /** Called when the store stops (false) or resumes (true) taking appends. */
+  onWritableChange(cb: (writable: boolean, reason?: Error) => void): () => void {
+    this.writableListeners.add(cb);
+    return () => this.writableListeners.delete(cb);
+  }
+
+  /** Probes the disk now when the store is not writable (see CommitLog.probe). Returns `writable`. */
+  probeWritable(): boolean {
+    return this.closed ? false : this.log.probe();
+  }
+
+  private writableChanged(writable: boolean, reason?: Error): void {
+    if (!writable && !this.probeTimer && !this.closed) {
+      this.probeTimer = setInterval(() => this.probeWritable(), this.opts.diskProbeIntervalMs ?? 1000);
+      this.probeTimer.unref();
+    }
+    if (writable && this.probeTimer) {
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+    }
+    for (const cb of this.writableListeners) {
+      try {
+        cb(writable, reason);
+      } catch (e) {
+        this.logger('error', `store writable listener failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
   onArrival(cb: (topic: string, queueId: number) => void): () => void {
     this.arrivalListeners.add(cb);
     return () => this.arrivalListeners.delete(cb);
@@ -156,9 +209,9 @@ export class MessageStore {
    */
   put(topic: string, queueId: number, record: Uint8Array, properties: Record<string, string>, storeTimestamp: number): PutResult {
     if (this.closed) throw new Error('the message store is closed');
+    const offset = this.log.prepare(record.length);
     const cq = this.queue(topic, queueId);
     const queueOffset = cq.maxOffset;
-    const offset = this.log.prepare(record.length);
     patchOffsets(record, queueOffset, offset);
     this.log.write(record, offset);
     cq.put(queueOffset, { commitLogOffset: offset, size: record.length, tagsCode: this.tagsCodeOf(topic, properties, storeTimestamp), storeTimestamp });
@@ -169,13 +222,16 @@ export class MessageStore {
         /* listeners must not break a write */
       }
     }
-    return { commitLogOffset: offset, queueOffset, size: record.length, storeTimestamp };
+    return { commitLogOffset: offset, queueOffset, size: record.length, storeTimestamp, epoch: this.log.epoch };
   }
 
-  /** Resolves when the given write may be acknowledged: after write(2) for ASYNC_FLUSH, after fsync for SYNC_FLUSH. */
+  /**
+   * Resolves when the given write may be acknowledged: after write(2) for ASYNC_FLUSH, after fsync
+   * for SYNC_FLUSH. Rejects with StoreNotWritableError when the write failed and was taken back.
+   */
   durable(r: PutResult): Promise<void> {
     const end = r.commitLogOffset + r.size;
-    return this.flushMode === 'SYNC_FLUSH' ? this.log.waitFlushed(end) : this.log.waitWritten(end);
+    return this.flushMode === 'SYNC_FLUSH' ? this.log.waitFlushed(end, r.epoch) : this.log.waitWritten(end, r.epoch);
   }
 
   maxOffset(topic: string, queueId: number): number {
@@ -208,6 +264,13 @@ export class MessageStore {
     return [...this.queues.keys()];
   }
 
+  /** 1 + the highest queue id the store holds for `topic` (0 when it holds none). */
+  queueCount(topic: string): number {
+    let n = 0;
+    for (const id of this.queues.get(topic)?.keys() ?? []) n = Math.max(n, id + 1);
+    return n;
+  }
+
   getMessages(
     topic: string,
     queueId: number,
@@ -215,6 +278,8 @@ export class MessageStore {
     maxNums: number,
     filter?: (tagsCode: number) => boolean,
   ): GetResult {
+    // Write what is pending first: a failed write takes entries back, and must do so before we look.
+    this.log.writePending();
     const q = this.findQueue(topic, queueId);
     const minOffset = q?.minOffset ?? 0;
     const maxOffset = q?.maxOffset ?? 0;
@@ -282,6 +347,7 @@ export class MessageStore {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    if (this.probeTimer) clearInterval(this.probeTimer);
     await this.log.close();
     this.saveQueueOffsets();
   }

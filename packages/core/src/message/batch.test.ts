@@ -48,3 +48,20 @@ test('properties over 32767 bytes cannot be encoded', () => {
   assert.throws(() => encodeBatchBody([{ topic: 'T', body: new Uint8Array(1), flag: 0, properties: { a: 'x'.repeat(32766) } }]),
     (e) => e instanceof CodecError && e.reason === 'OVERSIZE');
 });
+
+test('more records than maxRecords throw CodecError OVERSIZE, found by walking sizes before decoding anything', () => {
+  const msgs = [0, 1, 2].map((i) => ({ topic: 'T', body: new Uint8Array([i]), flag: i, properties: { UNIQ_KEY: `K${i}` } }));
+  const body = encodeBatchBody(msgs);
+  assert.equal(decodeBatchBody(body, 'T', 3).length, 3);
+  const over = (b: Uint8Array, max: number) =>
+    assert.throws(() => decodeBatchBody(b, 'T', max), (e) => e instanceof CodecError && e.reason === 'OVERSIZE' && /more than 2 messages/.test(e.message));
+  over(body, 2);
+  // The walk stops at record maxRecords + 1: a malformed tail beyond it is never reached.
+  over(new Uint8Array([...body, ...new Uint8Array(30).fill(0xff)]), 2);
+  // 190,650 empty 22-byte records (a 4 MiB body) against a cap of 2.
+  const empties = new Uint8Array(Math.floor((4 * 1024 * 1024) / 22) * 22);
+  const v = new DataView(empties.buffer);
+  for (let p = 0; p < empties.length; p += 22) v.setInt32(p, 22);
+  over(empties, 2);
+  assert.equal(decodeBatchBody(empties, 'T').length, empties.length / 22);
+});

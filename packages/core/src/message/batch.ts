@@ -30,28 +30,47 @@ export function encodeBatchBody(msgs: WireMessage[]): Uint8Array {
   return out;
 }
 
-/** Splits a batch body into messages (all of `topic`). Throws CodecError('BAD_BODY') if malformed. */
-export function decodeBatchBody(body: Uint8Array, topic = ''): WireMessage[] {
+/**
+ * Checks the record at `p` (sizes only, nothing allocated) and returns its totalSize.
+ * Throws CodecError('BAD_BODY') if it is malformed.
+ */
+function checkRecord(body: Uint8Array, v: DataView, p: number, index: number): number {
+  const bad = (what: string) => new CodecError('BAD_BODY', `batch record ${index} at byte ${p}: ${what}`);
+  if (body.length - p < 22) throw bad(`only ${body.length - p} bytes left, a record needs at least 22`);
+  const total = v.getInt32(p);
+  if (total < 22 || total > body.length - p) throw bad(`totalSize ${total} does not fit the ${body.length - p} bytes left`);
+  const bodyLen = v.getInt32(p + 16);
+  if (bodyLen < 0 || bodyLen > total - 22) throw bad(`body length ${bodyLen} overruns totalSize ${total}`);
+  const propsLen = v.getUint16(p + 20 + bodyLen);
+  if (22 + bodyLen + propsLen !== total) throw bad(`totalSize ${total} != 22 + body ${bodyLen} + properties ${propsLen}`);
+  return total;
+}
+
+/**
+ * Splits a batch body into messages (all of `topic`). Throws CodecError('BAD_BODY') if malformed,
+ * and CodecError('OVERSIZE') if it holds more than `maxRecords` records. The records are walked
+ * and checked first and only then decoded, so a refused body (malformed, or 190,000 empty
+ * 22-byte records against a limit of 1,024) costs at most `maxRecords + 1` size checks and no
+ * per-record allocation.
+ */
+export function decodeBatchBody(body: Uint8Array, topic = '', maxRecords = Number.POSITIVE_INFINITY): WireMessage[] {
   const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const out: WireMessage[] = [];
-  let p = 0;
-  while (p < body.length) {
-    const bad = (what: string) => new CodecError('BAD_BODY', `batch record ${out.length} at byte ${p}: ${what}`);
-    if (body.length - p < 22) throw bad(`only ${body.length - p} bytes left, a record needs at least 22`);
+  let count = 0;
+  for (let p = 0; p < body.length; count++) {
+    if (count >= maxRecords) throw new CodecError('OVERSIZE', `the batch holds more than ${maxRecords} messages`);
+    p += checkRecord(body, v, p, count);
+  }
+  const out: WireMessage[] = new Array(count);
+  for (let i = 0, p = 0; i < count; i++) {
     const total = v.getInt32(p);
-    if (total < 22 || total > body.length - p) throw bad(`totalSize ${total} does not fit the ${body.length - p} bytes left`);
-    const flag = v.getInt32(p + 12);
     const bodyLen = v.getInt32(p + 16);
-    if (bodyLen < 0 || bodyLen > total - 22) throw bad(`body length ${bodyLen} overruns totalSize ${total}`);
-    const propsLen = v.getUint16(p + 20 + bodyLen);
-    if (22 + bodyLen + propsLen !== total) throw bad(`totalSize ${total} != 22 + body ${bodyLen} + properties ${propsLen}`);
     const start = p + 22 + bodyLen;
-    out.push({
+    out[i] = {
       topic,
       body: body.slice(p + 20, p + 20 + bodyLen),
-      flag,
-      properties: decodeProperties(utf8Decoder.decode(body.subarray(start, start + propsLen))),
-    });
+      flag: v.getInt32(p + 12),
+      properties: decodeProperties(utf8Decoder.decode(body.subarray(start, p + total))),
+    };
     p += total;
   }
   return out;
