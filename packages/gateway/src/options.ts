@@ -1,5 +1,6 @@
 // Gateway limits: named defaults, validated once (as core's producer options are). The CLI help
 // and the README quote these constants, so a default lives in exactly one place.
+import { DEFAULT_MAX_BATCH_MESSAGES } from '@rocketmq-edge/core/internal';
 
 /** Largest remoting frame relayed (a 4 MiB message plus headers). */
 export const DEFAULT_MAX_FRAME_BYTES = Math.floor(4.5 * 1024 * 1024);
@@ -19,8 +20,8 @@ export const DEFAULT_PRE_AUTH_MESSAGES = 8;
  */
 export const DEFAULT_OUTBOUND_PAUSE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * 1024 * 1024;
-/** Records in one SEND_BATCH_MESSAGE (the embedded broker's own cap is the same number). */
-export const DEFAULT_MAX_BATCH_MESSAGES = 1024;
+/** Records in one SEND_BATCH_MESSAGE (core's number, which the embedded broker uses too). */
+export { DEFAULT_MAX_BATCH_MESSAGES };
 /**
  * How long an upstream request may hold its in-flight slot: the client's own budget when its
  * envelope carries one (wire version 2), else this default; never longer than the maximum.

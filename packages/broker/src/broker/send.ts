@@ -1,5 +1,6 @@
 // SEND_MESSAGE (10, V1 header), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): section 11.3.
 import {
+  DEFAULT_MAX_BATCH_MESSAGES,
   CodecError,
   inJavaOrder,
   MessageConst,
@@ -88,12 +89,8 @@ function okResponse(ctx: BrokerContext, req: RemotingCommand, msgId: string, que
 
 const FAQ = '\nSee http://rocketmq.apache.org/docs/faq/ for further details.';
 
-/**
- * Records one SEND_BATCH_MESSAGE may hold (the broker option maxBatchMessages). Java has no such
- * limit, only the 4 MiB body; but every record costs a store call on the event loop, and 4 MiB of
- * empty 22-byte records is 190,650 of them (seconds of stall for everyone else).
- */
-export const DEFAULT_MAX_BATCH_MESSAGES = 1024;
+/** Records one SEND_BATCH_MESSAGE may hold (the broker option maxBatchMessages): core's one number. */
+export { DEFAULT_MAX_BATCH_MESSAGES };
 
 export function tooManyRemark(max: number): string {
   return `the batch holds more than ${max} messages, the most this broker takes in one batch (maxBatchMessages); send it as several batches of at most ${max} messages`;

@@ -54,12 +54,9 @@ function checkRecord(body: Uint8Array, v: DataView, p: number, index: number): n
  * per-record allocation.
  */
 export function decodeBatchBody(body: Uint8Array, topic = '', maxRecords = Number.POSITIVE_INFINITY): WireMessage[] {
+  const count = countBatchRecords(body, maxRecords);
+  if (count > maxRecords) throw new CodecError('OVERSIZE', `the batch holds more than ${maxRecords} messages`);
   const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  let count = 0;
-  for (let p = 0; p < body.length; count++) {
-    if (count >= maxRecords) throw new CodecError('OVERSIZE', `the batch holds more than ${maxRecords} messages`);
-    p += checkRecord(body, v, p, count);
-  }
   const out: WireMessage[] = new Array(count);
   for (let i = 0, p = 0; i < count; i++) {
     const total = v.getInt32(p);
@@ -77,21 +74,13 @@ export function decodeBatchBody(body: Uint8Array, topic = '', maxRecords = Numbe
 }
 
 /**
- * Checks a batch body's record structure (as decodeBatchBody does) and counts its records without
- * decoding them; stops at `limit + 1`, so a flood of tiny records costs no more than the limit.
- * Throws CodecError('BAD_BODY') if malformed.
+ * Checks a batch body's record structure and counts its records without decoding them; stops
+ * after `limit + 1` records (returning limit + 1), so a flood of tiny records costs no more than
+ * the limit. Throws CodecError('BAD_BODY') if a record before that is malformed.
  */
-export function countBatchRecords(body: Uint8Array, limit = Infinity): number {
+export function countBatchRecords(body: Uint8Array, limit = Number.POSITIVE_INFINITY): number {
   const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let n = 0;
-  for (let p = 0; p < body.length && n <= limit; n++) {
-    const left = body.length - p;
-    const total = left < 22 ? 0 : v.getInt32(p);
-    const bodyLen = total < 22 || total > left ? -1 : v.getInt32(p + 16);
-    if (bodyLen < 0 || bodyLen > total - 22 || 22 + bodyLen + v.getUint16(p + 20 + bodyLen) !== total) {
-      throw new CodecError('BAD_BODY', `batch record ${n} at byte ${p} is malformed (sizes do not add up)`);
-    }
-    p += total;
-  }
+  for (let p = 0; p < body.length && n <= limit; n++) p += checkRecord(body, v, p, n);
   return n;
 }

@@ -1,5 +1,5 @@
 // Messages: user model, wire form, properties, ids, validation, compression, batch and stored layouts.
-export { MessageConst, MessageSysFlag, KEY_SEPARATOR, RESERVED_PROPERTY_NAMES } from './constants.js';
+export { MessageConst, MessageSysFlag, KEY_SEPARATOR, RESERVED_PROPERTY_NAMES, DEFAULT_MAX_BATCH_MESSAGES } from './constants.js';
 export type { Message, MessageQueue, WireMessage } from './message.js';
 export { toWireMessage } from './message.js';
 export { encodeProperties, decodeProperties, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR } from './properties.js';
