@@ -200,7 +200,10 @@ describe('demo page in Chromium', { timeout: 170_000 }, () => {
     const secret = 'e2e-secret-0123456789-0123456789-abcdef';
     const dir = await tempDir();
     extraDirs.push(dir);
-    const jwtGateway = await GatewayProcess.start({ port: await freePort(), dataDir: dir.path, jwtSecret: secret });
+    // --jwt-secret alone is no development mode (no demo page by default): ask for the page itself
+    const jwtGateway = await GatewayProcess.start({
+      port: await freePort(), dataDir: dir.path, jwtSecret: secret, extraArgs: ['--demo-dir', join(ROOT, 'apps/demo/dist')],
+    });
     extra.push(jwtGateway);
     const now = Math.floor(Date.now() / 1000);
     const expired = hs256(secret, { sub: 'e2e', topics: ['*'], iat: now - 3600, exp: now - 600 });

@@ -2,6 +2,8 @@
 // A principal carries the topic patterns its token allows (glob: `*` any run of characters, `?` one).
 import { createHash, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { jwtVerify, errors as joseErrors } from 'jose';
+import { TOPIC_MAX_LENGTH } from '@rocketmq-edge/core/internal';
+import { globMatch, isValidTopic, topicPatternsProblem } from './topics.js';
 
 export interface JwtAuthOptions {
   /** HS256 shared secret. */
@@ -10,14 +12,17 @@ export interface JwtAuthOptions {
   publicKey?: KeyObject | string | Record<string, unknown>;
   issuer?: string | string[];
   audience?: string | string[];
-  /** Allowed clock skew in seconds (default 5). */
+  /** Allowed clock skew in seconds (default 5); a session also ends this long after the token's exp. */
   clockToleranceSec?: number;
+  /** Accept tokens without an "exp" claim (default false: such a token would be valid forever). */
+  allowNoExpiry?: boolean;
 }
 
 export interface StaticTokenGrant { sub: string; topics: string[] }
 
 export interface AuthOptions {
-  jwt?: JwtAuthOptions;
+  /** One JWT issuer, or several (e.g. the operator's and a development one): a token may verify with any. */
+  jwt?: JwtAuthOptions | readonly JwtAuthOptions[];
   /** Development only: fixed tokens and what they may do. */
   staticTokens?: Record<string, StaticTokenGrant>;
 }
@@ -25,7 +30,10 @@ export interface AuthOptions {
 export interface Principal {
   sub: string;
   topics: readonly string[];
-  /** Expiry in ms since epoch, if the token has one. */
+  /**
+   * When the session must end, in ms since epoch: the token's exp plus the clock tolerance, the
+   * moment verify starts refusing the same token. Absent for tokens that do not expire.
+   */
   expiresAt?: number;
   mayUseTopic(topic: string): boolean;
 }
@@ -37,7 +45,10 @@ export class AuthError extends Error {
   }
 }
 
-/** `orders.*` → /^orders\..*$/ ; everything but `*` and `?` is literal. */
+/**
+ * `orders-*` → /^orders\-.*$/ ; everything but `*` and `?` is literal. Kept for callers that want a
+ * RegExp; the gateway matches with globMatch, which cannot backtrack exponentially.
+ */
 export function topicPattern(glob: string): RegExp {
   let re = '^';
   for (const ch of glob) {
@@ -48,18 +59,22 @@ export function topicPattern(glob: string): RegExp {
   return new RegExp(re + '$', 's');
 }
 
+/** Distinct topics a principal remembers the answer for; keys are valid topics, so at most 127 characters each. */
+const MAX_CACHED_TOPICS = 1000;
+
 export function makePrincipal(sub: string, topics: readonly string[], expiresAt?: number): Principal {
-  const res = topics.map(topicPattern);
   const cache = new Map<string, boolean>();
   return {
     sub,
     topics,
     ...(expiresAt !== undefined ? { expiresAt } : {}),
     mayUseTopic(topic: string) {
+      // Checked before the cache: hashing or keeping a megabyte "topic" is already too much.
+      if (topic.length > TOPIC_MAX_LENGTH) return false;
       let ok = cache.get(topic);
       if (ok === undefined) {
-        ok = res.some((r) => r.test(topic));
-        if (cache.size < 1000) cache.set(topic, ok);
+        ok = isValidTopic(topic) && topics.some((p) => globMatch(p, topic));
+        if (cache.size < MAX_CACHED_TOPICS) cache.set(topic, ok);
       }
       return ok;
     },
@@ -68,76 +83,96 @@ export function makePrincipal(sub: string, topics: readonly string[], expiresAt?
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** One configured JWT issuer: its keys (HS256 secret, public key) and the checks its tokens get. */
+interface JwtIssuer {
+  keys: [KeyObject, string[]][];
+  checks: { issuer?: string | string[]; audience?: string | string[]; clockTolerance: number };
+  allowNoExpiry: boolean;
+}
+
 export class Authenticator {
   private readonly statics = new Map<string, StaticTokenGrant>();
-  private readonly hsKey: KeyObject | undefined;
-  private readonly pubKey: KeyObject | undefined;
-  private readonly pubAlgs: string[] = [];
+  private readonly issuers: JwtIssuer[] = [];
 
-  constructor(private readonly opts: AuthOptions = {}) {
+  constructor(opts: AuthOptions = {}) {
     for (const [token, grant] of Object.entries(opts.staticTokens ?? {})) {
       if (!token) continue;
+      const problem = topicPatternsProblem(grant.topics);
+      if (problem) throw new Error(`auth.staticTokens: the grant of "${grant.sub}": ${problem}`);
       this.statics.set(sha256(token), grant);
     }
-    const jwt = opts.jwt;
-    if (jwt?.secret !== undefined) {
-      const bytes = typeof jwt.secret === 'string' ? new TextEncoder().encode(jwt.secret) : jwt.secret;
-      if (bytes.length < 32) throw new Error('auth.jwt.secret must be at least 32 bytes (HS256)');
-      this.hsKey = createSecretKey(bytes);
-    }
-    if (jwt?.publicKey !== undefined) {
-      const k = jwt.publicKey;
-      this.pubKey = typeof k === 'string'
-        ? createPublicKey(k)
-        : isKeyObject(k) ? k : createPublicKey({ key: k as never, format: 'jwk' });
-      const type = this.pubKey.asymmetricKeyType;
-      if (type === 'rsa' || type === 'rsa-pss') this.pubAlgs.push('RS256');
-      else if (type === 'ec') this.pubAlgs.push('ES256');
-      else throw new Error(`auth.jwt.publicKey of type ${type} is not supported (RS256 or ES256)`);
+    const jwts = opts.jwt === undefined ? [] : Array.isArray(opts.jwt) ? opts.jwt : [opts.jwt as JwtAuthOptions];
+    for (const jwt of jwts) {
+      const keys: [KeyObject, string[]][] = [];
+      if (jwt.secret !== undefined) {
+        const bytes = typeof jwt.secret === 'string' ? new TextEncoder().encode(jwt.secret) : jwt.secret;
+        if (bytes.length < 32) throw new Error('auth.jwt.secret must be at least 32 bytes (HS256)');
+        keys.push([createSecretKey(bytes), ['HS256']]);
+      }
+      if (jwt.publicKey !== undefined) {
+        const k = jwt.publicKey;
+        const key = typeof k === 'string'
+          ? createPublicKey(k)
+          : isKeyObject(k) ? k : createPublicKey({ key: k as never, format: 'jwk' });
+        const type = key.asymmetricKeyType;
+        if (type === 'rsa' || type === 'rsa-pss') keys.push([key, ['RS256']]);
+        else if (type === 'ec') keys.push([key, ['ES256']]);
+        else throw new Error(`auth.jwt.publicKey of type ${type} is not supported (RS256 or ES256)`);
+      }
+      if (keys.length === 0) continue;
+      this.issuers.push({
+        keys,
+        checks: {
+          ...(jwt.issuer !== undefined ? { issuer: jwt.issuer } : {}),
+          ...(jwt.audience !== undefined ? { audience: jwt.audience } : {}),
+          clockTolerance: jwt.clockToleranceSec ?? 5,
+        },
+        allowNoExpiry: jwt.allowNoExpiry ?? false,
+      });
     }
   }
 
   /** True when at least one way to authenticate is configured (deny by default otherwise). */
   get configured(): boolean {
-    return this.statics.size > 0 || this.hsKey !== undefined || this.pubKey !== undefined;
+    return this.statics.size > 0 || this.issuers.length > 0;
   }
 
   async verify(token: string | undefined): Promise<Principal> {
     if (!token) throw new AuthError('no token: send it as subprotocol "bearer.<token>" or in an auth control message', 'missing');
     const grant = this.statics.get(sha256(token));
     if (grant) return makePrincipal(grant.sub, grant.topics);
-    if (!this.hsKey && !this.pubKey) throw new AuthError('unknown token', 'invalid');
+    if (this.issuers.length === 0) throw new AuthError('unknown token', 'invalid');
     if (token.split('.').length !== 3) throw new AuthError('unknown token (not a static token, not a JWT)', 'invalid');
-    const jwt = this.opts.jwt ?? {};
-    const common = {
-      ...(jwt.issuer !== undefined ? { issuer: jwt.issuer } : {}),
-      ...(jwt.audience !== undefined ? { audience: jwt.audience } : {}),
-      clockTolerance: jwt.clockToleranceSec ?? 5,
-    };
     let payload: Record<string, unknown> | undefined;
+    let by: JwtIssuer | undefined;
     let lastErr: unknown;
-    for (const [key, algs] of [[this.hsKey, ['HS256']], [this.pubKey, this.pubAlgs]] as const) {
-      if (!key) continue;
-      try {
-        payload = (await jwtVerify(token, key, { ...common, algorithms: [...algs] })).payload as Record<string, unknown>;
-        break;
-      } catch (e) {
-        lastErr = e;
-        if (e instanceof joseErrors.JWTExpired) throw new AuthError('token expired: get a fresh token', 'expired');
-        if (e instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError(`token claim "${e.claim}" rejected: ${e.reason}`, 'claims');
+    verifying: for (const issuer of this.issuers) {
+      for (const [key, algs] of issuer.keys) {
+        try {
+          payload = (await jwtVerify(token, key, { ...issuer.checks, algorithms: algs })).payload as Record<string, unknown>;
+          by = issuer;
+          break verifying;
+        } catch (e) {
+          lastErr = e;
+          // jose checks claims only once the signature verified: this key is the token's key.
+          if (e instanceof joseErrors.JWTExpired) throw new AuthError('token expired: get a fresh token', 'expired');
+          if (e instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError(`token claim "${e.claim}" rejected: ${e.reason}`, 'claims');
+        }
       }
     }
-    if (!payload) {
+    if (!payload || !by) {
       const msg = lastErr instanceof joseErrors.JOSEAlgNotAllowed ? 'token algorithm not allowed' : 'token signature does not verify';
       throw new AuthError(msg, 'invalid');
     }
-    const topics = payload.topics;
-    if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => typeof t === 'string' && t.length > 0)) {
-      throw new AuthError('token has no "topics" claim (an array of topic patterns such as ["orders.*"])', 'claims');
+    const problem = topicPatternsProblem(payload.topics);
+    if (problem) throw new AuthError(problem, 'claims');
+    if (typeof payload.exp !== 'number' && !by.allowNoExpiry) {
+      throw new AuthError('token has no "exp" claim: tokens must expire (unless the gateway runs with --jwt-allow-no-expiry)', 'claims');
     }
     const sub = typeof payload.sub === 'string' ? payload.sub : 'anonymous';
-    const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
-    return makePrincipal(sub, topics as string[], exp);
+    // The session ends when verify would start refusing this token: exp + tolerance.
+    const expiresAt = typeof payload.exp === 'number' ? (payload.exp + by.checks.clockTolerance) * 1000 : undefined;
+    return makePrincipal(sub, payload.topics as string[], expiresAt);
   }
 }
 

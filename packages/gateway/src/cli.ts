@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
+import type { JwtAuthOptions } from './auth.js';
 import { startGateway, type GatewayOptions } from './gateway.js';
 import type { LogLevel } from '@rocketmq-edge/broker';
 
@@ -17,8 +18,14 @@ const HELP = `rocketmq-edge — RocketMQ over WebSocket for browsers, edge funct
 
 Usage: rocketmq-edge [options]
 
-With no --namesrv it starts an embedded name server + broker (data in --data), the gateway and
-the demo page, and prints a development token. With --namesrv it relays to a real cluster.
+With no --namesrv it starts an embedded name server + broker (data in --data) and the gateway.
+With --namesrv it relays to a real cluster.
+
+Development mode (a printed token for topics ["*"], /demo-config.json, the demo page) is on with
+--dev, or when no authentication is configured at all (no --jwt-secret, --jwt-public-key or
+--static-token). Its token is signed with a development secret kept in <data>/gateway-dev-secret,
+never with --jwt-secret, and is accepted besides the operator's tokens; /demo-config.json answers
+loopback Host names only (127.0.0.1, localhost, [::1]).
 
 Options (env var in brackets; --config file.json takes the same keys in camelCase):
   --host H                 listen address (127.0.0.1)                   [ROCKETMQ_EDGE_HOST]
@@ -34,15 +41,19 @@ Options (env var in brackets; --config file.json takes the same keys in camelCas
   --jwt-secret S           HS256 secret (>= 32 bytes)                   [ROCKETMQ_EDGE_JWT_SECRET]
   --jwt-public-key K       RS256/ES256 public key: PEM text or file     [ROCKETMQ_EDGE_JWT_PUBLIC_KEY]
   --jwt-issuer I / --jwt-audience A                                     [ROCKETMQ_EDGE_JWT_ISSUER / _AUDIENCE]
-  --static-token T=topics  development token, topics comma separated (repeatable) [ROCKETMQ_EDGE_STATIC_TOKENS="t=a,b;t2=c"]
-  --allowed-origins a,b    browser origins allowed besides this host    [ROCKETMQ_EDGE_ALLOWED_ORIGINS]
+  --jwt-allow-no-expiry    accept JWTs without "exp" (refused by default) [ROCKETMQ_EDGE_JWT_ALLOW_NO_EXPIRY=1]
+  --static-token T=topics  fixed token, topic patterns comma separated (repeatable), e.g. T=orders-*,demo-events
+                                                                        [ROCKETMQ_EDGE_STATIC_TOKENS="t=a,b;t2=c"]
+  --allowed-origins a,b    browser origins allowed to connect, e.g. https://app.example.com [ROCKETMQ_EDGE_ALLOWED_ORIGINS]
+                           (pages of this gateway connect on their own only under 127.0.0.1, localhost
+                           or [::1]: served under a public name, list its own origin here)
   --acl-access-key K / --acl-secret-key S / --acl-security-token T      [ROCKETMQ_EDGE_ACL_ACCESS_KEY / _SECRET_KEY / _SECURITY_TOKEN]
   --max-frame-bytes N      largest frame relayed (4718592)              [ROCKETMQ_EDGE_MAX_FRAME_BYTES]
   --max-in-flight N        per connection (1024)                        [ROCKETMQ_EDGE_MAX_IN_FLIGHT]
   --rate N / --burst N     requests per second per connection (2000 / 4000) [ROCKETMQ_EDGE_RATE / _BURST]
   --max-connections N      refuse connections beyond N                  [ROCKETMQ_EDGE_MAX_CONNECTIONS]
   --enable-consumer        also relay consumer request codes            [ROCKETMQ_EDGE_ENABLE_CONSUMER=1]
-  --dev / --no-dev         development mode (default: on when embedded): dev token, /demo-config.json
+  --dev / --no-dev         development mode (default: on only when no authentication is configured)
   --demo-dir DIR           demo page folder (apps/demo/dist)            [ROCKETMQ_EDGE_DEMO_DIR]
   --no-demo                do not serve (or build) the demo page
   --topic T                topic the demo page publishes to (demo-events)
@@ -55,7 +66,7 @@ Clients: new WebSocketTransport({ url: "ws://HOST:PORT/rmq", token }) from @rock
 
 type Opts = Record<string, unknown>;
 
-const BOOL_FLAGS = new Set(['enable-consumer', 'dev', 'no-dev', 'no-demo', 'help']);
+const BOOL_FLAGS = new Set(['enable-consumer', 'dev', 'no-dev', 'no-demo', 'jwt-allow-no-expiry', 'help']);
 const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 export function parseArgs(argv: string[]): Opts {
@@ -88,7 +99,7 @@ export function parseArgs(argv: string[]): Opts {
 }
 
 const ENV_KEYS = [
-  'host', 'port', 'namesrv', 'data', 'namesrvPort', 'brokerPort', 'flush', 'embeddedBroker', 'jwtSecret', 'jwtPublicKey', 'jwtIssuer', 'jwtAudience',
+  'host', 'port', 'namesrv', 'data', 'namesrvPort', 'brokerPort', 'flush', 'embeddedBroker', 'jwtSecret', 'jwtPublicKey', 'jwtIssuer', 'jwtAudience', 'jwtAllowNoExpiry',
   'allowedOrigins', 'aclAccessKey', 'aclSecretKey', 'aclSecurityToken', 'maxFrameBytes', 'maxInFlight', 'rate', 'burst',
   'maxConnections', 'enableConsumer', 'demoDir', 'logLevel', 'staticTokens', 'topic',
 ];
@@ -126,6 +137,26 @@ function staticTokens(o: Opts): Record<string, { sub: string; topics: string[] }
   return out;
 }
 
+/** The development secret, kept beside the data so that dev tokens survive restarts; never the operator's. */
+function devSecret(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const f = join(dataDir, 'gateway-dev-secret');
+  if (existsSync(f)) return readFileSync(f, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(f, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+/**
+ * Why development mode is on, or undefined when it is off: only when asked for, or when nothing
+ * else could authenticate anyone. Operator credentials never turn it on by themselves.
+ */
+export function devModeReason(dev: boolean | undefined, authConfigured: boolean): string | undefined {
+  if (dev === true) return '--dev';
+  if (dev === undefined && !authConfigured) return 'no authentication configured: no --jwt-secret, --jwt-public-key or --static-token';
+  return undefined;
+}
+
 async function devToken(secret: string, topics: string[]): Promise<string> {
   return new SignJWT({ topics })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -152,32 +183,38 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const port = num(o.port, '--port') ?? 8080;
   const dataDir = resolve(String(o.data ?? './data'));
   const embedded = o.namesrv === undefined;
-  const dev = o.dev === undefined ? embedded : bool(o.dev);
 
   const flush = String(o.flush ?? 'async').toLowerCase();
   if (flush !== 'async' && flush !== 'sync') throw new Error(`--flush must be async or sync, got ${String(o.flush)}`);
   const mode = embeddedBrokerMode(o.embeddedBroker, availableParallelism());
 
-  let jwtSecret = o.jwtSecret as string | undefined;
+  const jwtSecret = o.jwtSecret as string | undefined;
   let publicKey = o.jwtPublicKey as string | undefined;
   if (publicKey && !publicKey.includes('-----BEGIN') && existsSync(publicKey)) publicKey = readFileSync(publicKey, 'utf8');
-  let token: string | undefined;
-  if (dev && !jwtSecret) {
-    // A development secret that survives restarts (tokens stay valid), kept beside the data.
-    mkdirSync(dataDir, { recursive: true });
-    const f = join(dataDir, 'gateway-dev-secret');
-    if (existsSync(f)) jwtSecret = readFileSync(f, 'utf8').trim();
-    else {
-      jwtSecret = randomBytes(32).toString('base64url');
-      writeFileSync(f, jwtSecret + '\n', { mode: 0o600 });
-    }
-  }
-  if (dev && jwtSecret) token = await devToken(jwtSecret, ['*']);
   const statics = staticTokens(o);
-  if (!jwtSecret && !publicKey && Object.keys(statics).length === 0) {
+  const authConfigured = Boolean(jwtSecret || publicKey || Object.keys(statics).length > 0);
+  const devReason = devModeReason(o.dev === undefined ? undefined : bool(o.dev), authConfigured);
+  const dev = devReason !== undefined;
+  if (!dev && !authConfigured) {
     throw new Error('no authentication configured: pass --jwt-secret, --jwt-public-key or --static-token (or use --dev)');
   }
-
+  // The operator's issuer, then (dev mode) the development one: a token may verify with either.
+  const jwt: JwtAuthOptions[] = [];
+  if (jwtSecret || publicKey) {
+    jwt.push({
+      ...(jwtSecret ? { secret: jwtSecret } : {}),
+      ...(publicKey ? { publicKey } : {}),
+      ...(o.jwtIssuer ? { issuer: String(o.jwtIssuer) } : {}),
+      ...(o.jwtAudience ? { audience: String(o.jwtAudience) } : {}),
+      ...(bool(o.jwtAllowNoExpiry) ? { allowNoExpiry: true } : {}),
+    });
+  }
+  let token: string | undefined;
+  if (dev) {
+    const secret = devSecret(dataDir);
+    jwt.push({ secret });
+    token = await devToken(secret, ['*']);
+  }
 
   let emb: { namesrvAddr: string; close(): Promise<void> } | undefined;
   let namesrvAddr = o.namesrv as string | undefined;
@@ -229,14 +266,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     port,
     namesrvAddr: namesrvAddr!,
     auth: {
-      ...(jwtSecret || publicKey ? {
-        jwt: {
-          ...(jwtSecret ? { secret: jwtSecret } : {}),
-          ...(publicKey ? { publicKey } : {}),
-          ...(o.jwtIssuer ? { issuer: String(o.jwtIssuer) } : {}),
-          ...(o.jwtAudience ? { audience: String(o.jwtAudience) } : {}),
-        },
-      } : {}),
+      ...(jwt.length ? { jwt } : {}),
       ...(Object.keys(statics).length ? { staticTokens: statics } : {}),
     },
     logger,
@@ -293,13 +323,17 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     namesrvAddr,
     embedded,
     ...(embedded ? { embeddedBroker: mode } : {}),
-    ...(dev ? { topic } : {}),
+    dev,
+    ...(devReason ? { devReason, topic } : {}),
   };
   process.stdout.write(JSON.stringify(ready) + '\n');
   if (process.stderr.isTTY || logLevel !== 'silent') {
     process.stderr.write(
       `\nrocketmq-edge gateway ready\n  demo page : ${gw.httpUrl}/\n  WebSocket : ${gw.url}\n` +
       `  name server: ${namesrvAddr}${embedded ? ` (embedded, data in ${dataDir})` : ''}\n` +
+      (devReason
+        ? `  dev mode  : on (${devReason}); dev token for topics ["*"], /demo-config.json for loopback hosts\n`
+        : '  dev mode  : off (authentication configured; --dev adds a development token)\n') +
       (token ? `  dev token : ${token}\n  use it    : new WebSocketTransport({ url: '${gw.url}', token: '<dev token>' })\n` : '') +
       `  health    : ${gw.httpUrl}/healthz  ${gw.httpUrl}/readyz  ${gw.httpUrl}/metrics\n\n`,
     );

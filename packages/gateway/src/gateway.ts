@@ -1,8 +1,6 @@
-// startGateway: HTTP server (health, readiness, metrics, demo page) + WebSocket endpoint /rmq.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+// startGateway: HTTP server (http.ts: health, readiness, metrics, demo page) + WebSocket endpoint /rmq.
+import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve as resolvePath, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { pino } from 'pino';
 import { NAMESRV_TARGET } from '@rocketmq-edge/core';
@@ -11,11 +9,13 @@ import { BEARER_PREFIX, CloseCode, SUBPROTOCOL } from '@rocketmq-edge/transport-
 import { signRequest, type AclCredentials } from './acl.js';
 import { AliasTable } from './aliases.js';
 import { AuthError, Authenticator, type AuthOptions, type Principal } from './auth.js';
+import { answerClientError, httpHandler } from './http.js';
 import { GatewayMetrics, type RefusalReason } from './metrics.js';
 import { DEFAULT_CREATE_TOPIC_KEY, resolveLimits, type GatewayLimits } from './options.js';
 import { relayedCodes } from './policy.js';
 import { Relay, type RelayEntry } from './relay.js';
 import { ClientSession, type Logger, type SessionConfig } from './session.js';
+import { normalizeAllowedOrigin, originAllowed as originPolicyAllows } from './origin.js';
 
 export const WS_PATH = '/rmq';
 
@@ -26,7 +26,12 @@ export interface GatewayOptions extends Partial<Omit<GatewayLimits, 'ratePerSeco
   /** "host:9876;host2:9876". */
   namesrvAddr: string;
   auth: AuthOptions;
-  /** Origins allowed besides the gateway's own host (and clients that send no Origin). "*" allows all. */
+  /**
+   * Browser origins allowed to connect ("https://app.example.com"; "*" allows all). Also the names
+   * under which the gateway's own pages may connect: besides these, only loopback names
+   * (127.0.0.1, localhost, [::1]) are trusted, because a same-origin page under any other name may
+   * be a DNS-rebinding attacker's. Clients that send no Origin are left to their token.
+   */
   allowedOrigins?: string[];
   /** Request codes relayed (default: 105, 310, 10, 320, 34, 35; consumer codes with enableConsumer). Admin codes never. */
   allowedCodes?: number[];
@@ -39,7 +44,7 @@ export interface GatewayOptions extends Partial<Omit<GatewayLimits, 'ratePerSeco
   logLevel?: string;
   /** Folder with the demo page (index.html …), served at "/". */
   demoDir?: string;
-  /** Development mode: serves /demo-config.json, allows loopback origins. */
+  /** Development mode: serves /demo-config.json (to loopback Host names only), allows loopback origins. */
   dev?: { token: string; topic?: string; wsUrl?: string };
   /** Fail upstream requests unanswered after this long, whatever budget the client sent (default 60 s). */
   upstreamTimeoutMs?: number;
@@ -63,17 +68,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.svg': 'image/svg+xml',
-  '.png': 'image/png', '.ico': 'image/x-icon', '.txt': 'text/plain; charset=utf-8', '.wasm': 'application/wasm',
-};
-
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const namesrvAddrs = (opts.namesrvAddr ?? '').split(';').map((s) => s.trim()).filter(Boolean);
   if (namesrvAddrs.length === 0) throw new Error('startGateway needs namesrvAddr, e.g. "127.0.0.1:9876;10.0.0.2:9876"');
   const auth = new Authenticator(opts.auth ?? {});
   if (!auth.configured) throw new Error('startGateway needs auth: { jwt: { secret | publicKey } } and/or { staticTokens }');
+  const originPolicy = { allowedOrigins: (opts.allowedOrigins ?? []).map(normalizeAllowedOrigin), dev: opts.dev !== undefined };
   const log: Logger = opts.logger ?? pino({ level: opts.logLevel ?? (process.env.NODE_TEST_CONTEXT ? 'silent' : 'info'), name: 'rocketmq-edge' });
   const enableConsumer = opts.enableConsumer ?? false;
   const relayed = relayedCodes(opts.allowedCodes, enableConsumer);
@@ -141,59 +141,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   wss.on('error', () => {});
 
-  const demoDir = opts.demoDir ? resolvePath(opts.demoDir) : undefined;
-  const server = createServer((req, res) => {
-    handleHttp(req, res).catch((e) => {
-      log.warn({ err: (e as Error).message }, 'http handler failed');
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  server.on('clientError', (_e, socket) => socket.destroy());
+  const server = createServer(httpHandler({
+    metrics,
+    ready: async () => !closing && (await Promise.race([relay.namesrvReachable(), delay(3000).then(() => false)])),
+    wsPath: WS_PATH,
+    ...(opts.demoDir !== undefined ? { demoDir: opts.demoDir } : {}),
+    ...(opts.dev !== undefined ? { dev: opts.dev } : {}),
+    log,
+  }));
+  server.on('clientError', answerClientError);
 
-  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (path === '/healthz') {
-      json(res, 200, { status: 'ok' });
-      return;
-    }
-    if (path === '/readyz') {
-      const ok = !closing && (await Promise.race([relay.namesrvReachable(), delay(3000).then(() => false)]));
-      json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', namesrv: ok ? 'reachable' : 'unreachable' });
-      return;
-    }
-    if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      res.end(await metrics.registry.metrics());
-      return;
-    }
-    if (path === '/demo-config.json' && opts.dev) {
-      const host = req.headers.host ?? `${opts.host ?? '127.0.0.1'}:${port}`;
-      json(res, 200, { wsUrl: opts.dev.wsUrl ?? `ws://${host}${WS_PATH}`, token: opts.dev.token, topic: opts.dev.topic ?? 'demo-events' });
-      return;
-    }
-    if (demoDir !== undefined) {
-      serveStatic(demoDir, path, res);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
-  }
-
-  const originAllowed = (req: IncomingMessage): boolean => {
-    const origin = req.headers.origin;
-    if (origin === undefined) return true; // non-browser clients (Node, Deno, Workers) send none
-    const list = opts.allowedOrigins ?? [];
-    if (list.includes('*') || list.includes(origin)) return true;
-    let u: URL;
-    try { u = new URL(origin); } catch { return false; }
-    if (u.host === req.headers.host) return true; // the gateway's own pages
-    if (opts.dev && (u.hostname === '127.0.0.1' || u.hostname === 'localhost' || u.hostname === '[::1]')) return true;
-    return false;
-  };
+  const originAllowed = (req: IncomingMessage): boolean => originPolicyAllows(req.headers.origin, req.headers.host, originPolicy);
 
   const acceptAndClose = (req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string, why: RefusalReason) => {
     metrics.refused(why);
@@ -292,44 +250,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
-
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>rocketmq-edge</title>
-<h1>rocketmq-edge gateway</h1><p>The demo page is not built: run <code>pnpm build</code>, then reload.</p>
-<p>WebSocket endpoint: <code>${WS_PATH}</code> · <a href="/healthz">/healthz</a> · <a href="/metrics">/metrics</a></p>\n`;
-
-function serveStatic(root: string, urlPath: string, res: ServerResponse): void {
-  let rel: string;
-  try { rel = decodeURIComponent(urlPath); } catch { res.writeHead(400).end(); return; }
-  if (rel.includes('\0')) { res.writeHead(400).end(); return; }
-  if (rel.endsWith('/')) rel += 'index.html';
-  const file = normalize(join(root, rel));
-  if (file !== root && !file.startsWith(root + sep)) { res.writeHead(403).end(); return; }
-  if (!existsSync(root) || !existsSync(join(root, 'index.html'))) {
-    if (urlPath === '/' || urlPath === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(NOT_BUILT);
-    } else res.writeHead(404).end();
-    return;
-  }
-  let body: Buffer;
-  try {
-    if (!statSync(file).isFile()) { res.writeHead(404).end(); return; }
-    body = readFileSync(file);
-  } catch {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, {
-    'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-    'cache-control': 'no-cache',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(body);
 }

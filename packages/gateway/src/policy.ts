@@ -3,6 +3,7 @@
 import { NAMESRV_TARGET } from '@rocketmq-edge/core';
 import { RequestCode, ResponseCode, isSystemTopic } from '@rocketmq-edge/core/internal';
 import type { Principal } from './auth.js';
+import { topicRefusalRemark } from './topics.js';
 import { SCHEMAS, codeName, isConsumerCode, toNamesrv, type CheckedRequest, type Refusal } from './schema.js';
 
 /** Codes that only administrators send: never relayed, whatever allowedCodes says. */
@@ -68,10 +69,7 @@ export function checkTopics(p: Principal, req: CheckedRequest, createTopicKey: s
     if (SEND_CODES.has(code) && /^%(RETRY|DLQ)%/.test(topic)) {
       return noPermission('topic_not_allowed', `topic "${topic}" is a consumer's retry or dead-letter topic; producers may not send to it`);
     }
-    if (!p.mayUseTopic(topic)) {
-      return noPermission('topic_not_allowed',
-        `token of "${p.sub}" may not use topic "${topic}" (allowed: ${p.topics.join(', ')}); ask for a token whose "topics" claim covers it`);
-    }
+    if (!p.mayUseTopic(topic)) return noPermission('topic_not_allowed', topicRefusalRemark(p.sub, p.topics, topic));
   }
   return undefined;
 }

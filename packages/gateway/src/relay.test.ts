@@ -46,7 +46,7 @@ async function fixture(t: import('node:test').TestContext, opts: { acl?: boolean
   }
   const gw = await startGateway({
     namesrvAddr,
-    auth: { staticTokens: { [TOKEN]: { sub: 'tester', topics: ['demo-*', 'orders.?'] } } },
+    auth: { staticTokens: { [TOKEN]: { sub: 'tester', topics: ['demo-*', 'orders-?'] } } },
     ...(opts.acl ? { acl: { accessKey: 'AK', secretKey: 'SK', securityToken: 'ST' } } : {}),
     logLevel: 'silent',
   });

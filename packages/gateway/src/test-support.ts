@@ -2,16 +2,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import {
   FrameDecoder,
+  encodeCommand,
+  RemotingClient,
+  RequestCode,
   ResponseCode,
+  createRequest,
   createResponse,
   decodeCommand,
   encodeFrame,
   isOneway,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
+import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
+import { decodeEnvelope, encodeEnvelope } from '@rocketmq-edge/transport-ws/envelope';
+import WebSocket from 'ws';
 
 export type FakeHandler = (cmd: RemotingCommand, socket: Socket) => RemotingCommand | undefined | 'silent';
 
@@ -125,3 +133,145 @@ export async function spawnBroker(
   });
   return { child, namesrvAddr: opts.namesrv ?? ready.namesrvAddr, brokerAddr: ready.brokerAddr, stop, kill };
 }
+
+// ---------- a fake cluster, the gateway command, raw HTTP ----------
+
+/** A fake name server + one broker ("broker-a") answering route lookups, cluster info and sends. */
+export async function startFakeCluster(t: TestContext): Promise<{ namesrv: FakeServer; broker: FakeServer }> {
+  const broker = await startFakeRemoting((cmd) =>
+    cmd.extFields?.h === 'silent' ? 'silent' : createResponse(cmd, ResponseCode.SUCCESS, undefined, { msgId: 'M', queueId: '0', queueOffset: '0' }));
+  const list = [{ name: 'broker-a', addr: broker.addr }];
+  const namesrv = await startFakeRemoting((cmd) => {
+    if (cmd.code === RequestCode.GET_ROUTEINFO_BY_TOPIC) return createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, routeBody(list));
+    if (cmd.code === RequestCode.GET_BROKER_CLUSTER_INFO) return createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, clusterInfoBody(list));
+    return undefined;
+  });
+  t.after(async () => { await broker.close(); await namesrv.close(); });
+  return { namesrv, broker };
+}
+
+export interface CliReady {
+  event: 'ready';
+  url: string;
+  wsUrl: string;
+  token: string | null;
+  dev: boolean;
+  devReason?: string;
+  [k: string]: unknown;
+}
+
+/** Runs the rocketmq-edge command (packages/gateway/bin) and waits for its ready line; killed after the test. */
+export async function spawnGatewayCli(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; ready: CliReady; readyLine: string; output(): string }> {
+  const bin = fileURLToPath(new URL('../bin/rocketmq-edge.mjs', import.meta.url));
+  const child = spawn(process.execPath, [bin, '--port', '0', '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+  });
+  // SIGTERM first: without a build the bin runs the CLI in a child of its own, which only a
+  // forwarded signal reaches (a SIGKILLed wrapper would leave it running).
+  t.after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const readyLine = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway command not ready:\n${out}`)), 30_000);
+    const look = () => {
+      const line = out.split('\n').find((l) => l.startsWith('{"event":"ready"'));
+      if (line) { clearTimeout(timer); resolve(line); }
+    };
+    child.stdout!.on('data', look);
+    child.once('exit', () => { clearTimeout(timer); reject(new Error(`gateway command exited:\n${out}`)); });
+  });
+  return { child, ready: JSON.parse(readyLine) as CliReady, readyLine, output: () => out };
+}
+
+/** Writes `request` as is on a fresh TCP connection and returns everything the server answers until it closes. */
+export function rawHttp(port: number, request: string | Buffer): Promise<{ statusLine: string; text: string }> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    let text = '';
+    s.setEncoding('latin1');
+    s.on('data', (d) => (text += d));
+    s.on('error', (e) => (text += `\n[${(e as NodeJS.ErrnoException).code ?? e.message}]`));
+    s.on('close', () => resolve({ statusLine: text.split('\r\n')[0] ?? '', text }));
+    s.write(request);
+  });
+}
+
+/** GET with headers set exactly as given (node:http, so a Host header can be anything). */
+export function httpGet(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers, setHost: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A well-behaved producer connection sending to `topic` on broker-a@0 in a loop, to show others' abuse leaves it alone. */
+export function goodClient(t: TestContext, url: string, token: string, topic = 'demo-events'): { stop(): Promise<{ ok: number; failures: string[] }> } {
+  const transport = new WebSocketTransport({ url, token });
+  const client = new RemotingClient(transport);
+  let stopped = false;
+  t.after(async () => { stopped = true; await client.close(); await transport.close(); });
+  let ok = 0;
+  const failures: string[] = [];
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const r = await client.invoke('broker-a@0', sendV2(topic), 5000);
+        if (r.code === ResponseCode.SUCCESS) ok++;
+        else failures.push(`${r.code} ${r.remark ?? ''}`);
+      } catch (e) {
+        failures.push((e as Error).message);
+        await sleep(10); // a closed client fails at once: do not spin on microtasks
+      }
+    }
+  })();
+  return { stop: async () => { stopped = true; await loop; return { ok, failures }; } };
+}
+
+/** A raw WebSocket client: any subprotocols and headers (Host, Origin …), enveloped remoting requests. */
+export function rawClient(url: string, protocols: string[], headers: Record<string, string> = {}) {
+  const ws = new WebSocket(url, protocols, { headers });
+  const waiting = new Map<number, (c: RemotingCommand) => void>();
+  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+  /** True once the gateway says hello (authenticated), false when it closes first. */
+  const opened = new Promise<boolean>((resolve) => {
+    ws.on('message', (d, binary) => {
+      if (!binary) { if ((JSON.parse(String(d)) as { type?: string }).type === 'hello') resolve(true); return; }
+      const cmd = decodeCommand(decodeEnvelope(d as Buffer).frame);
+      waiting.get(cmd.opaque)?.(cmd);
+      waiting.delete(cmd.opaque);
+    });
+    void closed.then(() => resolve(false));
+  });
+  ws.on('error', () => {});
+  let opaque = 1;
+  return {
+    ws, closed, opened,
+    request(target: string, cmd: RemotingCommand, timeoutMs = 5000): Promise<RemotingCommand> {
+      cmd.opaque = opaque++;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no response to opaque ${cmd.opaque}`)), timeoutMs);
+        waiting.set(cmd.opaque, (c) => { clearTimeout(timer); resolve(c); });
+        ws.send(encodeEnvelope(target, encodeCommand(cmd)));
+      });
+    },
+  };
+}
+
+/** SEND_MESSAGE_V2 to `topic`, the shape a producer sends. */
+export const sendV2 = (topic: string, body = new Uint8Array(8)): RemotingCommand =>
+  createRequest(RequestCode.SEND_MESSAGE_V2,
+    { a: 'g', b: topic, c: 'TBW102', d: '4', e: '0', f: '0', g: '1', h: '0', j: '0', k: 'false', m: 'false' }, { body });
