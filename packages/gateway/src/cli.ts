@@ -51,6 +51,9 @@ Options (env var in brackets; --config file.json takes the same keys in camelCas
   --max-frame-bytes N      largest frame relayed (4718592)              [ROCKETMQ_EDGE_MAX_FRAME_BYTES]
   --max-in-flight N        per connection (1024)                        [ROCKETMQ_EDGE_MAX_IN_FLIGHT]
   --rate N / --burst N     requests per second per connection (2000 / 4000) [ROCKETMQ_EDGE_RATE / _BURST]
+  --max-batch-messages N   records per SEND_BATCH_MESSAGE (1024)        [ROCKETMQ_EDGE_MAX_BATCH_MESSAGES]
+  --max-outbound-bytes N   bytes a client may leave unread before 4410 (16777216) [ROCKETMQ_EDGE_MAX_OUTBOUND_BYTES]
+  --request-budget-ms N    in-flight slot hold for clients that send no deadline (10000) [ROCKETMQ_EDGE_REQUEST_BUDGET_MS]
   --max-connections N      refuse connections beyond N                  [ROCKETMQ_EDGE_MAX_CONNECTIONS]
   --enable-consumer        also relay consumer request codes            [ROCKETMQ_EDGE_ENABLE_CONSUMER=1]
   --dev / --no-dev         development mode (default: on only when no authentication is configured)
@@ -101,6 +104,7 @@ export function parseArgs(argv: string[]): Opts {
 const ENV_KEYS = [
   'host', 'port', 'namesrv', 'data', 'namesrvPort', 'brokerPort', 'flush', 'embeddedBroker', 'jwtSecret', 'jwtPublicKey', 'jwtIssuer', 'jwtAudience', 'jwtAllowNoExpiry',
   'allowedOrigins', 'aclAccessKey', 'aclSecretKey', 'aclSecurityToken', 'maxFrameBytes', 'maxInFlight', 'rate', 'burst',
+  'maxBatchMessages', 'maxOutboundBytes', 'requestBudgetMs',
   'maxConnections', 'enableConsumer', 'demoDir', 'logLevel', 'staticTokens', 'topic',
 ];
 
@@ -288,6 +292,10 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   if (mif !== undefined) gwOpts.maxInFlightPerConnection = mif;
   const mc = num(o.maxConnections, '--max-connections');
   if (mc !== undefined) gwOpts.maxConnections = mc;
+  for (const [key, flag] of [['maxBatchMessages', '--max-batch-messages'], ['maxOutboundBytes', '--max-outbound-bytes'], ['requestBudgetMs', '--request-budget-ms']] as const) {
+    const v = num(o[key], flag);
+    if (v !== undefined) gwOpts[key] = v;
+  }
 
   let gw;
   try {
