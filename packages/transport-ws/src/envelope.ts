@@ -102,13 +102,14 @@ export function targetBytes(target: string): Uint8Array {
 export function encodeEnvelope(target: string, frame: Uint8Array, headroom = 0, budgetMs?: number): Uint8Array {
   const t = targetBytes(target);
   const at = 2 + t.length; // where the budget (version 2) or the frame (version 1) starts
-  const v2 = budgetMs !== undefined;
-  const h = v2 ? at + BUDGET_BYTES : at;
+  const h = budgetMs === undefined ? at : at + BUDGET_BYTES;
   const out = headroom >= h ? new Uint8Array(frame.buffer, frame.byteOffset - h, h + frame.length) : new Uint8Array(h + frame.length);
-  out[0] = v2 ? HEADER_V2 : HEADER_V1;
+  out[0] = h > at ? HEADER_V2 : HEADER_V1;
   out[1] = t.length;
   out.set(t, 2);
-  if (v2) new DataView(out.buffer, out.byteOffset).setUint32(at, budgetMs > 0 ? Math.min(Math.ceil(budgetMs), MAX_BUDGET_MS) : 0);
+  // Big-endian, last byte first (a byte store keeps the low 8 bits; dividing by 256 is exact).
+  // Version 1 has no budget bytes: the loop does nothing.
+  for (let i = h, ms = budgetMs! > 0 ? Math.min(Math.ceil(budgetMs!), MAX_BUDGET_MS) : 0; i > at; ms /= 256) out[--i] = ms;
   if (headroom < h) out.set(frame, h);
   return out;
 }
@@ -129,9 +130,8 @@ let lastTarget = '';
 export function decodeEnvelope(msg: Uint8Array): Envelope {
   const n = msg[1]!;
   const at = 2 + n; // where the budget (version 2) or the frame (version 1) starts
-  const v2 = msg[0] === HEADER_V2;
-  const end = v2 ? at + BUDGET_BYTES : at;
-  if ((!v2 && msg[0] !== HEADER_V1) || !n || msg.length < end) {
+  const end = msg[0] === HEADER_V2 ? at + BUDGET_BYTES : at;
+  if ((end == at && msg[0] !== HEADER_V1) || !n || msg.length < end) {
     throw new EnvelopeError(`bad envelope (header ${msg[0]}, target length ${n}, ${msg.length} bytes)`);
   }
   let i = 0;
@@ -145,8 +145,10 @@ export function decodeEnvelope(msg: Uint8Array): Envelope {
     }
     lastTargetBytes = bytes;
   }
-  const budgetMs = (v2 && ((msg[at]! << 24) | (msg[at + 1]! << 16) | (msg[at + 2]! << 8) | msg[at + 3]!) >>> 0) || undefined;
-  return { kind: KIND_FRAME, target: lastTarget, frame: msg.subarray(end), budgetMs };
+  // Big-endian; version 1 has no budget bytes (0: undefined).
+  let budgetMs = 0;
+  for (i = at; i < end; ) budgetMs = budgetMs * 256 + msg[i++]!;
+  return { kind: KIND_FRAME, target: lastTarget, frame: msg.subarray(end), budgetMs: budgetMs || undefined };
 }
 
 export class EnvelopeError extends Error {

@@ -99,7 +99,8 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   #ws: WebSocketLike | undefined;
   #failures = 0; // consecutive failed attempts
   #why = ''; // why connect() is refused once Refused/Closed
-  #v2 = false; // this socket's hello said version >= 2: envelopes carry the request's budget
+  /** BUDGET_BYTES once this socket's hello said version >= 2 (envelopes carry the request's budget), else 0. */
+  #budget = 0;
   #conns = new Set<Conn>();
   #waiters = new Set<Waiter>();
   /** Handshake timeout (Connecting), heartbeat interval (Open) or retry delay (Waiting). */
@@ -143,11 +144,11 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
         waiters.delete(done);
         if (e) return reject(typeof e == 'string' ? new ConnectError(target, e) : new AbortError());
         // A virtual connection lives on one socket, so the version its hello negotiated holds for it.
-        const v2 = this.#v2;
+        const budget = this.#budget;
         const c: Conn = {
           target,
           h: handlers,
-          headroom: 2 + targetBytes(target).length + (v2 ? BUDGET_BYTES : 0),
+          headroom: 2 + targetBytes(target).length + budget,
           send: (frame, room, timeoutMs) => {
             const ws = this.#ws;
             if (!ws || !this.#conns.has(c)) throw new ConnectError(target, 'WebSocket not open (reconnecting)');
@@ -156,7 +157,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
             // Version 2 carries the request's budget: the gateway frees the request's in-flight
             // slot once the caller stopped waiting. Oneway requests and responses (no timeoutMs)
             // need none: version 1, which every gateway reads.
-            ws.send(encodeEnvelope(target, frame, room, v2 ? timeoutMs : undefined));
+            ws.send(encodeEnvelope(target, frame, room, budget ? timeoutMs : undefined));
           },
           close: () => this.#drop(c),
         };
@@ -213,7 +214,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
           else if (msg?.type == 'hello') {
             clearTimeout(this.#timer);
             this.#phase = Phase.Open;
-            this.#v2 = msg.version >= 2; // an older gateway reads version-1 envelopes only
+            this.#budget = msg.version >= 2 ? BUDGET_BYTES : 0; // an older gateway reads version-1 envelopes only
             const every = o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
             if (every > 0) {
               this.#timer = setInterval(() => {

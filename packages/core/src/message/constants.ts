@@ -9,6 +9,21 @@
 export const RESERVED_NAMES =
   'KEYS TAGS WAIT DELAY RETRY_TOPIC REAL_TOPIC REAL_QID TRAN_MSG PGROUP MIN_OFFSET MAX_OFFSET BUYER_ID ORIGIN_MESSAGE_ID TRANSFER_FLAG CORRECTION_FLAG MQ2_FLAG RECONSUME_TIME MSG_REGION TRACE_ON UNIQ_KEY EXTEND_UNIQ_INFO MAX_RECONSUME_TIMES CONSUME_START_TIME INNER_NUM INNER_BASE DUP_INFO TRAN_PREPARED_QUEUE_OFFSET __transactionId__ TRANSACTION_CHECK_TIMES CHECK_IMMUNITY_TIME_IN_SECONDS INSTANCE_ID CORRELATION_ID REPLY_TO_CLIENT TTL ARRIVE_TIME PUSH_REPLY_TIME CLUSTER MSG_TYPE INNER_MULTI_DISPATCH INNER_MULTI_QUEUE_OFFSET POP_CK POP_CK_OFFSET 1ST_POP_TIME __SHARDINGKEY PROPERTY_FORWARD_QUEUE_ID REDIRECT TRACE_CONTEXT TIMER_DELAY_SEC TIMER_DELAY_MS TIMER_DELIVER_MS TIMER_ENQUEUE_MS TIMER_DEQUEUE_MS TIMER_ROLL_TIMES TIMER_OUT_MS TIMER_DEL_UNIQKEY TIMER_DELAY_LEVEL __BORNHOST BORN_TIMESTAMP __CRC32# DLQ_ORIGIN_TOPIC DLQ_ORIGIN_MESSAGE_ID';
 
+// Numbers and strings before the first object: esbuild inlines a module's leading primitive
+// `const`s only.
+export const TOPIC_MAX_LENGTH = 127;
+export const GROUP_MAX_LENGTH = 255;
+export const DEFAULT_MAX_MESSAGE_SIZE = 4_194_304; // 4 MiB
+/**
+ * Records one SEND_BATCH_MESSAGE may hold at the embedded broker and the gateway. Java has no such
+ * limit, only the 4 MiB body; but every record costs a store call, and 4 MiB of empty 22-byte
+ * records is 190,650 of them (seconds of stall for everyone else).
+ */
+export const DEFAULT_MAX_BATCH_MESSAGES = 1024;
+
+/** Separator of several keys in the KEYS property (MessageConst.KEY_SEPARATOR). */
+export const KEY_SEPARATOR = ' ';
+
 /** Property names as they travel in the property string. Every value here is reserved (3.6). */
 export const MessageConst = {
   KEYS: 'KEYS',
@@ -73,19 +88,6 @@ export const MessageConst = {
   DLQ_ORIGIN_TOPIC: 'DLQ_ORIGIN_TOPIC',
   DLQ_ORIGIN_MESSAGE_ID: 'DLQ_ORIGIN_MESSAGE_ID',
 } as const;
-
-export const TOPIC_MAX_LENGTH = 127;
-export const GROUP_MAX_LENGTH = 255;
-export const DEFAULT_MAX_MESSAGE_SIZE = 4_194_304; // 4 MiB
-/**
- * Records one SEND_BATCH_MESSAGE may hold at the embedded broker and the gateway. Java has no such
- * limit, only the 4 MiB body; but every record costs a store call, and 4 MiB of empty 22-byte
- * records is 190,650 of them (seconds of stall for everyone else).
- */
-export const DEFAULT_MAX_BATCH_MESSAGES = 1024;
-
-/** Separator of several keys in the KEYS property (MessageConst.KEY_SEPARATOR). */
-export const KEY_SEPARATOR = ' ';
 
 let reserved: ReadonlySet<string> | undefined;
 /** Names a user property may not use (MessageConst.STRING_HASH_SET, plus the 5.x additions). */

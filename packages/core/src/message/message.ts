@@ -40,10 +40,13 @@ export interface WireMessage {
   properties: Record<string, string>;
 }
 
-const illegal = (msg: string): never => {
-  throw new MQClientError(RS_MESSAGE_ILLEGAL, msg);
+/** Throws MQClientError(code, msg) (also validators.ts's). */
+export const fail = (code: number, msg: string): never => {
+  throw new MQClientError(code, msg);
 };
-const isBlank = (s: unknown): boolean => typeof s !== 'string' || !s.trim();
+const illegal = (msg: string): never => fail(RS_MESSAGE_ILLEGAL, msg);
+/** Not a string, or only whitespace (also validators.ts's test for names). */
+export const isBlank = (s: unknown): boolean => typeof s !== 'string' || !s.trim();
 /** Refuses the property-string separators \u0001 and \u0002 in `s` (names `what` in the error). */
 const noSeparator = (s: string | undefined, what: string): void => {
   if (s && /[\u0001\u0002]/.test(s)) illegal(`${what} contains the control character \\u0001 or \\u0002`);

@@ -1,7 +1,6 @@
 // Client-side checks before any network activity (Validators.java, TopicValidator.java), 5.1.
-import { MQClientError } from '../errors.js';
 import { RS_MESSAGE_ILLEGAL } from '../remoting/codes.js';
-import type { WireMessage } from './message.js';
+import { fail, isBlank, type WireMessage } from './message.js';
 
 import { DEFAULT_MAX_MESSAGE_SIZE, GROUP_MAX_LENGTH, TOPIC_MAX_LENGTH } from './constants.js';
 
@@ -17,12 +16,8 @@ export const isNotAllowedSendTopic = (topic: string): boolean => inList(NOT_ALLO
 export const isSystemTopic = (topic: string): boolean =>
   isNotAllowedSendTopic(topic) || inList('TBW102 BenchmarkTest RMQ_SYS_TRACE_TOPIC CHECKPOINT_TOPIC', topic) || topic.startsWith('rmq_sys_');
 
-const fail = (code: number, msg: string): never => {
-  throw new MQClientError(code, msg);
-};
-
 function checkName(kind: 'topic' | 'group', name: unknown, max: number): void {
-  if (typeof name !== 'string' || !name.trim()) fail(-1, `${kind} is blank: give a ${kind} name`);
+  if (isBlank(name)) fail(-1, `${kind} is blank: give a ${kind} name`);
   const s = name as string;
   if (s.length > max) fail(-1, `${kind} "${s.slice(0, 20)}…" is ${s.length} characters long; the limit is ${max}`);
   const bad = /[^%|\w-]/.exec(s);

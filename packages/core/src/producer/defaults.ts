@@ -1,9 +1,16 @@
 // Producer option defaults (DefaultMQProducer / ClientConfig, 5.2). In a module of their own so that
-// the bundler inlines them where they are used.
+// the bundler inlines them where they are used (numbers and short strings; only those declared
+// before the array, hence its place at the end).
 import type { LatencyTableName } from './fault.js';
 
 export const DEFAULT_PRODUCER_GROUP = 'DEFAULT_PRODUCER';
 export const CLIENT_INNER_PRODUCER_GROUP = 'CLIENT_INNER_PRODUCER';
+/**
+ * '5.x' penalties (isolation → 10 s, slow send ≥ 550 ms → 2 s) rather than 4.9.8's (isolation →
+ * 10 min): an edge client is short-lived and often has few brokers, so one hiccup must not bench
+ * a broker for ten minutes. Only used when sendLatencyFaultEnable is on (default off, as in Java).
+ */
+export const DEFAULT_LATENCY_TABLE: LatencyTableName = '5.x';
 export const DEFAULT_SEND_MSG_TIMEOUT = 3000;
 export const DEFAULT_RETRY_TIMES_WHEN_SEND_FAILED = 2;
 export const DEFAULT_RETRY_TIMES_WHEN_SEND_ASYNC_FAILED = 2;
@@ -19,9 +26,3 @@ export const DEFAULT_MAX_ASYNC_IN_FLIGHT_BYTES = 104_857_600 // 100 MiB;
 export const DEFAULT_CLIENT_IP = '127.0.0.1';
 /** 4.9.8 retry set: TOPIC_NOT_EXIST, SERVICE_NOT_AVAILABLE, SYSTEM_ERROR, NO_PERMISSION, NO_BUYER_ID, NOT_IN_CURRENT_UNIT (SYSTEM_BUSY is not retried). */
 export const DEFAULT_RETRY_RESPONSE_CODES: readonly number[] = [17, 14, 1, 16, 204, 205];
-/**
- * '5.x' penalties (isolation → 10 s, slow send ≥ 550 ms → 2 s) rather than 4.9.8's (isolation →
- * 10 min): an edge client is short-lived and often has few brokers, so one hiccup must not bench
- * a broker for ten minutes. Only used when sendLatencyFaultEnable is on (default off, as in Java).
- */
-export const DEFAULT_LATENCY_TABLE: LatencyTableName = '5.x';

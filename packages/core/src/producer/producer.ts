@@ -24,14 +24,16 @@ import { CLIENT_INNER_PRODUCER_GROUP, resolveProducerOptions, type ProducerOptio
 import { processSendResponse, type SendResult } from './send-result.js';
 import { utf8 } from '../utf8.js';
 
-// Send modes (plain numbers: the bundler inlines them).
-const SYNC = 0;
-const ASYNC = 1;
-const ONEWAY = 2;
-const UNREGISTER_TIMEOUT = 1000;
-/** MessageSysFlag.TRANSACTION_PREPARED_TYPE, and COMPRESSED_FLAG | COMPRESSION_ZLIB. */
-const SYSFLAG_TRANSACTION_PREPARED = 0x4;
-const SYSFLAG_COMPRESSED_ZLIB = 0x301;
+// Const enums: esbuild inlines their values (plain `const`s of a module that imports anything stay
+// variables in the bundle).
+/** Send modes. */
+const enum Mode { SYNC, ASYNC, ONEWAY }
+const enum K {
+  UNREGISTER_TIMEOUT = 1000,
+  /** MessageSysFlag.TRANSACTION_PREPARED_TYPE, and COMPRESSED_FLAG | COMPRESSION_ZLIB. */
+  SYSFLAG_TRANSACTION_PREPARED = 0x4,
+  SYSFLAG_COMPRESSED_ZLIB = 0x301,
+}
 
 export type ServiceState = 'CREATE_JUST' | 'RUNNING' | 'SHUTDOWN_ALREADY' | 'START_FAILED';
 
@@ -52,8 +54,6 @@ export interface SendOptions {
   selector?: (mqs: MessageQueue[], msg: Message, arg: unknown) => MessageQueue;
   arg?: unknown;
 }
-
-type Mode = typeof SYNC | typeof ASYNC | typeof ONEWAY;
 
 /**
  * One send in progress: the wire message (it keeps its UNIQ_KEY across attempts) and what every
@@ -152,22 +152,22 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /** SYNC send: 1 + retryTimesWhenSendFailed attempts within one sendMsgTimeout budget. */
   send(msg: Message, opts: SendOptions = {}): Promise<SendResult> {
-    return this.#run(opts, () => this.#prepare(SYNC, opts, msg)) as Promise<SendResult>;
+    return this.#run(opts, () => this.#prepare(Mode.SYNC, opts, msg)) as Promise<SendResult>;
   }
 
   /** ASYNC send: one pass, transport failures retried up to retryTimesWhenSendAsyncFailed, in-flight bounded. */
   sendAsync(msg: Message, opts: SendOptions = {}): Promise<SendResult> {
-    return this.#run(opts, () => this.#prepare(ASYNC, opts, msg)) as Promise<SendResult>;
+    return this.#run(opts, () => this.#prepare(Mode.ASYNC, opts, msg)) as Promise<SendResult>;
   }
 
   /** ONEWAY send: one attempt, flag bit 1, resolves once the request is written. */
   async sendOneway(msg: Message, opts: SendOptions = {}): Promise<void> {
-    await this.#run(opts, () => this.#prepare(ONEWAY, opts, msg));
+    await this.#run(opts, () => this.#prepare(Mode.ONEWAY, opts, msg));
   }
 
   /** Batch send (SEND_BATCH_MESSAGE 320) with SYNC semantics; msgId = inner UNIQ_KEYs joined by ','. */
   sendBatch(msgs: Message[], opts: SendOptions = {}): Promise<SendResult> {
-    return this.#run(opts, () => this.#prepare(SYNC, opts, msgs, true)) as Promise<SendResult>;
+    return this.#run(opts, () => this.#prepare(Mode.SYNC, opts, msgs, true)) as Promise<SendResult>;
   }
 
   /** The queues a send to `topic` can use (route lookup if not cached). */
@@ -256,7 +256,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /** ASYNC sends wait for (or are refused) an in-flight permit first. */
   async #dispatch(out: Outgoing, mq: MessageQueue | undefined, selector: SendOptions['selector'], arg: unknown): Promise<SendResult | undefined> {
-    const release = out.mode_ === ASYNC
+    const release = out.mode_ === Mode.ASYNC
       ? await this.#limiter.acquire(out.wire_.body.length, this.#o.asyncBackpressure, out.end_ - this.#now(), out.signal_)
       : undefined;
     try {
@@ -299,7 +299,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       if (out.end_ < begin) return lastResult ?? tooLate(`sendDefaultImpl call timeout after ${times} attempt(s), topic ${topic}`, '', { cause: e });
       try {
         const result = await this.#sendKernel(out, mq, info);
-        if (mode !== ASYNC) this.#fault(mq.brokerName, begin, false);
+        if (mode !== Mode.ASYNC) this.#fault(mq.brokerName, begin, false);
         if (mode || result!.sendStatus === 'SEND_OK' || !o.retryAnotherBrokerWhenNotStoreOK) return result;
         lastResult = result;
       } catch (err) {
@@ -350,19 +350,19 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const req = createRequest(ids ? RC_SEND_BATCH_MESSAGE : RC_SEND_MESSAGE_V2, this.#sendHeader(out, mq, sysFlag), {
       body,
       serializeType: this.#o.serializeType,
-      oneway: mode === ONEWAY,
+      oneway: mode === Mode.ONEWAY,
     });
     let left = out.end_ - this.#now();
     if (left < 0) tooLate('call timeout', addr);
     const msgId = ids ? ids.join() : wire.properties.UNIQ_KEY!;
-    out.sent_ = mode === ASYNC;
+    out.sent_ = mode === Mode.ASYNC;
     for (let failures = 0; ; ) {
       const begin = this.#now();
       let res: RemotingCommand | void;
       try {
-        res = mode === ONEWAY ? await client.invokeOneway(addr, req, signal) : await client.invoke(addr, req, left, signal);
+        res = mode === Mode.ONEWAY ? await client.invokeOneway(addr, req, signal) : await client.invoke(addr, req, left, signal);
       } catch (e) {
-        if (mode !== ASYNC || e instanceof AbortError) throw e;
+        if (mode !== Mode.ASYNC || e instanceof AbortError) throw e;
         this.#fault(brokerName, begin, true);
         left = out.end_ - this.#now();
         if (++failures > this.#o.retryTimesWhenSendAsyncFailed || left <= 0) throw e;
@@ -377,18 +377,18 @@ export class Producer extends EventEmitter<ProducerEvents> {
       try {
         return (result = res ? processSendResponse(res, topic, brokerName, addr, msgId) : undefined);
       } finally {
-        if (mode === ASYNC) this.#fault(brokerName, begin, !result);
+        if (mode === Mode.ASYNC) this.#fault(brokerName, begin, !result);
       }
     }
   }
 
   /** The body as sent and its sysFlag; batches are never compressed (3.8). */
   async #encodeBody({ wire_: { body, properties }, ids_ }: Outgoing): Promise<[Uint8Array, number]> {
-    let sysFlag = properties.TRAN_MSG === 'true' ? SYSFLAG_TRANSACTION_PREPARED : 0;
+    let sysFlag = properties.TRAN_MSG === 'true' ? K.SYSFLAG_TRANSACTION_PREPARED : 0;
     if (!ids_ && body.length >= this.#o.compressMsgBodyOverHowmuch) {
       try {
         body = await compressZlib(body);
-        sysFlag |= SYSFLAG_COMPRESSED_ZLIB;
+        sysFlag |= K.SYSFLAG_COMPRESSED_ZLIB;
       } catch {
         // like Java: send uncompressed
       }
@@ -453,7 +453,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       for (const producerGroup of [o.producerGroup, CLIENT_INNER_PRODUCER_GROUP]) {
         // Fields in Java HashMap order.
         const req = createRequest(RC_UNREGISTER_CLIENT, { producerGroup, clientID: this.clientId }, { serializeType: o.serializeType });
-        await this.#client.invoke(addr, req, Math.min(UNREGISTER_TIMEOUT, o.mqClientApiTimeout));
+        await this.#client.invoke(addr, req, Math.min(K.UNREGISTER_TIMEOUT, o.mqClientApiTimeout));
       }
     } catch {
       // the broker is gone; it forgets us after 120 s anyway

@@ -2,14 +2,14 @@
 // A "frame" here is what follows the 4-byte TCP length prefix: [type<<24 | headerLength][header][body].
 // WebSocket messages carry exactly that; TCP adds the prefix (encodeFrame / FrameDecoder).
 import { CodecError, type CodecErrorReason, type ErrorOptions } from '../errors.js';
-import { LANGUAGE_CODES } from './codes.js';
+import { DEFAULT_MAX_FRAME_SIZE, LANGUAGE_CODES } from './codes.js';
 import type { RemotingCommand } from './command.js';
 import { fastjsonString } from './json.js';
 import { setOwn } from '../message/properties.js';
 import { utf8, utf8Decoder } from '../utf8.js';
 
-/** The Java decoder's default limit (NettyDecoder, com.rocketmq.remoting.frameMaxLength). */
-export const DEFAULT_MAX_FRAME_SIZE = 16_777_216; // 16 MiB
+// Defined in codes.ts, which imports nothing: esbuild inlines it from there.
+export { DEFAULT_MAX_FRAME_SIZE };
 
 const EMPTY = new Uint8Array(0);
 const fail = (reason: CodecErrorReason, msg: string, options?: ErrorOptions): never => {

@@ -2,8 +2,20 @@
 // Names match the Java constants so RocketMQ users can grep for them.
 //
 // The codes core itself sends or tests are also plain `const`s below: esbuild inlines those into
-// the bundle, while the objects (the public API) are only bundled when an app uses them.
+// the bundle, while the objects (the public API) are only bundled when an app uses them. esbuild
+// (0.28) inlines only the primitive `const`s a module declares before anything else, and only in a
+// module that imports nothing: so they come first here, and so other modules' numbers that core
+// uses at run time (flags, frame limit, MASTER_ID, PERM_WRITE) are defined here and re-exported there.
 
+/** RemotingCommand flag bit 0: this is a response. Bit 1: oneway request, the peer must not answer. */
+export const FLAG_RESPONSE = 0x1;
+export const FLAG_ONEWAY = 0x2;
+/** The Java decoder's default frame limit (NettyDecoder, com.rocketmq.remoting.frameMaxLength). */
+export const DEFAULT_MAX_FRAME_SIZE = 16_777_216; // 16 MiB
+/** MixAll.MASTER_ID: producers only ever talk to the master (re-exported by route/topic-route.ts). */
+export const MASTER_ID = '0';
+/** PermName.PERM_WRITE. */
+export const PERM_WRITE = 2;
 export const RC_HEART_BEAT = 34;
 export const RC_UNREGISTER_CLIENT = 35;
 export const RC_GET_ROUTEINFO_BY_TOPIC = 105;
@@ -19,6 +31,9 @@ export const CE_ACCESS_BROKER_TIMEOUT = 10002;
 export const CE_BROKER_NOT_EXIST_EXCEPTION = 10003;
 export const CE_NO_NAME_SERVER_EXCEPTION = 10004;
 export const CE_NOT_FOUND_TOPIC_EXCEPTION = 10005;
+
+/** MQVersion ordinal of 4.9.8. >= 401 makes name servers answer with standard JSON. */
+export const VERSION_4_9_8 = 409;
 
 export const RequestCode = {
   SEND_MESSAGE: 10,
@@ -97,9 +112,6 @@ export const ClientErrorCode = {
 
 /** LanguageCode.java: the name travels in JSON headers, the byte in binary headers. */
 export const LANGUAGE_CODES: readonly string[] = 'JAVA CPP DOTNET PYTHON DELPHI ERLANG RUBY OTHER HTTP GO PHP OMS RUST NODE_JS'.split(' ');
-
-/** MQVersion ordinal of 4.9.8. >= 401 makes name servers answer with standard JSON. */
-export const VERSION_4_9_8 = 409;
 
 export function nameOfCode(table: Record<string, number>, code: number): string {
   for (const [k, v] of Object.entries(table)) if (v === code) return k;

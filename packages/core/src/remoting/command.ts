@@ -1,11 +1,10 @@
 // RemotingCommand: one request, response or oneway frame of the RocketMQ remoting protocol.
-import { VERSION_4_9_8 } from './codes.js';
+import { FLAG_ONEWAY, FLAG_RESPONSE, VERSION_4_9_8 } from './codes.js';
+
+// Defined in codes.ts, which imports nothing: esbuild inlines them from there.
+export { FLAG_ONEWAY, FLAG_RESPONSE };
 
 export type SerializeType = 'JSON' | 'ROCKETMQ';
-
-/** Flag bit 0: this is a response. Bit 1: oneway request, the peer must not answer. */
-export const FLAG_RESPONSE = 0x1;
-export const FLAG_ONEWAY = 0x2;
 
 export interface RemotingCommand {
   code: number;

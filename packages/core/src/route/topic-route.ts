@@ -1,12 +1,12 @@
 // TopicRouteData as the name server sends it (4.3), and its conversion to publishable queues (4.4).
 import { CodecError } from '../errors.js';
 import type { MessageQueue } from '../message/index.js';
+import { MASTER_ID, PERM_WRITE } from '../remoting/codes.js';
 import { parseLenientJson } from '../remoting/json.js';
 import { utf8Decoder } from '../utf8.js';
 
-/** MixAll.MASTER_ID: producers only ever talk to the master. */
-export const MASTER_ID = '0';
-const PERM_WRITE = 2;
+// Defined in codes.ts, which imports nothing: esbuild inlines them from there.
+export { MASTER_ID };
 /** PermName.java bits. */
 export const PermName = { PERM_PRIORITY: 8, PERM_READ: 4, PERM_WRITE, PERM_INHERIT: 1 } as const;
 
