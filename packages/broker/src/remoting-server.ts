@@ -246,7 +246,7 @@ class ConnectionImpl implements Connection {
     if (this.closed) return;
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(cmd); // length prefix included: one buffer, no copy
+      frame = encodeFrame(cmd, Buffer.allocUnsafe); // length prefix included: one buffer, no copy
     } catch (e) {
       this.server.log('error', `cannot encode reply to ${this.remoteAddr}: ${(e as Error).message}`);
       return;

@@ -7,7 +7,8 @@ import { TcpTransport, type TcpConnection } from '@rocketmq-edge/transport-tcp';
 
 /** What a relayed request's answer or failure is handed to (a client session). */
 export interface RelayOwner {
-  deliver(entry: RelayEntry, response: RemotingCommand): void;
+  /** `frame`: the response as received (decoded once into `response`). */
+  deliver(entry: RelayEntry, response: RemotingCommand, frame: Uint8Array): void;
   fail(entry: RelayEntry, remark: string): void;
 }
 
@@ -186,7 +187,7 @@ export class Relay {
   private write(link: Link, cmd: RemotingCommand, entry: RelayEntry | undefined): void {
     try {
       // Headroom for transport-tcp's length prefix: the frame is encoded once, never copied.
-      link.conn!.send(encodeCommand(cmd, 4), 4);
+      link.conn!.send(encodeCommand(cmd, 4, Buffer.allocUnsafe), 4);
     } catch (e) {
       if (entry) {
         this.drop(entry);
@@ -213,7 +214,7 @@ export class Relay {
     const entry = link.pending.get(cmd.opaque);
     if (!entry) return; // a late answer for a request that was dropped or timed out
     link.pending.delete(cmd.opaque);
-    entry.owner.deliver(entry, cmd);
+    entry.owner.deliver(entry, cmd, frame);
   }
 
   private onClose(link: Link, err?: Error): void {

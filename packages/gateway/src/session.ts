@@ -22,6 +22,7 @@ import { signRequest, type AclCredentials } from './acl.js';
 import type { AliasTable } from './aliases.js';
 import type { Authenticator, Principal } from './auth.js';
 import { parseControl } from './control.js';
+import { envelopeWithOpaque } from './reply-frame.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
 import { PULL_BUDGET_GRACE_MS, type GatewayLimits } from './options.js';
 import { checkCode, checkTarget, checkTopics } from './policy.js';
@@ -130,11 +131,20 @@ export class ClientSession implements RelayOwner {
 
   // ---------- RelayOwner ----------
 
-  deliver(entry: RelayEntry, resp: RemotingCommand): void {
+  deliver(entry: RelayEntry, resp: RemotingCommand, frame: Uint8Array): void {
     if (!this.inflight.delete(entry as ClientEntry)) return;
     this.cfg.metrics.latency(entry.code, (performance.now() - entry.startedAt) / 1000);
+    const route = entry.code === RequestCode.GET_ROUTEINFO_BY_TOPIC;
+    // Most answers go back as received, with only the opaque changed (no re-encoding).
+    const asReceived = !route && !this.closed && this.ws.readyState === 1 ? envelopeWithOpaque(entry.target, frame, resp.opaque, entry.clientOpaque) : undefined;
+    if (asReceived) {
+      this.cfg.metrics.frameOut(resp.code);
+      this.send(asReceived);
+      this.settled();
+      return;
+    }
     resp.opaque = entry.clientOpaque;
-    if (entry.code === RequestCode.GET_ROUTEINFO_BY_TOPIC && resp.code === ResponseCode.SUCCESS && resp.body) {
+    if (route && resp.code === ResponseCode.SUCCESS && resp.body) {
       try {
         resp.body = this.cfg.aliases.rewriteRoute(resp.body);
       } catch (e) {
@@ -350,7 +360,7 @@ export class ClientSession implements RelayOwner {
     this.cfg.metrics.frameOut(cmd.code);
     // Encoded once, with room for the envelope in front (written in place, no copy).
     const room = 2 + targetBytes(target).length;
-    this.send(encodeEnvelope(target, encodeCommand(cmd, room), room));
+    this.send(encodeEnvelope(target, encodeCommand(cmd, room, Buffer.allocUnsafe), room));
   }
 
   /**

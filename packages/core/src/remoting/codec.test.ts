@@ -154,9 +154,9 @@ test('FrameDecoder splits a stream delivered byte by byte and in big chunks', ()
     c.opaque = i;
     cmds.push(c);
   }
-  const encoded = cmds.map(encodeFrame);
+  const encoded = cmds.map((c) => encodeFrame(c));
   const stream = Uint8Array.from(encoded.flatMap((f) => [...f]));
-  const expected = cmds.map(encodeCommand);
+  const expected = cmds.map((c) => encodeCommand(c));
   for (const chunk of [1, 3, 7, 64, 1000, stream.length]) {
     const dec = new FrameDecoder();
     const frames: Uint8Array[] = [];
