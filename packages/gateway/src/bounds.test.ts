@@ -12,6 +12,7 @@ import {
   createRequest,
   createResponse,
   encodeCommand,
+  encodeFrame,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
@@ -176,4 +177,36 @@ test('consumer requests are checked like sends: every topic, in headers and bodi
   assert.equal((await good.invoke('broker-a@0', lock('orders-2'), 3000)).code, ResponseCode.SUCCESS, 'an allowed lock is relayed');
   const relayed = a.received.find((c) => c.code === RequestCode.LOCK_BATCH_MQ)!;
   assert.deepEqual(JSON.parse(new TextDecoder().decode(relayed.body)).mqSet.map((q: { topic: string }) => q.topic), ['orders-1', 'orders-2']);
+});
+
+test('many clients each within their own limits cannot queue a broker full in front of a good client: fair shares past maxUpstreamInFlight', async (t) => {
+  // A broker that answers one request every 2 ms, in order (a saturated broker).
+  let queue = Promise.resolve();
+  const slow = await startFakeRemoting((cmd, socket) => {
+    queue = queue.then(async () => {
+      await sleep(2);
+      if (!socket.destroyed) socket.write(encodeFrame(createResponse(cmd, ResponseCode.SUCCESS, undefined, { msgId: 'M', queueId: '0', queueOffset: '0' })));
+    });
+    return 'silent';
+  });
+  const list = [{ name: 'broker-a', addr: slow.addr }];
+  const namesrv = await startFakeRemoting((cmd) =>
+    createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, cmd.code === RequestCode.GET_ROUTEINFO_BY_TOPIC ? routeBody(list) : clusterInfoBody(list)));
+  const gw = await startGateway({
+    namesrvAddr: namesrv.addr, auth: { staticTokens: { [TOKEN]: { sub: 'fair', topics: ['orders-*'] } } }, logLevel: 'silent',
+    maxUpstreamInFlight: 64, rate: { perSecond: 1e6, burst: 1e6 },
+  });
+  t.after(async () => { await gw.close(); await slow.close(); await namesrv.close(); });
+  const good = await goodClient(t, gw.url);
+  // Four clients fire 1,000 sends each at once: 8 s of work for this broker.
+  const attackers = await Promise.all([1, 2, 3, 4].map(() => goodClient(t, gw.url)));
+  const flood = attackers.flatMap((c) => Array.from({ length: 1000 }, () => c.invoke('broker-a@0', send('orders-1'), 20_000).catch((e: Error) => e)));
+  await sleep(50);
+  const t0 = performance.now();
+  await goodSends(good, 3);
+  const waited = performance.now() - t0;
+  const answers = await Promise.all(flood);
+  const busy = answers.filter((r) => !(r instanceof Error) && r.code === ResponseCode.SYSTEM_BUSY && /fair share/.test(r.remark ?? ''));
+  assert.ok(busy.length > 3000, `past the gateway-wide bound each client is held to its share (${busy.length} refused)`);
+  assert.ok(waited < 3000, `the good client waited behind at most ~64 requests, not 4,000 (${waited.toFixed(0)} ms for 3 sends)`);
 });

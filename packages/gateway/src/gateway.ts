@@ -7,6 +7,7 @@ import { NAMESRV_TARGET } from '@rocketmq-edge/core';
 import { RequestCode, ResponseCode, createRequest, type RemotingCommand } from '@rocketmq-edge/core/internal';
 import { BEARER_PREFIX, CloseCode, SUBPROTOCOL } from '@rocketmq-edge/transport-ws/envelope';
 import { signRequest, type AclCredentials } from './acl.js';
+import { Admission } from './admission.js';
 import { AliasTable } from './aliases.js';
 import { AuthError, Authenticator, type AuthOptions, type Principal } from './auth.js';
 import { answerClientError, httpHandler } from './http.js';
@@ -121,6 +122,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const sessionCfg: SessionConfig = {
     limits,
+    admission: new Admission(limits.maxUpstreamInFlight),
     relayed,
     enableConsumer,
     createTopicKey: opts.createTopicKey ?? DEFAULT_CREATE_TOPIC_KEY,

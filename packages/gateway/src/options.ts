@@ -20,6 +20,8 @@ export const DEFAULT_PRE_AUTH_MESSAGES = 8;
  */
 export const DEFAULT_OUTBOUND_PAUSE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * 1024 * 1024;
+/** Requests in flight through the whole gateway before each connection is held to its fair share (admission.ts). */
+export const DEFAULT_MAX_UPSTREAM_IN_FLIGHT = 4096;
 /** Records in one SEND_BATCH_MESSAGE (core's number, which the embedded broker uses too). */
 export { DEFAULT_MAX_BATCH_MESSAGES };
 /**
@@ -41,6 +43,7 @@ export const DEFAULT_CREATE_TOPIC_KEY = 'TBW102';
 export interface GatewayLimits {
   maxFrameBytes: number;
   maxInFlightPerConnection: number;
+  maxUpstreamInFlight: number;
   ratePerSecond: number;
   rateBurst: number;
   authTimeoutMs: number;
@@ -59,6 +62,7 @@ export interface GatewayLimits {
 const LIMITS: Record<keyof GatewayLimits, [number, number]> = {
   maxFrameBytes: [DEFAULT_MAX_FRAME_BYTES, 1024],
   maxInFlightPerConnection: [DEFAULT_MAX_IN_FLIGHT, 1],
+  maxUpstreamInFlight: [DEFAULT_MAX_UPSTREAM_IN_FLIGHT, 1],
   ratePerSecond: [DEFAULT_RATE_PER_SECOND, 1],
   rateBurst: [DEFAULT_RATE_BURST, 1],
   authTimeoutMs: [DEFAULT_AUTH_TIMEOUT_MS, 1],

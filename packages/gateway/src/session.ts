@@ -21,6 +21,7 @@ import { CloseCode, WIRE_VERSION, decodeEnvelope, encodeEnvelope, targetBytes, t
 import { signRequest, type AclCredentials } from './acl.js';
 import type { AliasTable } from './aliases.js';
 import type { Authenticator, Principal } from './auth.js';
+import type { Admission } from './admission.js';
 import { parseControl } from './control.js';
 import { envelopeWithOpaque } from './reply-frame.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
@@ -38,6 +39,7 @@ export interface Logger {
 
 export interface SessionConfig {
   limits: GatewayLimits;
+  admission: Admission;
   relayed: ReadonlySet<number>;
   enableConsumer: boolean;
   createTopicKey: string;
@@ -132,7 +134,7 @@ export class ClientSession implements RelayOwner {
   // ---------- RelayOwner ----------
 
   deliver(entry: RelayEntry, resp: RemotingCommand, frame: Uint8Array): void {
-    if (!this.inflight.delete(entry as ClientEntry)) return;
+    if (!this.untrack(entry)) return;
     this.cfg.metrics.latency(entry.code, (performance.now() - entry.startedAt) / 1000);
     const route = entry.code === RequestCode.GET_ROUTEINFO_BY_TOPIC;
     // Most answers go back as received, with only the opaque changed (no re-encoding).
@@ -157,9 +159,16 @@ export class ClientSession implements RelayOwner {
   }
 
   fail(entry: RelayEntry, remark: string): void {
-    if (!this.inflight.delete(entry as ClientEntry)) return;
+    if (!this.untrack(entry)) return;
     this.toClient(entry.target, this.responseFor(entry as ClientEntry, ResponseCode.SYSTEM_ERROR, remark));
     this.settled();
+  }
+
+  /** Forgets an answered or failed request; false when it was not in flight. */
+  private untrack(entry: RelayEntry): boolean {
+    if (!this.inflight.delete(entry as ClientEntry)) return false;
+    this.cfg.admission.removed(this.inflight.size);
+    return true;
   }
 
   private settled(): void {
@@ -237,9 +246,11 @@ export class ClientSession implements RelayOwner {
       this.refuse(target, cmd, denied);
       return;
     }
-    if (!isOneway(cmd) && this.inflight.size >= l.maxInFlightPerConnection) {
+    if (!isOneway(cmd) && (this.inflight.size >= l.maxInFlightPerConnection || !cfg.admission.admits(this.inflight.size))) {
       this.refuse(target, cmd, { code: ResponseCode.SYSTEM_BUSY, reason: 'in_flight',
-        remark: `[TOO_MANY_REQUESTS] ${this.inflight.size} requests already in flight on this connection (limit ${l.maxInFlightPerConnection}); wait for responses` });
+        remark: this.inflight.size >= l.maxInFlightPerConnection
+          ? `[TOO_MANY_REQUESTS] ${this.inflight.size} requests already in flight on this connection (limit ${l.maxInFlightPerConnection}); wait for responses`
+          : `[TOO_MANY_REQUESTS] the gateway is busy and this connection has its fair share (${this.inflight.size}) of requests in flight; wait for responses` });
       return;
     }
     if (target === NAMESRV_TARGET) {
@@ -282,7 +293,10 @@ export class ClientSession implements RelayOwner {
       owner: this, clientOpaque: cmd.opaque, target, code: cmd.code, serializeType: cmd.serializeType,
       startedAt: now, deadline: this.deadline(cmd, budgetMs),
     };
-    if (entry) this.inflight.add(entry);
+    if (entry) {
+      this.inflight.add(entry);
+      cfg.admission.added(this.inflight.size);
+    }
     try {
       cfg.relay.send(key, cmd, entry);
     } catch (e) {
@@ -415,8 +429,10 @@ export class ClientSession implements RelayOwner {
     this.closed = true;
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
-    for (const e of this.inflight) this.cfg.relay.drop(e);
-    this.inflight.clear();
+    for (const e of this.inflight) {
+      this.cfg.relay.drop(e);
+      this.untrack(e);
+    }
     if (this.principal) this.cfg.metrics.connections.dec();
     this.onClosed(this);
   }
