@@ -78,7 +78,9 @@ async function rawClient(url: string, protocols = ['rocketmq-edge.v1', `bearer.$
 }
 
 test('a client that never reads: the gateway stops reading it, then closes it with 4410; memory stays bounded; a good client is unaffected', async (t) => {
-  const { gw } = await fixture(t, { outboundPauseBytes: 64 * 1024, maxOutboundBytes: 256 * 1024, rate: { perSecond: 1e6, burst: 1e6 } });
+  const { gw } = await fixture(t, {
+    outboundPauseBytes: 64 * 1024, maxOutboundBytes: 256 * 1024, slowReaderTimeoutMs: 1000, rate: { perSecond: 1e6, burst: 1e6 },
+  });
   const good = await goodClient(t, gw.url);
   const bad = await rawClient(gw.url);
   await waitFor(() => bad.texts.some((x) => x.includes('hello')), 3000, 'hello');

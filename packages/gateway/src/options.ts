@@ -20,6 +20,8 @@ export const DEFAULT_PRE_AUTH_MESSAGES = 8;
  */
 export const DEFAULT_OUTBOUND_PAUSE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * 1024 * 1024;
+/** A client the gateway stopped reading (see above) that has not drained within this is closed with 4410. */
+export const DEFAULT_SLOW_READER_TIMEOUT_MS = 10_000;
 /** Requests in flight through the whole gateway before each connection is held to its fair share (admission.ts). */
 export const DEFAULT_MAX_UPSTREAM_IN_FLIGHT = 4096;
 /** Records in one SEND_BATCH_MESSAGE (core's number, which the embedded broker uses too). */
@@ -50,6 +52,7 @@ export interface GatewayLimits {
   preAuthMessages: number;
   outboundPauseBytes: number;
   maxOutboundBytes: number;
+  slowReaderTimeoutMs: number;
   maxBatchMessages: number;
   requestBudgetMs: number;
   maxRequestBudgetMs: number;
@@ -69,6 +72,7 @@ const LIMITS: Record<keyof GatewayLimits, [number, number]> = {
   preAuthMessages: [DEFAULT_PRE_AUTH_MESSAGES, 1],
   outboundPauseBytes: [DEFAULT_OUTBOUND_PAUSE_BYTES, 1024],
   maxOutboundBytes: [DEFAULT_MAX_OUTBOUND_BYTES, 4096],
+  slowReaderTimeoutMs: [DEFAULT_SLOW_READER_TIMEOUT_MS, 1],
   maxBatchMessages: [DEFAULT_MAX_BATCH_MESSAGES, 1],
   requestBudgetMs: [DEFAULT_REQUEST_BUDGET_MS, 1],
   maxRequestBudgetMs: [DEFAULT_MAX_REQUEST_BUDGET_MS, 1],

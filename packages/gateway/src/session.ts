@@ -393,19 +393,25 @@ export class ClientSession implements RelayOwner {
     const l = this.cfg.limits;
     if (owed <= l.outboundPauseBytes) return;
     if (owed > l.maxOutboundBytes) {
-      this.refuseConnection(CloseCode.SLOW_READER, 'slow_reader', `${owed} bytes unread by the client (limit ${l.maxOutboundBytes}): read your socket`);
-      // A client that does not read will not read the close frame either: let go of it soon.
-      setTimeout(() => this.ws.terminate(), 1000).unref();
+      this.slowReader(`${owed} bytes unread by the client (limit ${l.maxOutboundBytes}): read your socket`);
       return;
     }
     if (!this.paused && sock) {
       this.paused = true;
       ws.pause();
+      const timer = setTimeout(() => this.slowReader(`the client read nothing for ${l.slowReaderTimeoutMs} ms while answers waited`), l.slowReaderTimeoutMs);
       sock.once('drain', () => {
+        clearTimeout(timer);
         this.paused = false;
         if (!this.closed) ws.resume();
       });
     }
+  }
+
+  private slowReader(why: string): void {
+    this.refuseConnection(CloseCode.SLOW_READER, 'slow_reader', why);
+    // A client that does not read will not read the close frame either: let go of it soon.
+    setTimeout(() => this.ws.terminate(), 1000).unref();
   }
 
   private sendControl(msg: ControlMessage): void {
