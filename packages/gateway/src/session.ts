@@ -2,7 +2,6 @@
 // in-flight requests, bytes owed to a client that does not read), and the relay of each request:
 // decode once, check (schema.ts, policy.ts), forward exactly what was checked (relay.ts), answer.
 // Deny by default; every refused request gets a remoting response.
-import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { NAMESRV_TARGET } from '@rocketmq-edge/core';
 import {
@@ -13,7 +12,6 @@ import {
   encodeCommand,
   isOneway,
   isResponse,
-  writeBatcher,
   type RemotingCommand,
   type SerializeType,
 } from '@rocketmq-edge/core/internal';
@@ -23,6 +21,7 @@ import type { AliasTable } from './aliases.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { Admission } from './admission.js';
 import { parseControl } from './control.js';
+import { Outbound } from './outbound.js';
 import { envelopeWithOpaque } from './reply-frame.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
 import { PULL_BUDGET_GRACE_MS, type GatewayLimits } from './options.js';
@@ -70,11 +69,10 @@ export class ClientSession implements RelayOwner {
   readonly inflight = new Set<ClientEntry>();
   alive = true;
   closed = false;
-  private beforeWrite: (() => void) | undefined;
+  private readonly out: Outbound;
   private principal: Principal | undefined;
   private readonly bucket: TokenBucket;
   private preAuthMessages = 0;
-  private paused = false;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private draining = false;
@@ -89,6 +87,7 @@ export class ClientSession implements RelayOwner {
   ) {
     const l = cfg.limits;
     this.bucket = new TokenBucket(l.ratePerSecond, l.rateBurst);
+    this.out = new Outbound(ws, l, (why) => this.slowReader(why));
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer | ArrayBuffer | Buffer[], isBinary));
     ws.on('close', () => this.cleanup());
     ws.on('error', () => { /* close follows */ });
@@ -141,7 +140,7 @@ export class ClientSession implements RelayOwner {
     const asReceived = !route && !this.closed && this.ws.readyState === 1 ? envelopeWithOpaque(entry.target, frame, resp.opaque, entry.clientOpaque) : undefined;
     if (asReceived) {
       this.cfg.metrics.frameOut(resp.code);
-      this.send(asReceived);
+      this.out.send(asReceived);
       this.settled();
       return;
     }
@@ -374,38 +373,7 @@ export class ClientSession implements RelayOwner {
     this.cfg.metrics.frameOut(cmd.code);
     // Encoded once, with room for the envelope in front (written in place, no copy).
     const room = 2 + targetBytes(target).length;
-    this.send(encodeEnvelope(target, encodeCommand(cmd, room, Buffer.allocUnsafe), room));
-  }
-
-  /**
-   * Sends a binary message; writes of one tick leave in few syscalls (see writeBatcher). A client
-   * that does not read is bounded: past outboundPauseBytes the gateway stops reading its requests
-   * (so it cannot make the gateway owe it more) until its socket drains; past maxOutboundBytes it
-   * is closed with 4410.
-   */
-  private send(bytes: Uint8Array): void {
-    const ws = this.ws;
-    const sock = (ws as unknown as { _socket?: Writable })._socket;
-    if (!this.beforeWrite && sock) this.beforeWrite = writeBatcher(sock, process.nextTick);
-    this.beforeWrite?.();
-    ws.send(bytes);
-    const owed = ws.bufferedAmount;
-    const l = this.cfg.limits;
-    if (owed <= l.outboundPauseBytes) return;
-    if (owed > l.maxOutboundBytes) {
-      this.slowReader(`${owed} bytes unread by the client (limit ${l.maxOutboundBytes}): read your socket`);
-      return;
-    }
-    if (!this.paused && sock) {
-      this.paused = true;
-      ws.pause();
-      const timer = setTimeout(() => this.slowReader(`the client read nothing for ${l.slowReaderTimeoutMs} ms while answers waited`), l.slowReaderTimeoutMs);
-      sock.once('drain', () => {
-        clearTimeout(timer);
-        this.paused = false;
-        if (!this.closed) ws.resume();
-      });
-    }
+    this.out.send(encodeEnvelope(target, encodeCommand(cmd, room, Buffer.allocUnsafe), room));
   }
 
   private slowReader(why: string): void {
