@@ -18,31 +18,21 @@ import {
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
 import { encodeEnvelope } from '@rocketmq-edge/transport-ws/envelope';
 import { startGateway, type GatewayOptions } from './index.js';
-import { clusterInfoBody, routeBody, sleep, startFakeRemoting, waitFor } from './test-support.js';
+import { SILENT_FLAG, clusterInfoBody, routeBody, sleep, startFakeCluster, startFakeRemoting, waitFor } from './test-support.js';
 
 const TOKEN = 'bounds-token';
 
-/** Two fake brokers (broker-b never answers sends whose flag h is 777) and a name server. */
+/** Two fake brokers (sends with flag SILENT_FLAG are never answered) and a name server. */
 async function fixture(t: TestContext, extra: Partial<GatewayOptions> = {}) {
-  const reply = (cmd: RemotingCommand) => (cmd.extFields?.h === '777'
-    ? 'silent' as const
-    : createResponse(cmd, ResponseCode.SUCCESS, undefined, { msgId: 'M', queueId: '0', queueOffset: '0' }));
-  const a = await startFakeRemoting(reply);
-  const b = await startFakeRemoting(reply);
-  const list = [{ name: 'broker-a', addr: a.addr }, { name: 'broker-b', addr: b.addr }];
-  const namesrv = await startFakeRemoting((cmd) => {
-    if (cmd.code === RequestCode.GET_ROUTEINFO_BY_TOPIC) return createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, routeBody(list));
-    if (cmd.code === RequestCode.GET_BROKER_CLUSTER_INFO) return createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, clusterInfoBody(list));
-    return undefined;
-  });
+  const { namesrv, brokers: [a, b] } = await startFakeCluster(t, ['broker-a', 'broker-b']);
   const gw = await startGateway({
     namesrvAddr: namesrv.addr,
     auth: { staticTokens: { [TOKEN]: { sub: 'bounds', topics: ['orders-*'] } } },
     logLevel: 'silent',
     ...extra,
   });
-  t.after(async () => { await gw.close(); await a.close(); await b.close(); await namesrv.close(); });
-  return { gw, a, b };
+  t.after(() => gw.close());
+  return { gw, a: a!, b: b! };
 }
 
 const send = (topic: string, extra: Record<string, string> = {}, body: Uint8Array = new Uint8Array(16)) =>
@@ -134,7 +124,7 @@ test('a broker that never answers holds in-flight slots only for each request\'s
   t.after(async () => { await client.close(); await transport.close(); });
   await client.invoke(NAMESRV_TARGET, route('orders-1'), 3000);
   // 20 sends to the silent broker with a 300 ms budget each fill every slot, then time out.
-  const stuck = await Promise.allSettled(Array.from({ length: 20 }, () => client.invoke('broker-b@0', send('orders-1', { h: '777' }), 300)));
+  const stuck = await Promise.allSettled(Array.from({ length: 20 }, () => client.invoke('broker-b@0', send('orders-1', { h: SILENT_FLAG }), 300)));
   assert.ok(stuck.every((r) => r.status === 'rejected'), 'the silent broker answers nothing');
   await sleep(250); // the gateway's sweep runs every 100 ms
   const r = await client.invoke('broker-a@0', send('orders-1'), 3000);

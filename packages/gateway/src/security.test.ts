@@ -20,7 +20,7 @@ import {
 import { WebSocketTransport, type ConnectionState } from '@rocketmq-edge/transport-ws';
 import { decodeEnvelope, encodeEnvelope } from '@rocketmq-edge/transport-ws/envelope';
 import { startGateway, type GatewayOptions } from './index.js';
-import { clusterInfoBody, routeBody, sleep, startFakeRemoting, waitFor } from './test-support.js';
+import { SILENT_FLAG, sleep, startFakeCluster, waitFor } from './test-support.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256!';
 const enc = new TextEncoder();
@@ -28,21 +28,14 @@ const jwt = (claims: Record<string, unknown>, exp: string | number = '1h', secre
   new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(exp).sign(enc.encode(secret));
 
 async function fixture(t: TestContext, extra: Partial<GatewayOptions> = {}) {
-  const broker = await startFakeRemoting((cmd) =>
-    cmd.extFields?.h === '777' ? 'silent' : createResponse(cmd, ResponseCode.SUCCESS, undefined, { msgId: 'M', queueId: '0', queueOffset: '0' }));
-  const list = [{ name: 'broker-a', addr: broker.addr }];
-  const namesrv = await startFakeRemoting((cmd) => {
-    if (cmd.code === RequestCode.GET_ROUTEINFO_BY_TOPIC) return createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, routeBody(list));
-    if (cmd.code === RequestCode.GET_BROKER_CLUSTER_INFO) return createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, clusterInfoBody(list));
-    return undefined;
-  });
+  const { namesrv, broker } = await startFakeCluster(t);
   const gw = await startGateway({
     namesrvAddr: namesrv.addr,
     auth: { jwt: { secret: SECRET }, staticTokens: { 'static-dev': { sub: 'dev', topics: ['*'] } } },
     logLevel: 'silent',
     ...extra,
   });
-  t.after(async () => { await gw.close(); await broker.close(); await namesrv.close(); });
+  t.after(() => gw.close());
   return { gw, broker, namesrv };
 }
 
@@ -181,7 +174,7 @@ test('frame refusals: topic not in claims, admin code, consumer code, non-alias 
   await expectNo('broker-a@0', sendV2('orders-x', {}, new Uint8Array(70 * 1024)), 13, /exceeds.*65536/);
   assert.equal(broker.received.filter((r) => r.extFields?.b !== 'orders-eu').length, 0, 'nothing refused reached the broker');
   // in-flight: 3 silent requests, the 4th is refused
-  const silent = [1, 2, 3].map(() => c.request('broker-a@0', sendV2('orders-x', { h: '777' })).catch(() => undefined));
+  const silent = [1, 2, 3].map(() => c.request('broker-a@0', sendV2('orders-x', { h: SILENT_FLAG })).catch(() => undefined));
   await expectNo('broker-a@0', sendV2('orders-x'), 2, /TOO_MANY_REQUESTS/);
   void silent;
   // rate: burst 40 spent quickly → SYSTEM_BUSY (on a fresh connection: this one's in-flight slots are taken)

@@ -136,18 +136,25 @@ export async function spawnBroker(
 
 // ---------- a fake cluster, the gateway command, raw HTTP ----------
 
-/** A fake name server + one broker ("broker-a") answering route lookups, cluster info and sends. */
-export async function startFakeCluster(t: TestContext): Promise<{ namesrv: FakeServer; broker: FakeServer }> {
-  const broker = await startFakeRemoting((cmd) =>
-    cmd.extFields?.h === 'silent' ? 'silent' : createResponse(cmd, ResponseCode.SUCCESS, undefined, { msgId: 'M', queueId: '0', queueOffset: '0' }));
-  const list = [{ name: 'broker-a', addr: broker.addr }];
+/** Flag value (`h` of a V2 send) that makes a fake broker of startFakeCluster never answer. */
+export const SILENT_FLAG = '777';
+
+/**
+ * A fake name server + brokers (default one, "broker-a") answering route lookups, cluster info and
+ * every request with SUCCESS, except sends whose flag is SILENT_FLAG (never answered).
+ */
+export async function startFakeCluster(t: TestContext, names = ['broker-a']): Promise<{ namesrv: FakeServer; broker: FakeServer; brokers: FakeServer[] }> {
+  const reply: FakeHandler = (cmd) =>
+    cmd.extFields?.h === SILENT_FLAG ? 'silent' : createResponse(cmd, ResponseCode.SUCCESS, undefined, { msgId: 'M', queueId: '0', queueOffset: '0' });
+  const brokers = await Promise.all(names.map(() => startFakeRemoting(reply)));
+  const list = names.map((name, i) => ({ name, addr: brokers[i]!.addr }));
   const namesrv = await startFakeRemoting((cmd) => {
     if (cmd.code === RequestCode.GET_ROUTEINFO_BY_TOPIC) return createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, routeBody(list));
     if (cmd.code === RequestCode.GET_BROKER_CLUSTER_INFO) return createResponse(cmd, ResponseCode.SUCCESS, undefined, undefined, clusterInfoBody(list));
     return undefined;
   });
-  t.after(async () => { await broker.close(); await namesrv.close(); });
-  return { namesrv, broker };
+  t.after(async () => { for (const b of brokers) await b.close(); await namesrv.close(); });
+  return { namesrv, broker: brokers[0]!, brokers };
 }
 
 export interface CliReady {
