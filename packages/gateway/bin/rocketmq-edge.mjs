@@ -9,7 +9,11 @@ import { createRequire } from 'node:module';
 const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 if (existsSync(built)) {
   const { main } = await import(pathToFileURL(built).href);
-  await main();
+  await main().catch((e) => {
+    // One line naming what to fix, no stack trace; usage mistakes exit 2, runtime failures 1.
+    process.stderr.write(`rocketmq-edge: ${e.message}\n`);
+    process.exit(e.name === 'UsageError' ? 2 : 1);
+  });
 } else {
   const require = createRequire(import.meta.url);
   const tsx = pathToFileURL(require.resolve('tsx')).href;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Producer } from '@rocketmq-edge/core/internal';
@@ -84,4 +84,26 @@ test('--embedded-broker: auto picks a thread with 3+ cores, inline below; explic
   assert.equal(embeddedBrokerMode('INLINE', 16), 'inline');
   assert.equal(embeddedBrokerMode('thread', 1), 'thread');
   assert.throws(() => embeddedBrokerMode('fork', 4), /--embedded-broker must be auto, thread or inline, got fork/);
+});
+
+test('unknown flags and config keys are refused in one line with the nearest name, exit code 2; nothing starts', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rmq-edge-cli-usage-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, '--data', dir, ...args], { encoding: 'utf8', timeout: 20_000 });
+  const refused = (r: ReturnType<typeof run>, message: RegExp) => {
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line, no stack trace: ${r.stderr}`);
+    assert.equal(r.stdout, '', 'no ready line');
+  };
+  refused(run('--prot', '9000'), /^rocketmq-edge: unknown option --prot \(did you mean --port\?\)/);
+  refused(run('--bogus', 'x'), /^rocketmq-edge: unknown option --bogus \(see --help\)/);
+  refused(run('--port'), /--port needs a value/);
+  refused(run('stray'), /unexpected argument stray/);
+  const config = join(dir, 'gateway.json');
+  await writeFile(config, JSON.stringify({ namesrvv: '10.0.0.1:9876' }));
+  refused(run('--config', config), new RegExp(`unknown key in ${config}: namesrvv \\(did you mean namesrv\\?\\)`));
+  await writeFile(config, '{"port": 80,');
+  refused(run('--config', config), new RegExp(`config file ${config} is not valid JSON`));
+  refused(run('--config', join(dir, 'missing.json')), /config file .*missing\.json: not found/);
 });

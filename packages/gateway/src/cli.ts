@@ -69,6 +69,45 @@ Clients: new WebSocketTransport({ url: "ws://HOST:PORT/rmq", token }) from @rock
 
 type Opts = Record<string, unknown>;
 
+/** A mistake in how the command was called: exit code 2 (runtime failures exit 1). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Every flag the help names: the parser refuses the rest, so help and parser cannot drift. */
+const KNOWN_FLAGS: ReadonlySet<string> = new Set([...HELP.matchAll(/--([a-z][a-z-]+)/g)].map((m) => m[1]!));
+/** Config file keys: the flags in camelCase (`no-*` as the option they turn off), plus the object form of static tokens. */
+const CONFIG_KEYS: ReadonlySet<string> = new Set([
+  ...[...KNOWN_FLAGS].map((f) => (f.startsWith('no-') ? f.slice(3) : f)).map((f) => f.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())),
+  'staticTokens',
+]);
+
+/** The known name closest to `name` (edit distance ≤ 2), for "did you mean". */
+function closest(name: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+const unknown = (what: string, name: string, known: Iterable<string>, prefix = ''): UsageError => {
+  const near = closest(name, known);
+  return new UsageError(`unknown ${what} ${prefix}${name}${near ? ` (did you mean ${prefix}${near}?)` : ''} (see --help)`);
+};
+
 const BOOL_FLAGS = new Set(['enable-consumer', 'dev', 'no-dev', 'no-demo', 'jwt-allow-no-expiry', 'help']);
 const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
@@ -77,11 +116,12 @@ export function parseArgs(argv: string[]): Opts {
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
     if (a === '-h') a = '--help';
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a} (see --help)`);
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${a} (see --help)`);
     let key = a.slice(2);
     let value: string | undefined;
     const eq = key.indexOf('=');
     if (eq > 0) { value = key.slice(eq + 1); key = key.slice(0, eq); }
+    if (!KNOWN_FLAGS.has(key)) throw unknown('option', key, KNOWN_FLAGS, '--');
     if (BOOL_FLAGS.has(key)) {
       if (key === 'no-dev') o.dev = false;
       else if (key === 'no-demo') o.demo = false;
@@ -90,7 +130,7 @@ export function parseArgs(argv: string[]): Opts {
     }
     if (value === undefined) {
       value = argv[++i];
-      if (value === undefined) throw new Error(`${a} needs a value (see --help)`);
+      if (value === undefined) throw new UsageError(`${a} needs a value (see --help)`);
     }
     if (key === 'static-token') {
       const list = (o.staticToken as string[] | undefined) ?? [];
@@ -178,7 +218,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   }
   let file: Opts = {};
   const configPath = (flags.config ?? env.ROCKETMQ_EDGE_CONFIG) as string | undefined;
-  if (configPath) file = JSON.parse(readFileSync(configPath, 'utf8')) as Opts;
+  if (configPath) file = readConfig(configPath);
   const o: Opts = { ...file, ...fromEnv(env), ...flags };
 
   const logLevel = String(o.logLevel ?? 'info');
@@ -348,6 +388,25 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   }
 }
 
+/** The config file's options; a missing or unreadable file, invalid JSON or an unknown key is a usage error naming it. */
+function readConfig(path: string): Opts {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`config file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message}`);
+  }
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError(`config file ${path} must hold a JSON object of options`);
+  for (const k of Object.keys(o)) if (!CONFIG_KEYS.has(k)) throw unknown(`key in ${path}:`, k, CONFIG_KEYS);
+  return o as Opts;
+}
+
 /**
  * Where the embedded broker runs. `auto`: on a thread of its own when the host has cores to run
  * the relay and the broker in parallel (each costs about as much CPU per message as the other);
@@ -364,6 +423,6 @@ const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(imp
 if (isMain) {
   main().catch((e: Error) => {
     process.stderr.write(`rocketmq-edge: ${e.message}\n`);
-    process.exit(1);
+    process.exit(e instanceof UsageError ? 2 : 1);
   });
 }
