@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,4 +107,27 @@ test('unknown flags and config keys are refused in one line with the nearest nam
   await writeFile(config, '{"port": 80,');
   refused(run('--config', config), new RegExp(`config file ${config} is not valid JSON`));
   refused(run('--config', join(dir, 'missing.json')), /config file .*missing\.json: not found/);
+  refused(run('--port', '70000'), /--port must be a port number 0\.\.65535 \(0 = any free port\), got 70000/);
+  refused(run('--namesrv', '10.0.0.1;10.0.0.2:9876', '--static-token', 't=x'), /--namesrv entry "10\.0\.0\.1" is not host:port/);
+});
+
+test('a port in use is one line naming the port and what to do, exit code 1; the banner names no demo page under --no-demo', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  t.after(() => taken.close());
+  const port = (taken.address() as AddressInfo).port;
+  const common = ['--namesrv', '127.0.0.1:1', '--static-token', 't=orders-*', '--no-demo', '--log-level', 'warn'];
+  const busy = spawnSync(process.execPath, [BIN, '--port', String(port), ...common], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(busy.status, 1, busy.stderr);
+  assert.equal(busy.stderr.trim(), `rocketmq-edge: port ${port} on 127.0.0.1 is in use: stop what listens there, or pass another --port (0 = any free port)`);
+  const child = spawn(process.execPath, [BIN, '--port', '0', ...common], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner: ${err}`)), 20_000);
+    child.stderr.on('data', () => { if (err.includes('health')) { clearTimeout(timer); resolve(); } });
+  });
+  assert.match(err, /WebSocket : ws:\/\//);
+  assert.doesNotMatch(err, /demo page/);
 });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import type { JwtAuthOptions } from './auth.js';
+import { parseHostPort } from '@rocketmq-edge/transport-tcp';
 import { startGateway, type GatewayOptions } from './gateway.js';
 import type { LogLevel } from '@rocketmq-edge/broker';
 
@@ -161,7 +162,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Opts {
 const num = (v: unknown, name: string): number | undefined => {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${String(v)}`);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a non-negative number, got ${String(v)}`);
   return n;
 };
 const list = (v: unknown): string[] | undefined =>
@@ -224,7 +225,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const logLevel = String(o.logLevel ?? 'info');
   const logger = pino({ level: logLevel, name: 'rocketmq-edge' }, pino.destination(2));
   const host = String(o.host ?? '127.0.0.1');
-  const port = num(o.port, '--port') ?? 8080;
+  const port = portNumber(o.port, '--port') ?? 8080;
   const dataDir = resolve(String(o.data ?? './data'));
   const embedded = o.namesrv === undefined;
 
@@ -262,6 +263,11 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
 
   let emb: { namesrvAddr: string; close(): Promise<void> } | undefined;
   let namesrvAddr = o.namesrv as string | undefined;
+  if (namesrvAddr !== undefined) {
+    const entries = String(namesrvAddr).split(';').map((x) => x.trim()).filter(Boolean);
+    if (entries.length === 0) throw new UsageError('--namesrv needs at least one "host:port" (e.g. 10.0.0.1:9876;10.0.0.2:9876)');
+    for (const x of entries) if (!parseHostPort(x)) throw new UsageError(`--namesrv entry "${x}" is not host:port (e.g. 10.0.0.1:9876)`);
+  }
   if (embedded) {
     const { startEmbedded, startEmbeddedThread } = await import('@rocketmq-edge/broker');
     mkdirSync(dataDir, { recursive: true });
@@ -269,8 +275,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     const serverOpts = {
       dataDir,
       host: '127.0.0.1',
-      namesrvPort: num(o.namesrvPort, '--namesrv-port') ?? 0,
-      brokerPort: num(o.brokerPort, '--broker-port') ?? 0,
+      namesrvPort: portNumber(o.namesrvPort, '--namesrv-port') ?? 0,
+      brokerPort: portNumber(o.brokerPort, '--broker-port') ?? 0,
       flushDiskType: flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH',
       logger: (level: LogLevel, msg: string) => brokerLog[level](msg),
     } as const;
@@ -342,6 +348,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     gw = await startGateway(gwOpts);
   } catch (e) {
     await emb?.close();
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`port ${port} on ${host} is in use: stop what listens there, or pass another --port (0 = any free port)`);
     throw e;
   }
 
@@ -377,7 +384,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   process.stdout.write(JSON.stringify(ready) + '\n');
   if (process.stderr.isTTY || logLevel !== 'silent') {
     process.stderr.write(
-      `\nrocketmq-edge gateway ready\n  demo page : ${gw.httpUrl}/\n  WebSocket : ${gw.url}\n` +
+      `\nrocketmq-edge gateway ready\n${demoDir ? `  demo page : ${gw.httpUrl}/\n` : ''}  WebSocket : ${gw.url}\n` +
       `  name server: ${namesrvAddr}${embedded ? ` (embedded, data in ${dataDir})` : ''}\n` +
       (devReason
         ? `  dev mode  : on (${devReason}); dev token for topics ["*"], /demo-config.json for loopback hosts\n`
@@ -386,6 +393,14 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       `  health    : ${gw.httpUrl}/healthz  ${gw.httpUrl}/readyz  ${gw.httpUrl}/metrics\n\n`,
     );
   }
+}
+
+/** A TCP port option (0 = any free port), or undefined when not given. */
+function portNumber(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${name} must be a port number 0..65535 (0 = any free port), got ${String(v)}`);
+  return n;
 }
 
 /** The config file's options; a missing or unreadable file, invalid JSON or an unknown key is a usage error naming it. */
