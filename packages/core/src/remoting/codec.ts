@@ -28,7 +28,7 @@ let scratch = new Uint8Array(4096);
 /**
  * Encodes a command as a frame without the TCP length prefix. With `headroom`, the frame is a
  * view that starts that many bytes into its buffer (room for a transport's header, see Transport).
- * `alloc` makes the buffer: Node callers pass Buffer.allocUnsafe, whose pool is several times
+ * `alloc` makes the storage: Node callers pass its pooled allocUnsafe, several times
  * cheaper than a fresh Uint8Array per frame (every byte of the frame is written here).
  */
 export function encodeCommand(cmd: RemotingCommand, headroom = 0, alloc = (size: number): Uint8Array => new Uint8Array(size)): Uint8Array {
