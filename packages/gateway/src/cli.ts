@@ -75,11 +75,13 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
 /** Every flag the help names: the parser refuses the rest, so help and parser cannot drift. */
 const KNOWN_FLAGS: ReadonlySet<string> = new Set([...HELP.matchAll(/--([a-z][a-z-]+)/g)].map((m) => m[1]!));
 /** Config file keys: the flags in camelCase (`no-*` as the option they turn off), plus the object form of static tokens. */
 const CONFIG_KEYS: ReadonlySet<string> = new Set([
-  ...[...KNOWN_FLAGS].map((f) => (f.startsWith('no-') ? f.slice(3) : f)).map((f) => f.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())),
+  ...[...KNOWN_FLAGS].map((f) => camel(f.startsWith('no-') ? f.slice(3) : f)),
   'staticTokens',
 ]);
 
@@ -110,7 +112,6 @@ const unknown = (what: string, name: string, known: Iterable<string>, prefix = '
 };
 
 const BOOL_FLAGS = new Set(['enable-consumer', 'dev', 'no-dev', 'no-demo', 'jwt-allow-no-expiry', 'help']);
-const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 export function parseArgs(argv: string[]): Opts {
   const o: Opts = {};

@@ -227,12 +227,13 @@ export class Relay {
     link.closed = true;
     if (this.links.get(link.key) === link) this.links.delete(link.key);
     this.counted();
-    const entries = [...link.pending.values(), ...link.queued.flatMap(([, e]) => (e ? [e] : []))];
+    // Queued two-way requests are registered in pending too (register runs before the queue).
+    const entries = [...link.pending.values()];
     link.pending.clear();
     link.queued = [];
     link.conn?.close();
     if (entries.length && !this.closed) this.opts.log?.warn({ upstream: link.key, reason, failed: entries.length }, 'upstream connection lost');
-    for (const e of new Set(entries)) {
+    for (const e of entries) {
       e.owner.fail(e, `upstream ${link.key === NAMESRV_TARGET ? 'name server' : `broker ${e.target}`} unavailable (${reason}); retry another broker`);
     }
   }

@@ -13,6 +13,7 @@ import {
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
 import type { RefusalReason } from './metrics.js';
+import { isValidTopic } from './topics.js';
 
 type Kind = 'topic' | 'group' | 'int' | 'long' | 'bool' | 'name' | 'properties' | 'expression' | 'createTopicKey';
 /** Field name → kind; a trailing `?` on the kind marks an optional field. */
@@ -83,7 +84,8 @@ export interface SchemaContext {
 
 const INT32 = /^-?\d{1,10}$/;
 const INT64 = /^-?\d{1,19}$/;
-const TOPIC = new RegExp(`^[%|\\w-]{1,${TOPIC_MAX_LENGTH}}$`);
+/** Topics by RocketMQ's rules, the same check the token's topic matching makes (topics.ts). */
+const TOPIC = { test: isValidTopic };
 const GROUP = new RegExp(`^[%|\\w-]{1,${GROUP_MAX_LENGTH}}$`);
 // Broker names, client ids, enum names: printable, no control characters.
 const NAME = /^[^\x00-\x1f\x7f]{1,255}$/;
@@ -197,7 +199,7 @@ function json(body: Uint8Array | undefined): unknown {
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-const str = (x: unknown, re: RegExp): x is string => typeof x === 'string' && re.test(x);
+const str = (x: unknown, re: { test(s: string): boolean }): x is string => typeof x === 'string' && re.test(x);
 const list = (x: unknown): x is unknown[] => Array.isArray(x) && x.length <= MAX_LIST;
 const CONSUME_FROM = /^CONSUME_FROM_(LAST_OFFSET|FIRST_OFFSET|TIMESTAMP|LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST|MIN_OFFSET|MAX_OFFSET)$/;
 
