@@ -36,9 +36,9 @@ export interface PullArgs {
 
 const GROUP = 'rocketmq_edge_testing';
 
-/** Runs `fn` with a fresh remoting client over TCP, closed afterwards. */
-async function withClient<T>(fn: (client: RemotingClient) => Promise<T>): Promise<T> {
-  const transport = new TcpTransport();
+/** Runs `fn` with a RemotingClient over a fresh TcpTransport (name servers optional), closing both afterwards. */
+export async function withClient<T>(namesrvAddr: string | undefined, fn: (client: RemotingClient) => Promise<T>): Promise<T> {
+  const transport = new TcpTransport(namesrvAddr !== undefined ? { namesrvAddr } : {});
   const client = new RemotingClient(transport);
   try {
     return await fn(client);
@@ -88,7 +88,7 @@ async function pullWith(client: RemotingClient, a: PullArgs): Promise<PullResult
 
 /** One PULL_MESSAGE (no long polling, no offset commit) against a broker. */
 export async function pullMessages(a: PullArgs): Promise<PullResult> {
-  return withClient((client) => pullWith(client, a));
+  return withClient(undefined, (client) => pullWith(client, a));
 }
 
 interface Route {
@@ -102,7 +102,7 @@ interface Route {
  * An unknown topic gives []; an unreachable broker of the route throws.
  */
 export async function readAll(a: { namesrvAddr: string; topic: string; timeoutMs?: number }): Promise<MessageExt[]> {
-  return withClient(async (client) => {
+  return withClient(undefined, async (client) => {
     const namesrv = a.namesrvAddr.split(';')[0]!.trim();
     const r = await client.invoke(namesrv, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: a.topic }), a.timeoutMs ?? 5000);
     if (r.code === ResponseCode.TOPIC_NOT_EXIST) return [];

@@ -13,6 +13,7 @@ import {
   createRequest,
   parseLenientJson,
 } from '@rocketmq-edge/core/internal';
+import { withClient } from '@rocketmq-edge/broker/testing';
 import { TcpTransport } from './index.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -102,17 +103,8 @@ export async function spawnBrokerCli(
   };
 }
 
-/** Runs `fn` with a RemotingClient over a fresh TcpTransport, closing both afterwards. */
-export async function withClient<T>(namesrvAddr: string, fn: (client: RemotingClient) => Promise<T>): Promise<T> {
-  const transport = new TcpTransport({ namesrvAddr });
-  const client = new RemotingClient(transport);
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-    await transport.close();
-  }
-}
+/** A RemotingClient over a fresh TcpTransport for the duration of `fn` (the broker's test helper). */
+export { withClient };
 
 export interface RouteData {
   brokerDatas: { brokerName: string; brokerAddrs: Record<string, string> }[];
