@@ -1,5 +1,5 @@
 // The demo page in real Chromium against the real gateway CLI (embedded broker, fresh data dir):
-// publishes, survives gateway restarts, refuses bad tokens without a retry loop. Every
+// publishes, pauses a stream through gateway restarts, refuses bad tokens without a retry loop. Every
 // acknowledged send is looked up in the broker's store (readAll).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,38 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { readAll } from '@rocketmq-edge/broker/testing';
 import type {} from '../apps/demo/src/app.js'; // window.__demo typings
 import type { ResultEntry } from '../apps/demo/src/app.js';
+import { assertAllStored, stored, type Stored } from './demo-support.js';
 import {
   CHROMIUM, CHROMIUM_ARGS, GatewayProcess, ROOT, freePort, hs256, namesrvOf, sleep, tempDir, until,
 } from './support.js';
 
 const ARTIFACTS = join(ROOT, 'test-results/e2e');
-
-interface Stored { msgId: string; queueId: number; queueOffset: number; keys?: string; body: string }
-
-async function stored(namesrvAddr: string, topic: string): Promise<Map<string, Stored[]>> {
-  const msgs = await readAll({ namesrvAddr, topic });
-  const byId = new Map<string, Stored[]>();
-  for (const m of msgs) {
-    const s = { msgId: m.msgId, queueId: m.queueId, queueOffset: m.queueOffset, keys: m.properties.KEYS,
-      body: new TextDecoder().decode(m.body) };
-    byId.set(m.msgId, [...(byId.get(m.msgId) ?? []), s]);
-  }
-  return byId;
-}
-
-/** Every acknowledged result is stored, on the queue and offset its SendResult named. */
-function assertAllStored(acked: ResultEntry[], byId: Map<string, Stored[]>): void {
-  const missing = acked.filter((r) => !byId.has(r.msgId!));
-  assert.equal(missing.length, 0, `${missing.length} acknowledged sends not in the broker, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
-  for (const r of acked) {
-    const copies = byId.get(r.msgId!)!;
-    assert.ok(copies.some((s) => s.queueId === r.queue!.queueId && s.queueOffset === r.queueOffset),
-      `msgId ${r.msgId}: SendResult says q${r.queue!.queueId}@${r.queueOffset}, stored at ${JSON.stringify(copies.map((c) => [c.queueId, c.queueOffset]))}`);
-  }
-}
 
 /** Per ordered key: one queue, and acknowledged events stored in the order they were sent. */
 function assertOrdered(acked: ResultEntry[], byId: Map<string, Stored[]>): number {
@@ -54,7 +30,7 @@ function assertOrdered(acked: ResultEntry[], byId: Map<string, Stored[]>): numbe
   return keys.size;
 }
 
-describe('demo page in Chromium', { timeout: 170_000 }, () => {
+describe('demo page in Chromium', { timeout: 240_000 }, () => {
   let browser: Browser;
   let gateway: GatewayProcess;
   let port: number;
@@ -118,29 +94,50 @@ describe('demo page in Chromium', { timeout: 170_000 }, () => {
     await page.screenshot({ path: join(ARTIFACTS, 'demo.png') });
   });
 
-  test('gateway stopped and restarted while publishing: reconnects by itself, no acknowledged event lost', async () => {
+  test('gateway stopped and restarted while streaming: the stream pauses, sends and fails nothing while disconnected, resumes by itself', async () => {
     const topic = (await page.evaluate(() => window.__demo.config()!.topic));
     const statesBefore = (await page.evaluate(() => window.__demo.states())).length;
-    await page.evaluate(() => {
-      (window as unknown as { __run: Promise<unknown> }).__run = window.__demo.stream(1500, { concurrency: 8, intervalMs: 8 });
-    });
+    const concurrency = 8;
+    const events = 300;
+    const stats = () => page.evaluate(() => window.__demo.stats());
+    let sent = (await stats()).sent;
+    await page.evaluate(([n, c]) => {
+      (window as unknown as { __run: Promise<unknown> }).__run = window.__demo.stream(n!, { concurrency: c, intervalMs: 8 });
+    }, [events, concurrency]);
 
     // Two outages: a graceful stop, then a crash. Same port, same data dir.
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-      await sleep(1200);
+      await until(async () => (await stats()).sent >= sent + 60, 20_000, `60 events sent before the ${signal}`);
       await gateway.stop(signal);
       await until(() => page.evaluate(() => window.__demo.state().type === 'reconnecting'), 10_000, `reconnecting after ${signal}`);
       assert.equal(await page.getByTestId('conn').getAttribute('data-state'), 'reconnecting');
       assert.match((await page.getByTestId('conn-text').textContent())!, /reconnecting · attempt \d+/);
+
+      // The page says the stream is paused, and why.
+      await until(async () => await page.getByTestId('stream-state').getAttribute('data-state') === 'paused', 10_000, `paused after ${signal}`);
+      assert.match((await page.getByTestId('stream-state').textContent())!, new RegExp(`^Paused at \\d+ of ${events}: waiting for the gateway \\(reconnecting`));
+      // Sends that were in flight when the link went end (acknowledged if the gateway drained
+      // them, else failed); after that the page sends nothing and nothing fails while it waits.
+      await until(async () => (await stats()).inFlight === 0, 10_000, `in-flight sends ended after ${signal}`);
+      const paused = await stats();
+      await sleep(1500);
+      assert.deepEqual(await stats(), paused, `nothing sent or failed while the gateway is down (${signal})`);
+      assert.equal(await page.getByTestId('stream-state').getAttribute('data-state'), 'paused');
+
       gateway = await GatewayProcess.start({ port, dataDir: data.path });
       await until(() => page.evaluate(() => window.__demo.state().type === 'connected'), 20_000, `connected after ${signal} restart`);
+      // It resumes by itself.
+      await until(async () => (await stats()).sent > paused.sent, 10_000, `stream resumed after ${signal} restart`);
+      sent = paused.sent;
     }
 
     const summary = await page.evaluate(() => (window as unknown as { __run: Promise<{ run: number; issued: number; acked: number; failed: number }> }).__run);
-    assert.equal(summary.issued, 1500);
+    assert.equal(summary.issued, events, 'the stream sent every event in the end');
     assert.equal(summary.acked + summary.failed, summary.issued, 'every event ends acknowledged or failed');
+    assert.equal(await page.getByTestId('stream-state').getAttribute('data-state'), 'done');
 
-    const states = (await page.evaluate(() => window.__demo.states())).slice(statesBefore).map((s) => s.type);
+    const allStates = (await page.evaluate(() => window.__demo.states())).slice(statesBefore);
+    const states = allStates.map((s) => s.type);
     assert.ok(states.filter((t) => t === 'reconnecting').length >= 2, `states: ${states.join(' ')}`);
     assert.ok(states.filter((t) => t === 'connected').length >= 2, `states: ${states.join(' ')}`);
     assert.ok(!states.includes('refused'));
@@ -155,17 +152,30 @@ describe('demo page in Chromium', { timeout: 170_000 }, () => {
     assert.equal(acked.length, summary.acked);
     assertAllStored([...acked, after], await stored(namesrvOf(gateway.ready), topic));
 
+    // Nothing was sent while disconnected: every event went out while the page saw "connected",
+    // so the only failures are sends in flight when a link went down (at most `concurrency` each).
+    const outages: [number, number][] = [];
+    for (let i = 0; i < allStates.length; i++) {
+      if (allStates[i]!.type !== 'reconnecting' || allStates[i - 1]?.type === 'reconnecting') continue;
+      const back = allStates.slice(i).find((s) => s.type === 'connected');
+      outages.push([allStates[i]!.at, back?.at ?? Infinity]);
+    }
+    const duringOutage = results.filter((r) => outages.some(([from, to]) => r.issuedAt > from && r.issuedAt < to));
+    assert.deepEqual(duringOutage.map((r) => r.n), [], 'events sent while disconnected');
+    assert.ok(failed.length <= concurrency * outages.length, `${failed.length} failed: ${failed.slice(0, 3).map((r) => r.error).join('; ')}`);
+    assert.ok(results.some((r) => r.issuedAt > outages.at(-1)![1]), 'events sent after the last reconnect');
+
     // Failures are shown and counted, not swallowed.
-    const stats = await page.evaluate(() => window.__demo.stats());
-    assert.equal(await page.getByTestId('stat-failed').textContent(), String(stats.failed));
+    const total = await stats();
+    assert.equal(await page.getByTestId('stat-failed').textContent(), String(total.failed));
     assert.ok(failed.every((r) => r.error && r.error.length > 0));
-    if (stats.failed > 0) {
+    if (total.failed > 0) {
       await page.locator('#failures-only').check();
-      assert.equal(await page.locator('[data-testid="results"] tr[data-ok="false"]').count(), Math.min(200, stats.failed));
+      assert.equal(await page.locator('[data-testid="results"] tr[data-ok="false"]').count(), Math.min(200, total.failed));
       await page.screenshot({ path: join(ARTIFACTS, 'demo-failures.png') });
       await page.locator('#failures-only').uncheck();
     }
-    console.log(`# restart run: ${summary.acked} acknowledged (all stored), ${summary.failed} failed and shown; states: ${states.join(' → ')}`);
+    console.log(`# restart run: ${summary.acked} acknowledged (all stored), ${summary.failed} failed (in flight at an outage) and shown; states: ${states.join(' → ')}`);
     await page.screenshot({ path: join(ARTIFACTS, 'demo-after-restart.png'), fullPage: true });
   });
 

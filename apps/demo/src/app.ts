@@ -36,6 +36,8 @@ export interface ResultEntry {
   brokerAddr?: string;
   error?: string;
   latencyMs: number;
+  /** When the send was issued (epoch ms); `at` is when it ended. */
+  issuedAt: number;
   at: number;
 }
 
@@ -51,7 +53,11 @@ export interface StreamOptions {
   topic?: string;
 }
 
+/** `issued` counts the events actually sent: fewer than asked when stopped or refused. */
 export interface StreamSummary { run: number; issued: number; acked: number; failed: number; ms: number }
+
+/** What the latest stream is doing: `paused` while the gateway is unreachable, `ended` when it refused. */
+export type StreamStateType = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'ended';
 
 interface Stats { sent: number; acked: number; failed: number; inFlight: number }
 
@@ -88,6 +94,10 @@ let runs = 0;
 let stopRequested = false;
 let streaming = 0;
 let progress = { done: 0, total: 0 };
+let streamState: StreamStateType = 'idle';
+let lastSummary: StreamSummary | undefined;
+/** Woken on every connection state change and on stop: streams paused for the connection look again. */
+let wake: (() => void)[] = [];
 
 // ---------------------------------------------------------------------------------------------
 // DOM helpers
@@ -133,6 +143,7 @@ async function loadConfig(): Promise<DemoConfig> {
 function onState(s: ConnState): void {
   current = { type: s.type, reason: s.reason, attempt: s.attempt, delayMs: s.delayMs };
   states.push({ ...current, at: Date.now() });
+  wakeAll();
 
   const conn = tid('conn');
   conn.dataset.state = s.type;
@@ -150,8 +161,8 @@ function onState(s: ConnState): void {
     banner(`The gateway refused this connection${s.reason ? ` — ${s.reason}` : ''}. ` +
       'The page does not retry a refused token: fix it (add ?token=… to the address) and reload.', 'bad');
   } else if (s.type === 'reconnecting') {
-    banner('Connection to the gateway lost. Reconnecting by itself; sends wait for it or fail visibly — ' +
-      'a row is green only when the broker acknowledged it.', 'warn');
+    banner('Connection to the gateway lost. Reconnecting by itself; a running stream pauses until then. ' +
+      'Sends that were in flight end acknowledged or fail visibly — a row is green only when the broker acknowledged it.', 'warn');
   } else if (s.type === 'connected') {
     banner(null);
   }
@@ -183,8 +194,11 @@ async function start(): Promise<void> {
   producer = new Producer({ transport, producerGroup: 'demo-browser', sendMsgTimeout: 5000 });
   await producer.start();
   addEventListener('pagehide', () => { void producer?.shutdown(); });
+  // Connect now, whatever the route lookup below makes of the topic: the page shows the
+  // connection state from the start, and a stream waits for "connected".
+  transport.open();
 
-  // Look the topic up at once: it opens the connection and shows where messages will go.
+  // Look the topic up at once: it shows where messages will go.
   producer.fetchPublishMessageQueues(config.topic).then(
     (mqs) => {
       const brokers = [...new Set(mqs.map((q) => q.brokerName))].join(', ');
@@ -217,6 +231,7 @@ async function publish(msg: Message, kind: Kind, extra: Partial<ResultEntry> = {
   stats.sent++;
   stats.inFlight++;
   schedule();
+  const issuedAt = Date.now();
   const t0 = performance.now();
   let entry: ResultEntry;
   try {
@@ -224,13 +239,13 @@ async function publish(msg: Message, kind: Kind, extra: Partial<ResultEntry> = {
     const r = await producer.send(msg, opts);
     entry = {
       ...base, ok: true, status: r.sendStatus, msgId: r.msgId, offsetMsgId: r.offsetMsgId, queue: r.messageQueue,
-      queueOffset: r.queueOffset, brokerAddr: r.brokerAddr, latencyMs: performance.now() - t0, at: Date.now(),
+      queueOffset: r.queueOffset, brokerAddr: r.brokerAddr, latencyMs: performance.now() - t0, issuedAt, at: Date.now(),
     };
     stats.acked++;
     latencies.push(entry.latencyMs);
     if (latencies.length > LATENCY_SAMPLES) latencies.splice(0, latencies.length - LATENCY_SAMPLES);
   } catch (err) {
-    entry = { ...base, ok: false, error: errorText(err), latencyMs: performance.now() - t0, at: Date.now() };
+    entry = { ...base, ok: false, error: errorText(err), latencyMs: performance.now() - t0, issuedAt, at: Date.now() };
     stats.failed++;
     console.warn(`send #${n} failed:`, err);
   } finally {
@@ -260,6 +275,32 @@ function limiter(max: number) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function wakeAll(): void {
+  const w = wake;
+  wake = [];
+  for (const f of w) f();
+}
+
+/**
+ * Resolves true once the transport is connected (at once if it is), false when the stream should
+ * end instead: stop asked for, or the connection refused or closed for good. While it waits the
+ * stream is shown as paused: sending into a lost connection would only fail one event after another.
+ */
+async function connected(): Promise<boolean> {
+  while (!stopRequested && (current.type === 'connecting' || current.type === 'reconnecting')) {
+    setStreamState('paused');
+    await new Promise<void>((r) => wake.push(r));
+  }
+  if (stopRequested || current.type !== 'connected') return false;
+  if (streamState === 'paused') setStreamState('running');
+  return true;
+}
+
+function setStreamState(s: StreamStateType): void {
+  streamState = s;
+  schedule();
+}
+
 async function stream(n: number, opts: StreamOptions = {}): Promise<StreamSummary> {
   await hook.ready;
   const run = ++runs;
@@ -269,21 +310,31 @@ async function stream(n: number, opts: StreamOptions = {}): Promise<StreamSummar
   const gate = limiter(Math.max(1, opts.concurrency ?? 16));
   const lanes = new Map<string, Promise<unknown>>();
   const seqs = new Map<string, number>();
-  const pending: Promise<ResultEntry>[] = [];
+  const pending: Promise<ResultEntry | undefined>[] = [];
   const t0 = performance.now();
   stopRequested = false;
   streaming++;
   progress = { done: 0, total: n };
+  setStreamState('running');
   syncButtons();
 
+  let issued = 0;
+  // Waits for the connection right before sending: an ordered event queued behind its key's
+  // previous one may come due during an outage. Not sent (undefined) when the stream ends first.
   const one = async (msg: Message, extra: Partial<ResultEntry>, sendOpts?: SendOptions) => {
-    try { return await publish(msg, 'stream', extra, sendOpts); } finally { gate.release(); progress.done++; }
+    try {
+      if (!(await connected())) return undefined;
+      issued++;
+      const r = await publish(msg, 'stream', extra, sendOpts);
+      progress.done++;
+      return r;
+    } finally {
+      gate.release();
+    }
   };
 
-  let issued = 0;
-  for (let i = 0; i < n && !stopRequested; i++) {
+  for (let i = 0; i < n && (await connected()); i++) {
     if (opts.intervalMs) await sleep(opts.intervalMs);
-    issued++;
     if (orderedEvery > 0 && i % orderedEvery === 0) {
       // Ordered: one lane per key, each send waits for the previous one of its key, same queue.
       const key = `order-${run}-${(i / orderedEvery) % orderedKeys}`;
@@ -302,16 +353,18 @@ async function stream(n: number, opts: StreamOptions = {}): Promise<StreamSummar
       pending.push(one(msg, { run, i }));
     }
   }
-  const done = await Promise.all(pending);
+  const done = (await Promise.all(pending)).filter((r): r is ResultEntry => r !== undefined);
   streaming--;
-  syncButtons();
-  schedule();
-  return {
+  const summary = {
     run, issued,
     acked: done.filter((r) => r.ok).length,
     failed: done.filter((r) => !r.ok).length,
     ms: Math.round(performance.now() - t0),
   };
+  lastSummary = summary;
+  setStreamState(issued === n ? 'done' : stopRequested ? 'stopped' : 'ended');
+  syncButtons();
+  return summary;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,6 +422,9 @@ function render(): void {
   const prog = tid<HTMLProgressElement>('progress');
   prog.max = Math.max(1, progress.total);
   prog.value = progress.done;
+  const ss = tid('stream-state');
+  ss.dataset.state = streamState;
+  ss.textContent = streamText();
 
   const failuresOnly = $<HTMLInputElement>('#failures-only').checked;
   const body = tid('results');
@@ -379,6 +435,25 @@ function render(): void {
   body.prepend(frag);
   while (body.childElementCount > MAX_ROWS) body.lastElementChild!.remove();
   tid('empty').hidden = body.childElementCount > 0;
+}
+
+function streamText(): string {
+  const { done, total } = progress;
+  const s = lastSummary;
+  const counts = s ? `${s.acked} acknowledged, ${s.failed} failed` : '';
+  switch (streamState) {
+    case 'idle': return 'No stream yet.';
+    case 'running': return `Running: ${done} of ${total} events answered.`;
+    case 'paused': {
+      const attempt = current.attempt ? `, attempt ${current.attempt}` : '';
+      return `Paused at ${done} of ${total}: waiting for the gateway (${current.type}${attempt}). ` +
+        'Resumes by itself when connected; Stop ends the stream.';
+    }
+    case 'done': return `Done: ${total} events sent, ${counts}.`;
+    case 'stopped': return `Stopped after ${s?.issued ?? done} of ${total} events: ${counts}.`;
+    case 'ended': return `Ended after ${s?.issued ?? done} of ${total} events (${counts}): ` +
+      `the connection is ${current.type}${current.reason ? ` — ${current.reason}` : ''}.`;
+  }
 }
 
 function rerender(): void {
@@ -423,7 +498,7 @@ function wire(): void {
       orderedEvery: f.get('ordered') ? 4 : 0,
     });
   });
-  $('#stop').addEventListener('click', () => { stopRequested = true; });
+  $('#stop').addEventListener('click', stop);
   $('#failures-only').addEventListener('change', rerender);
 
   // Page interactions as events: every click while the box is ticked.
@@ -437,12 +512,17 @@ function wire(): void {
   }, true);
 }
 
+function stop(): void {
+  stopRequested = true;
+  wakeAll();
+}
+
 const hook: DemoHook = {
   ready: Promise.resolve(),
   config: () => config,
   stream,
   send: (msg) => publish(msg, 'form'),
-  stop: () => { stopRequested = true; },
+  stop,
   stats: () => ({ ...stats }),
   results: () => results.map((r) => ({ ...r })),
   state: () => ({ ...current }),
