@@ -185,8 +185,12 @@ function banner(text: string | null, kind: 'bad' | 'warn' = 'bad'): void {
 
 async function start(): Promise<void> {
   config = await loadConfig();
-  tid<HTMLInputElement>('topic').value = config.topic;
+  // Shown as the field's value (what is sent), unless the user typed one meanwhile.
+  const topicInput = tid<HTMLInputElement>('topic');
+  if (!topicInput.value) topicInput.value = config.topic;
+  for (const e of document.querySelectorAll('.topic-name')) e.textContent = config.topic;
   tid('conn-url').textContent = config.wsUrl;
+  tid('conn-url').title = config.wsUrl;
   onState({ type: 'connecting' });
 
   const transport = new WebSocketTransport({ url: config.wsUrl, token: config.token || undefined });
@@ -392,20 +396,23 @@ function row(r: ResultEntry): HTMLElement {
   const status = r.ok
     ? el('span', { class: `badge ${r.status === 'SEND_OK' ? 'ok' : 'warn'}` }, r.status ?? 'OK')
     : el('span', { class: 'badge bad' }, 'FAILED');
+  // data-label names the column where narrow screens show each row as a card (style.css).
+  const n = el('td', { class: 'c-n' }, String(r.n));
+  const latency = el('td', { class: 'num c-lat' }, fmtMs(r.latencyMs));
+  const keysCell = el('td', { class: 'mono keys', 'data-label': 'tags · keys', title: keys }, keys);
   if (!r.ok) {
     return el('tr', { class: 'fail new', 'data-ok': 'false' },
-      el('td', {}, String(r.n)), el('td', {}, status),
+      n, el('td', { class: 'c-status' }, status),
       el('td', { class: 'err', colspan: '3' }, r.error ?? 'failed'),
-      el('td', { class: 'num' }, fmtMs(r.latencyMs)), el('td', { class: 'mono keys', title: keys }, keys));
+      latency, keysCell);
   }
   const q = r.queue;
   return el('tr', { class: 'new', 'data-ok': 'true' },
-    el('td', {}, String(r.n)), el('td', {}, status),
-    el('td', { class: 'mono', title: `offsetMsgId ${r.offsetMsgId ?? ''}` }, r.msgId ?? ''),
-    el('td', { class: 'mono', title: 'topic · queue id @ queue offset' }, q ? `${q.topic} · q${q.queueId} @${r.queueOffset}` : ''),
-    el('td', { class: 'mono', title: `broker ${q?.brokerName ?? ''} (address alias issued by the gateway)` }, r.brokerAddr ?? ''),
-    el('td', { class: 'num' }, fmtMs(r.latencyMs)),
-    el('td', { class: 'mono keys', title: keys }, keys));
+    n, el('td', { class: 'c-status' }, status),
+    el('td', { class: 'mono id', 'data-label': 'msgId', title: `offsetMsgId ${r.offsetMsgId ?? ''}` }, r.msgId ?? ''),
+    el('td', { class: 'mono queue', 'data-label': 'queue', title: 'topic · queue id @ queue offset' }, q ? `${q.topic} · q${q.queueId} @${r.queueOffset}` : ''),
+    el('td', { class: 'mono', 'data-label': 'broker', title: `broker ${q?.brokerName ?? ''} (address alias issued by the gateway)` }, r.brokerAddr ?? ''),
+    latency, keysCell);
 }
 
 function render(): void {
@@ -482,6 +489,8 @@ function describe(target: EventTarget | null): string {
 function wire(): void {
   $<HTMLFormElement>('#send-form').addEventListener('submit', (e) => {
     e.preventDefault();
+    // Only what the fields hold: the browser refused the submit if Topic or Body is empty, and
+    // empty Tags / Keys (showing their "e.g." hint) are left out of the message.
     const f = new FormData(e.target as HTMLFormElement);
     const str = (k: string) => String(f.get(k) ?? '').trim();
     const msg: Message = { topic: str('topic'), body: String(f.get('body') ?? '') };
@@ -492,18 +501,21 @@ function wire(): void {
 
   $<HTMLFormElement>('#stream-form').addEventListener('submit', (e) => {
     e.preventDefault();
+    // Both numbers are required and range-checked by the browser: no hidden default is used.
     const f = new FormData(e.target as HTMLFormElement);
-    void stream(Number(f.get('count')) || 1000, {
-      concurrency: Number(f.get('concurrency')) || 16,
+    void stream(Number(f.get('count')), {
+      concurrency: Number(f.get('concurrency')),
       orderedEvery: f.get('ordered') ? 4 : 0,
     });
   });
   $('#stop').addEventListener('click', stop);
   $('#failures-only').addEventListener('change', rerender);
 
-  // Page interactions as events: every click while the box is ticked.
+  // Page interactions as events: every click while the box is ticked (off on a fresh page), but
+  // not the clicks on the box itself: turning capture on or off is not an interaction to publish.
   document.addEventListener('click', (e) => {
     if (!config || !$<HTMLInputElement>('#capture').checked) return;
+    if (e.target instanceof Node && $('#capture-label').contains(e.target)) return;
     const target = describe(e.target);
     void publish({
       topic: config.topic, tags: 'click', keys: target,
