@@ -432,6 +432,8 @@ function render(): void {
   const ss = tid('stream-state');
   ss.dataset.state = streamState;
   ss.textContent = streamText();
+  // A live region: screen readers announce pauses and the end, not every count while running.
+  ss.ariaBusy = String(streamState === 'running');
 
   const failuresOnly = $<HTMLInputElement>('#failures-only').checked;
   const body = tid('results');
