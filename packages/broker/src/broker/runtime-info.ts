@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ResponseCode, VERSION_4_9_8, createResponse, fastjsonString, javaHashMapOrder } from '@rocketmq-edge/core/internal';
 import type { RemotingServer } from '../remoting-server.js';
 import type { MessageStore } from '../store/message-store.js';
+import type { Series } from '../store/store-stats.js';
 import { SCHEDULE_TOPIC } from './topic-config.js';
 import { formatRuntime, humanReadableByteCount, javaDouble, javaFixed } from './java-text.js';
 
@@ -42,7 +43,7 @@ function disk(dir: string): Disk {
   }
 }
 
-const tps = (store: MessageStore, series: 'put' | 'getFound' | 'getMiss' | 'transferred', now: number) =>
+const tps = (store: MessageStore, series: Series, now: number) =>
   [10, 60, 600].map((w) => javaDouble(store.stats.tps(series, w, now))).join(' ');
 
 /** The runtime info entries in the order a 4.9.8 broker puts them into its HashMap. */
