@@ -15,6 +15,7 @@ import { ConsumerOffsets } from './consumer-offsets.js';
 import { DEFAULT_DELAY_LEVELS, makeTagsCodeOf, parseDelayLevels, type BrokerContext } from './context.js';
 import { PullService } from './pull.js';
 import { Registrar } from './registrar.js';
+import { registerRuntimeInfoProcessor } from './runtime-info.js';
 import { ScheduleService } from './schedule.js';
 import { DEFAULT_MAX_BATCH_MESSAGES, createSendProcessor } from './send.js';
 import { TIMER_TOPIC, TopicConfigManager } from './topic-config.js';
@@ -90,6 +91,9 @@ export interface Broker {
   /** Same as close(). */
   stop(): Promise<void>;
 }
+
+/** Requests one connection may have in process before the broker stops reading from it. */
+const MAX_PENDING_PER_CONNECTION = 1024;
 
 function positiveInt(name: string, v: number): number {
   if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`broker option ${name} must be a positive integer, got ${v}`);
@@ -178,7 +182,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       unknownCode: 'reply',
       logger: log,
       name: brokerName,
-      maxPendingPerConnection: 1024,
+      maxPendingPerConnection: MAX_PENDING_PER_CONNECTION,
     });
     const listening = await server.listen();
     cleanup.unshift(() => server.close());
@@ -212,6 +216,12 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     registerClientProcessors(server, ctx);
     const schedule = new ScheduleService(ctx, configDir, opts.scheduleTickMs ?? 100);
     cleanup.unshift(() => schedule.close());
+    registerRuntimeInfoProcessor(server, {
+      store,
+      dataDir,
+      delayProgress: () => schedule.levelProgress(),
+      maxPendingPerConnection: MAX_PENDING_PER_CONNECTION,
+    });
 
     const expiry = setInterval(() => consumers.expire(Date.now(), opts.clientExpireMs ?? 120_000), 10_000);
     expiry.unref();

@@ -125,6 +125,11 @@ describe('disk full', () => {
         const bodies = async () => (await readAll({ namesrvAddr: ns!.addr, topic: TOPIC })).map((m) => new TextDecoder().decode(m.body));
         assert.deepEqual(await bodies(), acked, 'exactly the acknowledged messages, in order');
         assert.ok(warnings.some((w) => /ENOSPC/.test(w)), 'the write error was logged');
+        // The runtime info (mqadmin clusterList) counts what was stored; the taken-back append is a failed put.
+        const info = await c.call(createRequest(28, undefined));
+        const table = (JSON.parse(new TextDecoder().decode(info.body)) as { table: Record<string, string> }).table;
+        assert.equal(table.msgPutTotalTodayNow, String(acked.length));
+        assert.equal(table.putMessageFailedTimes, '1');
 
         // A restart recovers the log without cutting anything: no torn record was left behind.
         c.close();

@@ -91,6 +91,11 @@ export class ScheduleService {
       .finally(() => (this.round = undefined));
   }
 
+  /** Delivery progress per delay level (1-based) that has delivered anything: [level, next offset]. */
+  levelProgress(): [level: number, offset: number][] {
+    return Object.entries(this.progress.levels).map(([q, next]) => [Number(q) + 1, next]);
+  }
+
   /** Timer-queue entries from the cursor on, as pending (offset → due) or done (empty). */
   private loadTimers(): void {
     const max = this.ctx.store.maxOffset(TIMER_TOPIC, 0);

@@ -234,7 +234,10 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
     let msgId = offsetMsgId(ctx, results[0]!.commitLogOffset);
     for (let i = 1; i < results.length; i++) msgId += ',' + offsetMsgId(ctx, results[i]!.commitLogOffset);
     const { queueId: replyQueue, queueOffset: replyOffset } = reply;
-    return ctx.store.durable(results[results.length - 1]!).then(() => okResponse(ctx, req, msgId, replyQueue, replyOffset));
+    return ctx.store.durable(results[results.length - 1]!).then(() => {
+      ctx.store.stats.recordPutTime(Date.now() - now);
+      return okResponse(ctx, req, msgId, replyQueue, replyOffset);
+    });
 }
 
 export function splitHost(addr: string): [string, number] {

@@ -31,8 +31,8 @@ export interface CommitLogOptions {
   dir: string;
   segmentSize: number;
   logger: Logger;
-  /** Appends from this offset on were taken back after a failed write (drop what indexes them). */
-  onRollback?: (offset: number) => void;
+  /** Appends from this offset on (`bytes` of them) were taken back after a failed write (drop what indexes them). */
+  onRollback?: (offset: number, bytes: number) => void;
   /** The log stopped (false, with the write error) or resumed (true) taking appends. */
   onWritableChange?: (writable: boolean, reason?: Error) => void;
 }
@@ -150,6 +150,11 @@ export class CommitLog {
   private takenBack(pos: number, epoch: number): boolean {
     for (let i = epoch; i < this.rollbacks.length; i++) if (this.rollbacks[i]! < pos) return true;
     return false;
+  }
+
+  /** Bytes appended but not yet known to be on stable storage. */
+  get unflushedBytes(): number {
+    return this.writePos - this.flushedPos;
   }
 
   get totalBytes(): number {
@@ -273,7 +278,7 @@ export class CommitLog {
     const keep: typeof this.waiters = [];
     for (const w of this.waiters) (w.pos <= offset ? keep.push(w) : w.reject(e));
     this.waiters = keep;
-    if (dropped > 0) this.opts.onRollback?.(offset);
+    if (dropped > 0) this.opts.onRollback?.(offset, dropped);
     if (wasWritable) this.opts.onWritableChange?.(false, err);
   }
 

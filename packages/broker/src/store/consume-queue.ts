@@ -73,9 +73,11 @@ export class ConsumeQueue {
     else if (this.start > 1024 && this.start > this.count) this.grow();
   }
 
-  /** Drops the newest entries whose record starts at or after `commitLogOffset` (taken back after a failed write). */
-  dropFrom(commitLogOffset: number): void {
+  /** Drops the newest entries whose record starts at or after `commitLogOffset` (taken back after a failed write); returns how many. */
+  dropFrom(commitLogOffset: number): number {
+    const before = this.count;
     while (this.count > 0 && this.data[(this.start + this.count - 1) * FIELDS]! >= commitLogOffset) this.count--;
+    return before - this.count;
   }
 
   /** First offset whose store time is ≥ `timestamp` (maxOffset if none). */

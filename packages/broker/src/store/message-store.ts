@@ -5,7 +5,8 @@ import { noopLogger } from '../logger.js';
 import { CommitLog, type FlushMode } from './commit-log.js';
 import { ConsumeQueue } from './consume-queue.js';
 import { readJsonFile, writeJsonFileAtomic } from './json-file.js';
-import { patchOffsets, tagsHashCode } from './record.js';
+import { inspectRecord, patchOffsets, tagsHashCode } from './record.js';
+import { StoreStats } from './store-stats.js';
 
 export type { FlushMode } from './commit-log.js';
 
@@ -84,6 +85,8 @@ export function defaultTagsCode(_topic: string, props: Record<string, string>): 
 export class MessageStore {
   readonly log: CommitLog;
   readonly flushMode: FlushMode;
+  /** Puts, gets, TPS and daily totals (GET_BROKER_RUNTIME_INFO). */
+  readonly stats = new StoreStats();
   private readonly queues = new Map<string, Map<number, ConsumeQueue>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly logger: Logger;
@@ -103,8 +106,13 @@ export class MessageStore {
       dir: path.join(opts.dir, 'commitlog'),
       segmentSize: opts.segmentSize ?? 64 * 1024 * 1024,
       logger: this.logger,
-      onRollback: (offset) => {
-        for (const m of this.queues.values()) for (const q of m.values()) q.dropFrom(offset);
+      onRollback: (offset, bytes) => {
+        let dropped = 0;
+        for (const m of this.queues.values()) for (const q of m.values()) dropped += q.dropFrom(offset);
+        // Taken-back appends were never stored: they count as failed puts, not as puts.
+        this.stats.putTimes -= dropped;
+        this.stats.putBytes -= bytes;
+        this.stats.putFailed += dropped;
       },
       onWritableChange: (writable, reason) => this.writableChanged(writable, reason),
     });
@@ -144,6 +152,9 @@ export class MessageStore {
     const r = setInterval(() => this.runRetention(Date.now()), this.opts.retentionIntervalMs ?? 10_000);
     r.unref();
     this.timers.push(r);
+    const s = setInterval(() => this.stats.sample(Date.now()), 1000);
+    s.unref();
+    this.timers.push(s);
   }
 
   queue(topic: string, queueId: number): ConsumeQueue {
@@ -209,12 +220,20 @@ export class MessageStore {
    */
   put(topic: string, queueId: number, record: Uint8Array, properties: Record<string, string>, storeTimestamp: number): PutResult {
     if (this.closed) throw new Error('the message store is closed');
-    const offset = this.log.prepare(record.length);
+    let offset: number;
+    try {
+      offset = this.log.prepare(record.length);
+    } catch (e) {
+      this.stats.putFailed++;
+      throw e;
+    }
     const cq = this.queue(topic, queueId);
     const queueOffset = cq.maxOffset;
     patchOffsets(record, queueOffset, offset);
     this.log.write(record, offset);
     cq.put(queueOffset, { commitLogOffset: offset, size: record.length, tagsCode: this.tagsCodeOf(topic, properties, storeTimestamp), storeTimestamp });
+    this.stats.putTimes++;
+    this.stats.putBytes += record.length;
     for (const cb of this.arrivalListeners) {
       try {
         cb(topic, queueId);
@@ -256,6 +275,13 @@ export class MessageStore {
     return q?.get(q.minOffset)?.storeTimestamp ?? -1;
   }
 
+  /** Store time of the oldest record in the commit log; -1 when it holds none (getEarliestMessageTime). */
+  earliestMessageTime(): number {
+    const rec = this.log.readRecord(this.log.minOffset);
+    const r = rec && inspectRecord(rec, 0, false);
+    return r && r.ok ? r.info.storeTimestamp : -1;
+  }
+
   readRecord(commitLogOffset: number, size?: number): Uint8Array | undefined {
     return size === undefined ? this.log.readRecord(commitLogOffset) : this.log.read(commitLogOffset, size);
   }
@@ -278,19 +304,16 @@ export class MessageStore {
     maxNums: number,
     filter?: (tagsCode: number) => boolean,
   ): GetResult {
+    const began = Date.now();
     // Write what is pending first: a failed write takes entries back, and must do so before we look.
     this.log.writePending();
     const q = this.findQueue(topic, queueId);
     const minOffset = q?.minOffset ?? 0;
     const maxOffset = q?.maxOffset ?? 0;
-    const res = (status: GetStatus, nextBeginOffset: number, records: Uint8Array[] = [], bytes = 0): GetResult => ({
-      status,
-      nextBeginOffset,
-      minOffset,
-      maxOffset,
-      records,
-      bytes,
-    });
+    const res = (status: GetStatus, nextBeginOffset: number, records: Uint8Array[] = [], bytes = 0): GetResult => {
+      this.stats.recordGet(records.length, Date.now() - began);
+      return { status, nextBeginOffset, minOffset, maxOffset, records, bytes };
+    };
     if (!q || maxOffset === 0) return res('NO_MESSAGE_IN_QUEUE', 0);
     if (offset < minOffset) return res('OFFSET_TOO_SMALL', minOffset);
     if (offset === maxOffset) return res('OFFSET_OVERFLOW_ONE', offset);
