@@ -4,6 +4,10 @@
 //   {"bundle":"core+transport-ws","min":N,"gzip":N}  what a browser app that publishes ships:
 //       `export { Producer } from '@rocketmq-edge/core';
 //        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'`, tree-shaken.
+//   {"bundle":"consumer+transport-ws","min":N,"gzip":N}  what a browser app that consumes ships:
+//       `export { LitePullConsumer } from '@rocketmq-edge/core/consumer';
+//        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'` (an entry of its own: the
+//       producer bundles above do not grow with it; not budgeted).
 //   {"bundle":"rocketmq-edge.js","min":N,"gzip":N}   the prebuilt library file
 //       dist/browser/rocketmq-edge.js (packages/transport-ws/src/browser.ts, all of its exports),
 //       which the demo, the worker and the Deno app import: what those apps really ship.
@@ -27,6 +31,10 @@ const bundles = [
   {
     name: 'core+transport-ws',
     ...app("export { Producer } from '@rocketmq-edge/core';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
+  },
+  {
+    name: 'consumer+transport-ws',
+    ...app("export { LitePullConsumer } from '@rocketmq-edge/core/consumer';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
   },
   // Same options as scripts/build.mjs uses for dist/browser/rocketmq-edge.js, so the figure is that
   // file's size without having to build it first.

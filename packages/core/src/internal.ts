@@ -14,3 +14,5 @@ export * from './route/index.js';
 export * from './producer/index.js';
 export * from './testing/memory-transport.js';
 export * from './testing/scripted.js';
+export { buildSubscriptionData, matchesTags, SUB_ALL } from './consumer/subscription.js';
+export type { SubscriptionData } from './consumer/subscription.js';

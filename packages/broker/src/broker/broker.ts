@@ -72,6 +72,17 @@ export interface BrokerOptions {
   offsetPersistIntervalMs?: number;
   /** Upper bound of a long-polling hold (default 30 s). */
   maxSuspendMs?: number;
+  /**
+   * How often held pulls are checked for messages that arrived without matching their tag filter
+   * (default 5 s, PullRequestHoldService's period); such pulls are then answered PULL_RETRY_IMMEDIATELY.
+   */
+  pullHoldCheckIntervalMs?: number;
+  /**
+   * MessageStoreConfig.accessMessageInMemoryMaxRatio (default 40): the newest this-many percent of
+   * physical memory's worth of commit log counts as in memory. A new consumer group reads a queue
+   * from offset 0 while its first message is in memory (QUERY_CONSUMER_OFFSET), else from the end.
+   */
+  accessMessageInMemoryMaxRatio?: number;
   regionId?: string;
   traceOn?: boolean;
   logger?: Logger;
@@ -156,6 +167,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       retentionIntervalMs: opts.retentionIntervalMs,
       diskProbeIntervalMs: opts.diskProbeIntervalMs,
       tagsCodeOf: makeTagsCodeOf(delayLevelsMs, tagsHashCode),
+      accessMessageInMemoryMaxRatio: opts.accessMessageInMemoryMaxRatio,
       logger: log,
     });
     cleanup.unshift(() => store.close());
@@ -210,7 +222,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     server.register(RequestCode.SEND_MESSAGE, send);
     server.register(RequestCode.SEND_MESSAGE_V2, send);
     server.register(RequestCode.SEND_BATCH_MESSAGE, send);
-    const pull = new PullService(ctx, { maxSuspendMs: opts.maxSuspendMs ?? 30_000, maxParkedPerConnection: 512 });
+    const pull = new PullService(ctx, {
+      maxSuspendMs: opts.maxSuspendMs ?? 30_000,
+      maxParkedPerConnection: 512,
+      holdCheckIntervalMs: opts.pullHoldCheckIntervalMs ?? 5000,
+    });
     cleanup.unshift(() => pull.close());
     server.register(RequestCode.PULL_MESSAGE, pull.processor);
     registerClientProcessors(server, ctx);

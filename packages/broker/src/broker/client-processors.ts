@@ -93,11 +93,19 @@ export function registerClientProcessors(server: RemotingServer, ctx: BrokerCont
     return ok(req, {}, utf8.encode(JSON.stringify({ consumerIdList: ids })));
   });
 
+  // ConsumerManageProcessor.queryConsumerOffset (4.9.8): the committed offset; for a group without one,
+  // 0 while the queue is young (min offset 0 and its first message, if any, still in memory) so that
+  // a new group reads it from the start, else QUERY_NOT_FOUND and the client applies consumeFromWhere.
   server.register(RequestCode.QUERY_CONSUMER_OFFSET, (req) => {
     const h = req.extFields ?? {};
-    const o = ctx.offsets.get(h.consumerGroup ?? '', h.topic ?? '', num(h.queueId, 0));
-    if (o === undefined) return createResponse(req, ResponseCode.QUERY_NOT_FOUND, 'Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first');
-    return ok(req, { offset: String(o) });
+    const topic = h.topic ?? '';
+    const queueId = num(h.queueId, 0);
+    const o = ctx.offsets.get(h.consumerGroup ?? '', topic, queueId);
+    if (o !== undefined) return ok(req, { offset: String(o) });
+    // 5.x clients may ask for QUERY_NOT_FOUND instead of the 0 (setZeroIfNotFound=false).
+    const young = h.setZeroIfNotFound !== 'false' && ctx.store.minOffset(topic, queueId) <= 0 && !ctx.store.checkInDiskByConsumeOffset(topic, queueId, 0);
+    if (young) return ok(req, { offset: '0' });
+    return createResponse(req, ResponseCode.QUERY_NOT_FOUND, 'Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first', {});
   });
 
   server.register(RequestCode.UPDATE_CONSUMER_OFFSET, (req) => {
@@ -116,9 +124,12 @@ export function registerClientProcessors(server: RemotingServer, ctx: BrokerCont
     const { topic, queueId } = queueArgs(req);
     return ok(req, { offset: String(ctx.store.minOffset(topic, queueId)) });
   });
+  // Without boundaryType (4.9.8 clients): the nearest message; 5.x clients choose LOWER or UPPER.
   server.register(RequestCode.SEARCH_OFFSET_BY_TIMESTAMP, (req) => {
     const { topic, queueId } = queueArgs(req);
-    return ok(req, { offset: String(ctx.store.searchOffsetByTime(topic, queueId, num(req.extFields?.timestamp, 0))) });
+    const b = req.extFields?.boundaryType?.toUpperCase();
+    const boundary = b === 'LOWER' || b === 'UPPER' ? b : 'NEAREST';
+    return ok(req, { offset: String(ctx.store.searchOffsetByTime(topic, queueId, num(req.extFields?.timestamp, 0), boundary)) });
   });
   server.register(RequestCode.GET_EARLIEST_MSG_STORETIME, (req) => {
     const { topic, queueId } = queueArgs(req);

@@ -1,8 +1,7 @@
 // Consumer groups learnt from HEART_BEAT: members (clientId → connection), subscriptions, and
 // NOTIFY_CONSUMER_IDS_CHANGED when membership changes.
-import { RequestCode, createRequest } from '@rocketmq-edge/core/internal';
+import { RequestCode, buildSubscriptionData, createRequest } from '@rocketmq-edge/core/internal';
 import type { Connection } from '../remoting-server.js';
-import { tagsHashCode } from '../store/record.js';
 
 export interface Subscription {
   topic: string;
@@ -26,15 +25,17 @@ interface Group {
   messageModel?: string;
 }
 
-/** Tag expression "A || B" → hash codes; "*" or empty → undefined (all). */
+/**
+ * Tag expression "A || B" → the tags' hash codes (FilterAPI.buildSubscriptionData, the one parser the
+ * consumer uses too); "*" or empty → undefined (all). An expression naming no tag matches nothing, as in Java.
+ */
 export function parseTagExpression(expr: string | undefined): Set<number> | undefined {
-  if (!expr || expr.trim() === '' || expr.trim() === '*') return undefined;
-  const codes = new Set<number>();
-  for (const t of expr.split('||')) {
-    const tag = t.trim();
-    if (tag) codes.add(tagsHashCode(tag));
+  try {
+    const { codeSet } = buildSubscriptionData('', expr);
+    return codeSet.length ? new Set(codeSet) : undefined;
+  } catch {
+    return new Set();
   }
-  return codes.size ? codes : undefined;
 }
 
 export class ConsumerManager {

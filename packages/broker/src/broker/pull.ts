@@ -15,6 +15,12 @@ export interface PullOptions {
   maxSuspendMs: number;
   /** Parked pulls per connection (default 4096); more are answered at once. */
   maxParkedPerConnection: number;
+  /**
+   * PullRequestHoldService's check (4.9.8: every 5 s): a parked pull whose queue has grown is
+   * answered even if what arrived does not match its filter (PULL_RETRY_IMMEDIATELY, with the
+   * offset to go on from). A matching arrival answers at once.
+   */
+  holdCheckIntervalMs: number;
 }
 
 interface Parked {
@@ -54,9 +60,12 @@ export class PullService {
   private readonly parked = new Map<string, Set<Parked>>();
   private readonly perConn = new Map<Connection, Set<Parked>>();
   private unsubscribe: () => void;
+  private readonly checker: NodeJS.Timeout;
 
   constructor(private readonly ctx: BrokerContext, private readonly opts: PullOptions) {
     this.unsubscribe = ctx.store.onArrival((topic, queueId) => this.wake(`${topic}@${queueId}`));
+    this.checker = setInterval(() => this.checkHeld(), opts.holdCheckIntervalMs);
+    this.checker.unref();
   }
 
   processor = (req: RemotingCommand, conn: Connection): RemotingCommand | Promise<RemotingCommand | undefined> => {
@@ -117,6 +126,7 @@ export class PullService {
     p.finish(p.conn.closed ? undefined : resp);
   }
 
+  /** A message arrived on the queue: parked pulls it matches are answered (the others wait for the check or their time). */
   private wake(key: string): void {
     const set = this.parked.get(key);
     if (!set) return;
@@ -124,9 +134,19 @@ export class PullService {
     queueMicrotask(() => {
       for (const p of [...set]) {
         const resp = this.run(p.req);
-        if (resp.code !== ResponseCode.PULL_NOT_FOUND) this.finish(p, resp);
+        if (resp.code === ResponseCode.SUCCESS) this.finish(p, resp);
       }
     });
+  }
+
+  /** The periodic check: every parked pull whose queue holds anything past its offset is answered. */
+  private checkHeld(): void {
+    for (const set of this.parked.values()) {
+      for (const p of [...set]) {
+        const resp = this.run(p.req);
+        if (resp.code !== ResponseCode.PULL_NOT_FOUND) this.finish(p, resp);
+      }
+    }
   }
 
   /** One lookup, answered without suspension. */
@@ -161,6 +181,7 @@ export class PullService {
 
   close(): void {
     this.unsubscribe();
+    clearInterval(this.checker);
     for (const set of this.parked.values()) for (const p of [...set]) this.finish(p, undefined);
   }
 }

@@ -80,15 +80,48 @@ export class ConsumeQueue {
     return before - this.count;
   }
 
-  /** First offset whose store time is ≥ `timestamp` (maxOffset if none). */
-  searchByTime(timestamp: number): number {
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.data[(this.start + mid) * FIELDS + 3]! < timestamp) lo = mid + 1;
-      else hi = mid;
+  /**
+   * SEARCH_OFFSET_BY_TIMESTAMP. LOWER (5.x): the first message stored at or after `timestamp`
+   * (maxOffset if none). UPPER (5.x): the last one stored at or before it (minOffset if none).
+   * NEAREST (4.9.8, and what a request without boundaryType gets): ConsumeQueue.getOffsetInQueueByTime's
+   * binary search, which answers the message it hits with that exact time, else whichever neighbour's
+   * time is closer (the earlier one on a tie); no messages: 0.
+   */
+  searchByTime(timestamp: number, boundary: 'NEAREST' | 'LOWER' | 'UPPER' = 'LOWER'): number {
+    const time = (i: number): number => this.data[(this.start + i) * FIELDS + 3]!;
+    if (boundary !== 'NEAREST') {
+      // The first index whose time is > timestamp (UPPER) or ≥ timestamp (LOWER).
+      let lo = 0;
+      let hi = this.count;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (boundary === 'UPPER' ? time(mid) <= timestamp : time(mid) < timestamp) lo = mid + 1;
+        else hi = mid;
+      }
+      return boundary === 'UPPER' ? this.base + Math.max(lo - 1, 0) : this.base + lo;
     }
-    return this.base + lo;
+    if (!this.count) return 0;
+    let low = 0;
+    let high = this.count - 1;
+    let left = -1;
+    let right = -1;
+    let leftTime = -1;
+    let rightTime = -1;
+    while (high >= low) {
+      const mid = Math.floor((low + high) / 2);
+      const t = time(mid);
+      if (t === timestamp) return this.base + mid;
+      if (t > timestamp) {
+        high = mid - 1;
+        right = mid;
+        rightTime = t;
+      } else {
+        low = mid + 1;
+        left = mid;
+        leftTime = t;
+      }
+    }
+    const i = leftTime === -1 ? right : rightTime === -1 ? left : Math.abs(timestamp - leftTime) > Math.abs(timestamp - rightTime) ? right : left;
+    return this.base + i;
   }
 }

@@ -1,4 +1,5 @@
 // The message store: commit log + consume queues + flush policy + retention.
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
 import { noopLogger } from '../logger.js';
@@ -31,8 +32,17 @@ export interface MessageStoreOptions {
    * The broker overrides it for the schedule topic, whose tagsCode is the delivery time.
    */
   tagsCodeOf?: (topic: string, properties: Record<string, string>, storeTimestamp: number) => number;
+  /**
+   * MessageStoreConfig.accessMessageInMemoryMaxRatio: the newest this-many percent of physical
+   * memory's worth of commit log counts as "in memory" (page cache); default 40. Decides where a new
+   * group starts (QUERY_CONSUMER_OFFSET).
+   */
+  accessMessageInMemoryMaxRatio?: number;
   logger?: Logger;
 }
+
+/** How SEARCH_OFFSET_BY_TIMESTAMP picks among messages: 4.9.8's nearest, or 5.x's boundaries. */
+export type BoundaryType = 'NEAREST' | 'LOWER' | 'UPPER';
 
 export type GetStatus =
   | 'FOUND'
@@ -266,8 +276,20 @@ export class MessageStore {
     return this.findQueue(topic, queueId)?.get(offset);
   }
 
-  searchOffsetByTime(topic: string, queueId: number, timestamp: number): number {
-    return this.findQueue(topic, queueId)?.searchByTime(timestamp) ?? 0;
+  searchOffsetByTime(topic: string, queueId: number, timestamp: number, boundary: BoundaryType = 'NEAREST'): number {
+    return this.findQueue(topic, queueId)?.searchByTime(timestamp, boundary) ?? 0;
+  }
+
+  /**
+   * DefaultMessageStore.checkInDiskByConsumeOffset: whether the message at `consumeOffset` lies
+   * further back in the commit log than the share of memory a broker reads from the page cache.
+   * No such message: false.
+   */
+  checkInDiskByConsumeOffset(topic: string, queueId: number, consumeOffset: number): boolean {
+    const e = this.findQueue(topic, queueId)?.get(consumeOffset);
+    if (!e) return false;
+    const memory = os.totalmem() * ((this.opts.accessMessageInMemoryMaxRatio ?? 40) / 100);
+    return this.log.maxOffset - e.commitLogOffset > memory;
   }
 
   earliestStoreTime(topic: string, queueId: number): number {

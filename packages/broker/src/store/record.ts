@@ -1,7 +1,7 @@
 // Stored records (RocketMQ's MessageDecoder layout, V1 magic; clients decode them with core's
 // decodeStoredMessages): the encoder, and what recovery and the consume-queue rebuild need to read
 // and verify a record. Hosts are parsed once and cached, offsets written without BigInt: hot path.
-import { CodecError, MessageSysFlag, parseHostPort, type MessageExt } from '@rocketmq-edge/core/internal';
+import { CodecError, MessageSysFlag, javaStringHash, parseHostPort, type MessageExt } from '@rocketmq-edge/core/internal';
 import { crc32u, maskedCrc32 } from '../crc.js';
 
 export const MAGIC_V1 = 0xdaa320a7 | 0;
@@ -181,9 +181,5 @@ export function encodeRecord(m: RecordInput): Buffer {
   return out;
 }
 
-/** Java String.hashCode, the tagsCode RocketMQ keeps in consume queues. */
-export function tagsHashCode(tags: string): number {
-  let h = 0;
-  for (let i = 0; i < tags.length; i++) h = (Math.imul(h, 31) + tags.charCodeAt(i)) | 0;
-  return h;
-}
+/** Java String.hashCode, the tagsCode RocketMQ keeps in consume queues (core's javaStringHash). */
+export const tagsHashCode = javaStringHash;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeStoredMessages, encodeProperties } from '@rocketmq-edge/core/internal';
 import { tempDir } from '../test-support.js';
-import { MessageStore, type MessageStoreOptions } from './message-store.js';
+import { MessageStore, type BoundaryType, type MessageStoreOptions } from './message-store.js';
 import { encodeRecord, inspectRecord } from './record.js';
 
 const utf8 = new TextEncoder();
@@ -173,14 +173,18 @@ describe('message store', () => {
     assert.equal(s.maxOffset('T', 0), 200);
   });
 
-  it('searches offsets by store time', async (t) => {
+  it("searches offsets by store time: 4.9.8's nearest message, 5.x's lower and upper boundaries", async (t) => {
     const dir = await tempDir(t);
     const s = open(dir);
     t.after(() => s.close());
-    for (let i = 0; i < 5; i++) s.put('T', 0, record('T', 0, `m${i}`), {}, 1000 + i * 10);
-    assert.equal(s.searchOffsetByTime('T', 0, 0), 0);
-    assert.equal(s.searchOffsetByTime('T', 0, 1015), 2);
-    assert.equal(s.searchOffsetByTime('T', 0, 9999), 5);
+    [1000, 1010, 1020, 1020, 1020, 1040].forEach((time, i) => s.put('T', 0, record('T', 0, `m${i}`), {}, time));
+    const search = (ts: number, b: BoundaryType) => s.searchOffsetByTime('T', 0, ts, b);
+    // 4.9.8 (no boundaryType): the exact time where the binary search meets it, else the closer neighbour, the earlier on a tie.
+    assert.deepEqual([0, 1013, 1015, 1016, 1020, 9999].map((ts) => search(ts, 'NEAREST')), [0, 1, 1, 2, 2, 5]);
+    // 5.x LOWER: first stored at or after (maxOffset past the end); UPPER: last stored at or before.
+    assert.deepEqual([0, 1015, 1020, 1030, 9999].map((ts) => search(ts, 'LOWER')), [0, 2, 2, 5, 6]);
+    assert.deepEqual([0, 1015, 1020, 1030, 9999].map((ts) => search(ts, 'UPPER')), [0, 1, 4, 4, 5]);
+    assert.equal(s.searchOffsetByTime('none', 0, 1000), 0, 'a queue without messages');
     assert.equal(s.earliestStoreTime('T', 0), 1000);
   });
 });

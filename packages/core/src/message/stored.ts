@@ -1,7 +1,7 @@
 // Stored message records (MessageDecoder layout, 10.3): pull bodies, VIEW_MESSAGE_BY_ID, check-back
 // bodies. Only brokers write them (the embedded broker's encoder is packages/broker/src/store/record.ts).
 import { formatHostPort } from './address.js';
-import { MessageConst, MessageSysFlag } from './constants.js';
+import type { MessageQueue } from './message.js';
 import { offsetMsgIdFromBytes } from './message-id.js';
 import { decodeProperties } from './properties.js';
 import { utf8Decoder } from '../utf8.js';
@@ -23,7 +23,7 @@ export interface MessageExt {
   storeHost: string;
   reconsumeTimes: number;
   preparedTransactionOffset: number;
-  /** As stored: still compressed when sysFlag has COMPRESSED_FLAG. */
+  /** As stored: still compressed when sysFlag has COMPRESSED_FLAG (a consumer hands it out inflated). */
   body: Uint8Array;
   properties: Record<string, string>;
   /** The property string exactly as stored (it may repeat names, e.g. WAIT in batch records). */
@@ -33,9 +33,20 @@ export interface MessageExt {
   /** UNIQ_KEY if present, else the offset id. */
   msgId: string;
   offsetMsgId: string;
+  // Set on the messages a LitePullConsumer hands out (PullAPIWrapper.processPullResult):
+  /** The queue the message was pulled from (for seek and commit). */
+  queue?: MessageQueue;
+  brokerName?: string;
+  /** The TAGS property. */
+  tags?: string;
+  /** The KEYS property (several keys separated by a space). */
+  keys?: string;
+  /** UNIQ_KEY of a transactional (TRAN_MSG) message. */
+  transactionId?: string;
 }
 
-const { BORNHOST_V6_FLAG: BORN_V6, STOREHOSTADDRESS_V6_FLAG: STORE_V6 } = MessageSysFlag;
+/** MessageSysFlag.BORNHOST_V6_FLAG / STOREHOSTADDRESS_V6_FLAG, inlined (a consumer bundle then carries no constants table). */
+const enum HostFlag { BORN_V6 = 0x10, STORE_V6 = 0x20 }
 
 /** Decodes one record at `start`; undefined if it is not a well-formed record. */
 function decodeOne(buf: Uint8Array, v: DataView, start: number): MessageExt | undefined {
@@ -57,10 +68,10 @@ function decodeOne(buf: Uint8Array, v: DataView, start: number): MessageExt | un
     const commitLogOffset = i64();
     const sysFlag = i32();
     const bornTimestamp = i64();
-    const bornIp = bytes(sysFlag & BORN_V6 ? 16 : 4);
+    const bornIp = bytes(sysFlag & HostFlag.BORN_V6 ? 16 : 4);
     const bornPort = i32();
     const storeTimestamp = i64();
-    const storeIp = bytes(sysFlag & STORE_V6 ? 16 : 4);
+    const storeIp = bytes(sysFlag & HostFlag.STORE_V6 ? 16 : 4);
     const storePort = i32();
     const reconsumeTimes = i32();
     const preparedTransactionOffset = i64();
@@ -78,7 +89,7 @@ function decodeOne(buf: Uint8Array, v: DataView, start: number): MessageExt | un
       topic, queueId, flag, queueOffset, commitLogOffset, sysFlag, bornTimestamp,
       bornHost: formatHostPort(bornIp, bornPort), storeTimestamp, storeHost: formatHostPort(storeIp, storePort),
       reconsumeTimes, preparedTransactionOffset, body, properties, propertiesString, bodyCRC, storeSize: size,
-      msgId: properties[MessageConst.UNIQ_KEY] || offsetMsgId, offsetMsgId,
+      msgId: properties.UNIQ_KEY || offsetMsgId, offsetMsgId,
     };
   } catch {
     return undefined;
