@@ -298,7 +298,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const attempts = mode ? 1 : 1 + o.retryTimesWhenSendFailed;
     for (; times < attempts; times++) {
       const begin = this.#now();
-      if (out.end_ < begin) break;
+      if (out.end_ <= begin) break; // no budget left: an attempt would be written, then time out at once
       mq = this.#strategy.selectOneMessageQueue(info, mq?.brokerName);
       brokersSent[times] = mq.brokerName;
       try {
@@ -357,7 +357,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       oneway: mode === Mode.ONEWAY,
     });
     let left = out.end_ - this.#now();
-    if (left < 0) tooLate('call timeout', out);
+    if (left <= 0) tooLate('call timeout', out);
     const msgId = ids ? ids.join() : wire.properties.UNIQ_KEY!;
     out.sent_ = mode === Mode.ASYNC;
     for (let failures = 0; ; ) {
