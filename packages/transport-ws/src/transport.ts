@@ -258,7 +258,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
         if (this.#ws != ws) return;
         const what = `(${code}${reason && ` ${reason}`})`;
         if (FATAL_CLOSE_CODES.has(code) || (code == CloseCode.TOKEN_EXPIRED && !refreshable)) {
-          this.#end(Phase.Refused, `the gateway refused the connection ${what}: not retrying`, { type: 'refused', reason: reason || `close code ${code}`, code });
+          this.#end(Phase.Refused, `refused by the gateway ${what}: not retrying`, { type: 'refused', reason: reason || `close code ${code}`, code });
         } else this.#down('WebSocket closed ' + what);
       });
       on('error', () => { /* a close event follows */ });
