@@ -76,9 +76,10 @@ interface Outgoing {
 
 /**
  * The send's budget ran out: RemotingTimeoutError (Java throws RemotingTooMuchRequestException
- * here, which reads as back-pressure) with Java's text (`what`), the budget and the last error.
+ * here, which reads as back-pressure) with `timeoutMs` = the budget, Java's text (`what`) and the
+ * last attempt's error, if any.
  */
-const tooLate = (what: string, out: Outgoing, cause?: unknown): never => {
+const tooLate = (out: Outgoing, what = 'call timeout', cause?: unknown): never => {
   throw new RemotingTimeoutError('', out.ms_, { cause },
     `${what}: out of time (sendMsgTimeout / SendOptions.timeout)${cause ? `; last error: ${cause}` : ''}`);
 };
@@ -249,7 +250,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   /** Route lookup within what is left of the budget. */
   #findInfo(out: Outgoing): Promise<TopicPublishInfo> {
     const left = out.end_ - this.#now();
-    if (left <= 0) tooLate('sendDefaultImpl call timeout', out);
+    if (left <= 0) tooLate(out);
     return this.#routes.tryToFindTopicPublishInfo(out.wire_.topic, left, out.signal_);
   }
 
@@ -324,7 +325,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (lastResult) return lastResult;
     const what = `Send [${times}] times, still failed, cost [${this.#now() - t0}]ms, Topic: ${topic}, BrokersSent: [${brokersSent.join(', ')}]`;
     // Out of budget (an attempt that timed out had waited for all that was left of it).
-    if (times < attempts || e instanceof RemotingTimeoutError) tooLate(what, out, e);
+    if (times < attempts || e instanceof RemotingTimeoutError) tooLate(out, what, e);
     throw new MQClientError(
       e instanceof MQBrokerError ? e.responseCode : e instanceof RemotingConnectError ? CE_CONNECT_BROKER_EXCEPTION : CE_BROKER_NOT_EXIST_EXCEPTION,
       `${what}; last error: ${e}. Check the brokers, or raise retryTimesWhenSendFailed / sendMsgTimeout`,
@@ -357,7 +358,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       oneway: mode === Mode.ONEWAY,
     });
     let left = out.end_ - this.#now();
-    if (left <= 0) tooLate('call timeout', out);
+    if (left <= 0) tooLate(out);
     const msgId = ids ? ids.join() : wire.properties.UNIQ_KEY!;
     out.sent_ = mode === Mode.ASYNC;
     for (let failures = 0; ; ) {
