@@ -43,16 +43,17 @@ export class RemotingError extends RocketMQError {
 
 export class RemotingConnectError extends RemotingError {
   override name = 'RemotingConnectError';
-  constructor(addr: string, detail = 'connection failed or was closed', options?: ErrorOptions) {
+  constructor(addr: string, detail: string, options?: ErrorOptions) {
     super(addr, `cannot reach ${addr}: ${detail}`, options);
   }
 }
 
+/** No answer within `timeoutMs`: one request's, or (with a message saying so) a whole send's budget. */
 export class RemotingTimeoutError extends RemotingError {
   override name = 'RemotingTimeoutError';
   declare readonly timeoutMs: number;
-  constructor(addr: string, timeoutMs: number, options?: ErrorOptions) {
-    super(addr, `no response from ${addr} within ${timeoutMs} ms`, options);
+  constructor(addr: string, timeoutMs: number, options?: ErrorOptions, message = `no response from ${addr} within ${timeoutMs} ms`) {
+    super(addr, message, options);
     this.timeoutMs = timeoutMs;
   }
 }

@@ -138,7 +138,7 @@ export class Authenticator {
   }
 
   async verify(token: string | undefined): Promise<Principal> {
-    if (!token) throw new AuthError('no token: send it as subprotocol "bearer.<token>" or in an auth control message', 'missing');
+    if (!token) throw new AuthError('no token: this gateway requires one (subprotocol "bearer.<token>" or an auth control message)', 'missing');
     const grant = this.statics.get(sha256(token));
     if (grant) return makePrincipal(grant.sub, grant.topics);
     if (this.issuers.length === 0) throw new AuthError('unknown token', 'invalid');

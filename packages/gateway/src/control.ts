@@ -21,7 +21,8 @@ export function parseControl(buf: Buffer): ControlMessage | string {
     case 'pong':
       return { type: m.type, id: typeof m.id === 'number' && Number.isFinite(m.id) ? m.id : 0 };
     case 'auth':
-      if (typeof m.token !== 'string' || !m.token) return 'auth message without a token';
+      // An empty token is a client saying it has none: the session refuses it with 4401.
+      if (typeof m.token !== 'string') return 'auth message without a token';
       return { type: 'auth', token: m.token };
     default:
       return `unknown control message type ${JSON.stringify(String(m.type)).slice(0, 40)}`;

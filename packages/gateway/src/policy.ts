@@ -1,7 +1,7 @@
 // Who may send what where: request codes, targets and topics, decided on the checked request
 // (schema.ts) and the connection's principal. Pure functions: no sockets, no state.
 import { NAMESRV_TARGET } from '@rocketmq-edge/core';
-import { RequestCode, ResponseCode, isSystemTopic } from '@rocketmq-edge/core/internal';
+import { GATEWAY_DENIED, RequestCode, ResponseCode, isSystemTopic } from '@rocketmq-edge/core/internal';
 import type { Principal } from './auth.js';
 import { topicRefusalRemark } from './topics.js';
 import { SCHEMAS, codeName, isConsumerCode, toNamesrv, type CheckedRequest, type Refusal } from './schema.js';
@@ -29,7 +29,11 @@ export function relayedCodes(allowedCodes: readonly number[] | undefined, enable
   return codes;
 }
 
-const noPermission = (reason: Refusal['reason'], remark: string): Refusal => ({ code: ResponseCode.NO_PERMISSION, reason, remark });
+/**
+ * NO_PERMISSION (16), as a broker would say, with the GATEWAY_DENIED mark: core retries a broker's
+ * 16 on another broker (as Java does) but never a policy refusal, which every broker would share.
+ */
+const noPermission = (reason: Refusal['reason'], remark: string): Refusal => ({ code: ResponseCode.NO_PERMISSION, reason, remark: `${GATEWAY_DENIED} ${remark}` });
 
 /** Refuses codes this gateway does not relay (checked before the request is looked at further). */
 export function checkCode(code: number, relayed: ReadonlySet<number>, enableConsumer: boolean): Refusal | undefined {

@@ -233,8 +233,10 @@ export class Relay {
     link.queued = [];
     link.conn?.close();
     if (entries.length && !this.closed) this.opts.log?.warn({ upstream: link.key, reason, failed: entries.length }, 'upstream connection lost');
+    // The client sees this remark as the cause of its error: advice only where it applies.
+    const what = link.key === NAMESRV_TARGET ? 'name server' : undefined;
     for (const e of entries) {
-      e.owner.fail(e, `upstream ${link.key === NAMESRV_TARGET ? 'name server' : `broker ${e.target}`} unavailable (${reason}); retry another broker`);
+      e.owner.fail(e, `upstream ${what ?? `broker ${e.target}`} unavailable (${reason})${what ? '' : '; retry another broker'}`);
     }
   }
 

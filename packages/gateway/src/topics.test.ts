@@ -87,7 +87,7 @@ test('a pattern with "." can never match a topic: refused with the hint to use -
 
 test('topicRefusalRemark: the topic cut short with its length; an invalid topic says why', () => {
   assert.equal(topicRefusalRemark('alice', ['orders-*'], 'payments'),
-    'token of "alice" may not use topic "payments" (allowed: orders-*); ask for a token whose "topics" claim covers it');
+    'token of "alice" may not use topic "payments": the token\'s "topics" claim [orders-*] does not allow it; ask for a token whose claim covers it');
   const huge = topicRefusalRemark('alice', ['orders-*'], 'orders-' + 'x'.repeat(4 * 1024 * 1024));
   assert.ok(huge.length < 300, `${huge.length} characters`);
   assert.match(huge, /^token of "alice" may not use topic "orders-x+\.\.\." \(4194311 characters\): not a RocketMQ topic \(1 to 127 characters/);

@@ -87,7 +87,7 @@ export function topicRefusalRemark(sub: string, patterns: readonly string[], top
   if (!isValidTopic(topic)) {
     return `${head}: not a RocketMQ topic (1 to ${TOPIC_MAX_LENGTH} characters of letters, digits, %, |, _ and -)`;
   }
-  return `${head} (allowed: ${patterns.join(', ')}); ask for a token whose "topics" claim covers it`;
+  return `${head}: the token's "topics" claim [${patterns.join(', ')}] does not allow it; ask for a token whose claim covers it`;
 }
 
 /** Non-printable and non-ASCII characters as \uXXXX: remarks and close reasons stay short and readable. */

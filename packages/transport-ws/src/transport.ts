@@ -201,7 +201,9 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
       const send = (msg: ControlMessage) => {
         try { ws.send(JSON.stringify(msg)); } catch { /* a close follows */ }
       };
-      const onOpen = () => token && !inProtocol && send({ type: 'auth', token });
+      // No token: an empty auth message, so the gateway refuses at once (4401) instead of
+      // waiting authTimeoutMs for a token that never comes.
+      const onOpen = () => inProtocol || send({ type: 'auth', token: token || '' });
       let lastInbound = 0;
       let blobs = Promise.resolve();
       const onMessage = (data: unknown): void => {
@@ -254,10 +256,10 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
       on('message', (ev: WebSocketMessageEventLike) => onMessage(ev.data));
       on('close', ({ code = 1006, reason = '' }: WebSocketCloseEventLike) => {
         if (this.#ws != ws) return;
-        const what = `WebSocket closed (${code}${reason && ` ${reason}`})`;
+        const what = `(${code}${reason && ` ${reason}`})`;
         if (FATAL_CLOSE_CODES.has(code) || (code == CloseCode.TOKEN_EXPIRED && !refreshable)) {
-          this.#end(Phase.Refused, `${what}; not retrying`, { type: 'refused', reason: reason || `close code ${code}`, code });
-        } else this.#down(what);
+          this.#end(Phase.Refused, `refused by the gateway ${what}: not retrying`, { type: 'refused', reason: reason || `close code ${code}`, code });
+        } else this.#down('WebSocket closed ' + what);
       });
       on('error', () => { /* a close event follows */ });
       if (ws.readyState == 1) onOpen(); // factories may hand over an accepted socket (Workers)

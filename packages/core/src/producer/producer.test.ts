@@ -68,6 +68,8 @@ const rows: { name: string; reply: (c: RemotingCommand) => MemoryReply; opts?: P
   fatal(13),
   retried(14),
   retried(16),
+  { name: 'code 16 from a gateway policy ([GATEWAY_DENIED], not retried)', reply: (c) => sendResponse(c, 16, '[GATEWAY_DENIED] token of "u" may not use topic "T"'), expect: { error: MQBrokerError, code: 16, attempts: 1 } },
+  { name: 'code 1 with [GATEWAY_DENIED] (not retried)', reply: (c) => sendResponse(c, 1, '[GATEWAY_DENIED] x'), expect: { error: MQBrokerError, code: 1, attempts: 1 } },
   retried(17),
   retried(204),
   retried(205),
@@ -121,9 +123,11 @@ test('send loop: connect failure → 10001 after 3 attempts on alternating broke
   await r.close();
 });
 
-test('send loop: response timeouts → 10002 after 3 attempts (frozen clock: budget never runs out)', async () => {
+test('send loop: response timeouts on every attempt → RemotingTimeoutError naming the attempts (frozen clock: the attempts run out first)', async () => {
   const r = await rig(() => 'drop', { sendMsgTimeout: 30, clock: { now: () => 0 } });
-  await assert.rejects(r.p.send(msg()), (e: unknown) => e instanceof MQClientError && e.responseCode === 10002 && e.cause instanceof RemotingTimeoutError);
+  await assert.rejects(r.p.send(msg()), (e: unknown) =>
+    e instanceof RemotingTimeoutError && e.timeoutMs === 30 && e.cause instanceof RemotingTimeoutError &&
+    /^Send \[3\] times, still failed.*: out of time \(sendMsgTimeout \/ SendOptions.timeout\); last error: RemotingTimeoutError: no response from [AB]/.test(e.message));
   assert.equal(r.sends().length, 3);
   await r.close();
 });
@@ -158,11 +162,13 @@ test('retry lands on another broker and succeeds there', async () => {
   await r.close();
 });
 
-test('budget exhausted mid-retry (slow broker) → RemotingTooMuchRequestError "sendDefaultImpl call timeout"', async () => {
+test('budget exhausted mid-retry (slow broker) → RemotingTimeoutError naming the attempts made and the last error', async () => {
   const clock = { t: 0, now: () => clock.t };
   // each answer "takes" 60 ms of the 100 ms budget: attempt 1 at 0, attempt 2 at 60, no attempt 3 at 120
   const r = await rig((c) => ((clock.t += 60), sendResponse(c, 1)), { sendMsgTimeout: 100, clock });
-  await assert.rejects(r.p.send(msg()), (e: unknown) => e instanceof RemotingTooMuchRequestError && e.message.startsWith('sendDefaultImpl call timeout'));
+  await assert.rejects(r.p.send(msg()), (e: unknown) =>
+    e instanceof RemotingTimeoutError && e.timeoutMs === 100 && e.cause instanceof MQBrokerError &&
+    /^Send \[2\] times, still failed, cost \[120\]ms, Topic: T, BrokersSent: \[broker-., broker-.\]: out of time .*; last error: MQBrokerError/.test(e.message));
   assert.equal(r.sends().length, 2);
   await r.close();
 });
@@ -170,7 +176,7 @@ test('budget exhausted mid-retry (slow broker) → RemotingTooMuchRequestError "
 test('a silent broker never makes a send outlive its budget (real time)', async () => {
   const r = await rig(() => 'drop', { sendMsgTimeout: 80 });
   const t0 = Date.now();
-  await assert.rejects(r.p.send(msg()), (e: unknown) => e instanceof RemotingTooMuchRequestError || (e instanceof MQClientError && e.responseCode === 10002));
+  await assert.rejects(r.p.send(msg()), (e: unknown) => e instanceof RemotingTimeoutError && e.timeoutMs === 80);
   assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`);
   await r.close();
 });

@@ -3,7 +3,6 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   AbortError, MQBrokerError, MQClientError, RemotingConnectError, RemotingError, RemotingTimeoutError,
-  RemotingTooMuchRequestError, type ErrorOptions,
 } from '../errors.js';
 import {
   compressZlib, encodeBatchBody, encodeProperties, setUniqKeyIfAbsent, toWireMessage,
@@ -11,7 +10,7 @@ import {
 } from '../message/index.js';
 import { RemotingClient, type ConnectionEvent } from '../remoting/client.js';
 import {
-  CE_ACCESS_BROKER_TIMEOUT, CE_BROKER_NOT_EXIST_EXCEPTION, CE_CONNECT_BROKER_EXCEPTION, RC_HEART_BEAT, RC_SEND_BATCH_MESSAGE,
+  CE_BROKER_NOT_EXIST_EXCEPTION, CE_CONNECT_BROKER_EXCEPTION, GATEWAY_DENIED, RC_HEART_BEAT, RC_SEND_BATCH_MESSAGE,
   RC_SEND_MESSAGE_V2, RC_UNREGISTER_CLIENT, RS_MESSAGE_ILLEGAL, RS_SUCCESS,
 } from '../remoting/codes.js';
 import { createRequest, type RemotingCommand } from '../remoting/command.js';
@@ -65,8 +64,9 @@ interface Outgoing {
   /** Batch: the inner messages' UNIQ_KEYs. */
   ids_: string[] | undefined;
   mode_: Mode;
-  /** Deadline (clock time) of the whole send: sendMsgTimeout or SendOptions.timeout from its start. */
+  /** Deadline (clock time) of the whole send: its budget (ms_, sendMsgTimeout or SendOptions.timeout) from its start. */
   end_: number;
+  ms_: number;
   signal_: AbortSignal | undefined;
   /** The body as sent and its sysFlag, computed once (compression) and reused by retries. */
   body_: Promise<[Uint8Array, number]> | undefined;
@@ -74,9 +74,14 @@ interface Outgoing {
   sent_: boolean;
 }
 
-/** RemotingTooMuchRequestError with Java's text (`what`) and a hint. */
-const tooLate = (what: string, addr = '', options?: ErrorOptions): never => {
-  throw new RemotingTooMuchRequestError(addr, `${what}: out of time (sendMsgTimeout / SendOptions.timeout)`, options);
+/**
+ * The send's budget ran out: RemotingTimeoutError (Java throws RemotingTooMuchRequestException
+ * here, which reads as back-pressure) with `timeoutMs` = the budget, Java's text (`what`) and the
+ * last attempt's error, if any.
+ */
+const tooLate = (out: Outgoing, what = 'call timeout', cause?: unknown): never => {
+  throw new RemotingTimeoutError('', out.ms_, { cause },
+    `${what}: out of time (sendMsgTimeout / SendOptions.timeout)${cause ? `; last error: ${cause}` : ''}`);
 };
 const copyQueues = (info: TopicPublishInfo): MessageQueue[] => info.messageQueueList.map((q) => ({ ...q }));
 
@@ -238,14 +243,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
       wire = this.#toWire(first);
     }
     return {
-      wire_: wire, msg_: first, ids_: ids, mode_: mode, end_: this.#now() + timeout, signal_: opts.signal, body_: undefined, sent_: false,
+      wire_: wire, msg_: first, ids_: ids, mode_: mode, end_: this.#now() + timeout, ms_: timeout, signal_: opts.signal, body_: undefined, sent_: false,
     };
   }
 
   /** Route lookup within what is left of the budget. */
   #findInfo(out: Outgoing): Promise<TopicPublishInfo> {
     const left = out.end_ - this.#now();
-    if (left <= 0) tooLate('sendDefaultImpl call timeout');
+    if (left <= 0) tooLate(out);
     return this.#routes.tryToFindTopicPublishInfo(out.wire_.topic, left, out.signal_);
   }
 
@@ -273,7 +278,6 @@ export class Producer extends EventEmitter<ProducerEvents> {
           throw new MQClientError(-1, `select message queue threw exception: ${e}`, { cause: e });
         }
         if (typeof mq?.brokerName !== 'string') throw new MQClientError(-1, 'select message queue returned null: return one of the queues');
-        if (out.end_ < this.#now()) tooLate('call timeout');
       }
       return await this.#sendKernel(out, mq);
     } finally {
@@ -292,11 +296,12 @@ export class Producer extends EventEmitter<ProducerEvents> {
     let lastResult: SendResult | undefined;
     let e: unknown;
     let times = 0;
-    for (; times < (mode ? 1 : 1 + o.retryTimesWhenSendFailed); times++) {
+    const attempts = mode ? 1 : 1 + o.retryTimesWhenSendFailed;
+    for (; times < attempts; times++) {
+      const begin = this.#now();
+      if (out.end_ <= begin) break; // no budget left: an attempt would be written, then time out at once
       mq = this.#strategy.selectOneMessageQueue(info, mq?.brokerName);
       brokersSent[times] = mq.brokerName;
-      const begin = this.#now();
-      if (out.end_ < begin) return lastResult ?? tooLate(`sendDefaultImpl call timeout after ${times} attempt(s), topic ${topic}`, '', { cause: e });
       try {
         const result = await this.#sendKernel(out, mq, info);
         if (mode !== Mode.ASYNC) this.#fault(mq.brokerName, begin, false);
@@ -309,7 +314,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
         if (abort) throw err;
         e = err;
         if (err instanceof MQBrokerError) {
-          if (o.retryResponseCodes.includes(err.responseCode)) continue;
+          // A gateway's policy refusal is no broker state: another broker would refuse it too.
+          if (o.retryResponseCodes.includes(err.responseCode) && !err.remark.startsWith(GATEWAY_DENIED)) continue;
           if (lastResult) return lastResult;
           throw err;
         }
@@ -317,13 +323,12 @@ export class Producer extends EventEmitter<ProducerEvents> {
       }
     }
     if (lastResult) return lastResult;
+    const what = `Send [${times}] times, still failed, cost [${this.#now() - t0}]ms, Topic: ${topic}, BrokersSent: [${brokersSent.join(', ')}]`;
+    // Out of budget (an attempt that timed out had waited for all that was left of it).
+    if (times < attempts || e instanceof RemotingTimeoutError) tooLate(out, what, e);
     throw new MQClientError(
-      e instanceof MQBrokerError ? e.responseCode
-        : e instanceof RemotingConnectError ? CE_CONNECT_BROKER_EXCEPTION
-        : e instanceof RemotingTimeoutError ? CE_ACCESS_BROKER_TIMEOUT
-        : CE_BROKER_NOT_EXIST_EXCEPTION,
-      `Send [${times}] times, still failed, cost [${this.#now() - t0}]ms, Topic: ${topic}, BrokersSent: [${brokersSent.join(', ')}]` +
-        `; last error: ${e}. Check the brokers, or raise retryTimesWhenSendFailed / sendMsgTimeout`,
+      e instanceof MQBrokerError ? e.responseCode : e instanceof RemotingConnectError ? CE_CONNECT_BROKER_EXCEPTION : CE_BROKER_NOT_EXIST_EXCEPTION,
+      `${what}; last error: ${e}. Check the brokers, or raise retryTimesWhenSendFailed / sendMsgTimeout`,
       { cause: e },
     );
   }
@@ -353,7 +358,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       oneway: mode === Mode.ONEWAY,
     });
     let left = out.end_ - this.#now();
-    if (left < 0) tooLate('call timeout', addr);
+    if (left <= 0) tooLate(out);
     const msgId = ids ? ids.join() : wire.properties.UNIQ_KEY!;
     out.sent_ = mode === Mode.ASYNC;
     for (let failures = 0; ; ) {

@@ -1,7 +1,7 @@
 // RemotingClient: request/response matching over any Transport. Opaques, timeouts, abort and
 // connection-loss handling live here once, so every transport gets them for free (1.5).
 import { EventEmitter } from 'eventemitter3';
-import { AbortError, CodecError, RemotingConnectError, RemotingError, RemotingTimeoutError } from '../errors.js';
+import { AbortError, CodecError, RemotingConnectError, RemotingError, RemotingTimeoutError, RocketMQError } from '../errors.js';
 import type { Transport, TransportConnection } from '../transport.js';
 import { RS_REQUEST_CODE_NOT_SUPPORTED, RS_SYSTEM_ERROR } from './codes.js';
 import { DEFAULT_MAX_FRAME_SIZE, decodeCommand, encodeCommand } from './codec.js';
@@ -244,8 +244,8 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
 const closedError = (target: string): RemotingConnectError => new RemotingConnectError(target, 'the client is closed');
 
 function asConnectError(target: string, e: unknown): Error {
-  // Transport errors keep their kind (e.g. too-many-requests back-pressure, an oversize frame).
-  if (e instanceof AbortError || e instanceof RemotingError || e instanceof CodecError) return e;
+  // Our errors keep their kind (too-many-requests back-pressure, an oversize frame, no name server configured).
+  if (e instanceof RocketMQError) return e;
   if ((e as Error)?.name === 'AbortError') return new AbortError((e as Error).message, { cause: e });
   return new RemotingConnectError(target, e instanceof Error ? e.message : String(e), { cause: e });
 }

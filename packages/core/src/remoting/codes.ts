@@ -31,6 +31,12 @@ export const CE_ACCESS_BROKER_TIMEOUT = 10002;
 export const CE_BROKER_NOT_EXIST_EXCEPTION = 10003;
 export const CE_NO_NAME_SERVER_EXCEPTION = 10004;
 export const CE_NOT_FOUND_TOPIC_EXCEPTION = 10005;
+/**
+ * Starts the remark of a refusal by the rocketmq-edge gateway's policy (a topic outside the
+ * token's claim, a request code it does not relay): no other broker would answer otherwise, so the
+ * producer never retries it, whatever its code (16 NO_PERMISSION is retried when a broker says it).
+ */
+export const GATEWAY_DENIED = '[GATEWAY_DENIED]';
 
 /** MQVersion ordinal of 4.9.8. >= 401 makes name servers answer with standard JSON. */
 export const VERSION_4_9_8 = 409;

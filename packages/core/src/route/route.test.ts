@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MQClientError, RemotingTimeoutError } from '../errors.js';
+import { MQClientError, RemotingConnectError, RemotingTimeoutError } from '../errors.js';
+import { ResponseCode } from '../remoting/codes.js';
+import { createResponse } from '../remoting/command.js';
 import { RemotingClient } from '../remoting/client.js';
 import { MemoryTransport } from '../testing/memory-transport.js';
 import { capture } from '../../../../test/vectors.js';
 import { routeJson, scriptedNamesrv } from '../testing/scripted.js';
 import { NAMESRV_TARGET } from '../transport.js';
-import { RouteManager } from './manager.js';
+import { RouteManager, type RouteManagerOptions } from './manager.js';
 import { parseTopicRouteData, topicRouteData2TopicPublishInfo, TopicPublishInfo } from './topic-route.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -68,21 +70,24 @@ test('selectOneMessageQueue: round robin from a random start, avoiding the last 
   assert.equal(wrap.selectOneMessageQueue(), info.messageQueueList[0]);
 });
 
-function manager(routes: (topic: string) => string | undefined, opts = {}) {
+/** The producer's defaults (RouteManager takes resolved options). */
+const OPTS: RouteManagerOptions = { createTopicKey: 'TBW102', defaultTopicQueueNums: 4, mqClientApiTimeout: 3000, serializeType: 'JSON' };
+
+function manager(routes: (topic: string) => string | undefined, opts: Partial<RouteManagerOptions> = {}) {
   const t = new MemoryTransport({ [NAMESRV_TARGET]: scriptedNamesrv(routes) });
   const client = new RemotingClient(t);
-  return { t, client, rm: new RouteManager(client, opts) };
+  return { t, client, rm: new RouteManager(client, { ...OPTS, ...opts }) };
 }
 
 test('route lookup: GET_ROUTEINFO_BY_TOPIC {topic}, broker table refreshed, concurrent lookups share a call', async () => {
   const { t, client, rm } = manager((topic) => (topic === 'T' ? routeJson([{ name: 'broker-a', addr: 'A:1' }], { bareKeys: true }) : undefined));
-  const [a, b] = await Promise.all([rm.tryToFindTopicPublishInfo('T'), rm.tryToFindTopicPublishInfo('T')]);
+  const [a, b] = await Promise.all([rm.tryToFindTopicPublishInfo('T', 3000), rm.tryToFindTopicPublishInfo('T', 3000)]);
   assert.equal(a, b);
   assert.equal(t.requests.length, 1);
   assert.equal(t.requests[0]!.cmd.code, 105);
   assert.deepEqual(t.requests[0]!.cmd.extFields, { topic: 'T' });
   assert.equal(rm.findBrokerAddressInPublish('broker-a'), 'A:1');
-  await rm.tryToFindTopicPublishInfo('T');
+  await rm.tryToFindTopicPublishInfo('T', 3000);
   assert.equal(t.requests.length, 1, 'cached');
   await client.close();
 });
@@ -90,7 +95,7 @@ test('route lookup: GET_ROUTEINFO_BY_TOPIC {topic}, broker table refreshed, conc
 test('unknown topic falls back to TBW102 with min(defaultTopicQueueNums, readQueueNums) queues', async () => {
   for (const [tbwQueues, expected] of [[8, 4], [2, 2]] as const) {
     const { t, client, rm } = manager((topic) => (topic === 'TBW102' ? routeJson([{ name: 'broker-a', addr: 'A', queues: tbwQueues, perm: 7 }]) : undefined));
-    const info = await rm.tryToFindTopicPublishInfo('NewTopic');
+    const info = await rm.tryToFindTopicPublishInfo('NewTopic', 3000);
     assert.deepEqual(t.requests.map((r) => r.cmd.extFields?.topic), ['NewTopic', 'TBW102']);
     assert.equal(info.messageQueueList.length, expected);
     assert.ok(info.messageQueueList.every((q) => q.topic === 'NewTopic'));
@@ -100,24 +105,48 @@ test('unknown topic falls back to TBW102 with min(defaultTopicQueueNums, readQue
 
 test('no route at all → MQClientError 10005 naming the topic', async () => {
   const { client, rm } = manager(() => undefined);
-  await assert.rejects(rm.tryToFindTopicPublishInfo('Nope'), (e: unknown) => e instanceof MQClientError && e.responseCode === 10005 && e.message.includes('Nope'));
+  await assert.rejects(rm.tryToFindTopicPublishInfo('Nope', 3000), (e: unknown) => e instanceof MQClientError && e.responseCode === 10005 && e.message.includes('Nope'));
   await client.close();
 });
 
 test('route with zero writable queues → MQClientError 10005 saying so, no TBW102 fallback', async () => {
   for (const b of [{ name: 'broker-a', addr: 'A', queues: 0 }, { name: 'broker-a', addr: 'A', perm: 4 }]) {
     const { t, client, rm } = manager((topic) => (topic === 'RO' ? routeJson([b]) : routeJson([{ name: 'broker-a', addr: 'A' }])));
-    await assert.rejects(rm.tryToFindTopicPublishInfo('RO'), (e: unknown) =>
+    await assert.rejects(rm.tryToFindTopicPublishInfo('RO', 3000), (e: unknown) =>
       e instanceof MQClientError && e.responseCode === 10005 && e.message.includes('RO') && /no writable queue/.test(e.message) && /perm/.test(e.message) && /writeQueueNums/.test(e.message));
     assert.deepEqual(t.requests.map((r) => r.cmd.extFields?.topic), ['RO']);
     await client.close();
   }
 });
 
+test('an error answer other than TOPIC_NOT_EXIST → MQClientError with its code and remark, no TBW102 fallback', async () => {
+  const remark = 'upstream name server unavailable (connect ECONNREFUSED)';
+  const t = new MemoryTransport({ [NAMESRV_TARGET]: (cmd) => createResponse(cmd, ResponseCode.SYSTEM_ERROR, remark) });
+  const client = new RemotingClient(t);
+  const rm = new RouteManager(client, OPTS);
+  await assert.rejects(rm.tryToFindTopicPublishInfo('T', 3000), (e: unknown) =>
+    e instanceof MQClientError && e.responseCode === 1 && e.message === `Route lookup of topic T: namesrv answered code 1: ${remark}`);
+  assert.equal(t.requests.length, 1);
+  // a periodic refresh reports it too (the producer emits it as an 'error' event)
+  rm.topicPublishInfoTable.set('T', topicRouteData2TopicPublishInfo('T', parseTopicRouteData(enc(routeJson([{ name: 'a', addr: 'A' }])))));
+  const [err] = await rm.refreshAll();
+  assert.ok(err instanceof MQClientError && err.responseCode === 1);
+  await client.close();
+});
+
+test('a transport failure of the lookup rejects with the transport error itself', async () => {
+  const t = new MemoryTransport({});
+  t.refused.add(NAMESRV_TARGET);
+  const client = new RemotingClient(t);
+  const rm = new RouteManager(client, OPTS);
+  await assert.rejects(rm.tryToFindTopicPublishInfo('T', 3000), RemotingConnectError);
+  await client.close();
+});
+
 test('name server silent → RemotingTimeoutError bounded by mqClientApiTimeout', async () => {
   const t = new MemoryTransport({ [NAMESRV_TARGET]: () => 'drop' });
   const client = new RemotingClient(t);
-  const rm = new RouteManager(client, { mqClientApiTimeout: 30 });
+  const rm = new RouteManager(client, { ...OPTS, mqClientApiTimeout: 30 });
   const t0 = Date.now();
   await assert.rejects(rm.tryToFindTopicPublishInfo('T', 5000), RemotingTimeoutError);
   assert.ok(Date.now() - t0 < 1000);
@@ -127,7 +156,7 @@ test('name server silent → RemotingTimeoutError bounded by mqClientApiTimeout'
 test('refreshAll keeps the round-robin counter when the route is unchanged and swaps it when it changes', async () => {
   let queues = 2;
   const { client, rm } = manager(() => routeJson([{ name: 'broker-a', addr: 'A', queues }]));
-  const info = await rm.tryToFindTopicPublishInfo('T');
+  const info = await rm.tryToFindTopicPublishInfo('T', 3000);
   assert.deepEqual(await rm.refreshAll(), []);
   assert.equal(rm.topicPublishInfoTable.get('T'), info);
   queues = 3;
