@@ -9,6 +9,7 @@ import { RemotingClient, type ConnectionEvent } from '../remoting/client.js';
 import { RS_REQUEST_CODE_NOT_SUPPORTED } from '../remoting/codes.js';
 import { createResponse } from '../remoting/command.js';
 import { RouteManager } from '../route/manager.js';
+import { DEFAULT_CREATE_TOPIC_KEY, DEFAULT_TOPIC_QUEUE_NUMS } from '../producer/defaults.js';
 import { queueOffset, type ClientApi } from './client-api.js';
 import { ConsumerClientInstance } from './client-instance.js';
 import { RC_GET_MAX_OFFSET, RC_GET_MIN_OFFSET, RC_NOTIFY_CONSUMER_IDS_CHANGED, RC_SEARCH_OFFSET_BY_TIMESTAMP } from './codes.js';
@@ -110,7 +111,8 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
       if (cmd.code === RC_NOTIFY_CONSUMER_IDS_CHANGED) return void this.#rebalanceSoon();
       return createResponse(cmd, RS_REQUEST_CODE_NOT_SUPPORTED, ` request type ${cmd.code} not supported`);
     });
-    this.routes = this.#routes = new RouteManager(client, o);
+    // createTopicKey / defaultTopicQueueNums only matter to a producer's first send (auto-creation).
+    this.routes = this.#routes = new RouteManager(client, { ...o, createTopicKey: DEFAULT_CREATE_TOPIC_KEY, defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS });
     this.#api = { client, serializeType: o.serializeType, timeoutMs: o.mqClientApiTimeout };
     this.#instance = new ConsumerClientInstance(this.#api, this.#routes, this.clientId, () => ({
       groupName: o.consumerGroup,
