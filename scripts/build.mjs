@@ -83,7 +83,7 @@ const apps = [
 ];
 
 /** The published packages (packages/* not marked private): each has a build in dist/. */
-export const PACKAGES = readdirSync(r('packages')).filter((name) => {
+const PACKAGES = readdirSync(r('packages')).filter((name) => {
   const file = r('packages', name, 'package.json');
   return existsSync(file) && !JSON.parse(readFileSync(file, 'utf8')).private;
 });
