@@ -190,15 +190,18 @@ describe('the packages, packed and installed with npm', { timeout: 300_000 }, ()
       browser: { lib: ['ES2022', 'DOM'], types: [], files: ['src/browser-consumer.ts'] },
     };
     const resolutions = { nodenext: { module: 'NodeNext', moduleResolution: 'NodeNext' }, bundler: { module: 'ESNext', moduleResolution: 'Bundler' } };
-    const results = await Promise.all(Object.entries(runtimes).flatMap(([runtime, { files, ...libs }]) =>
-      Object.entries(resolutions).map(async ([resolution, options]) => {
-        const config = join(project.path, `tsconfig.${runtime}.${resolution}.json`);
-        await writeFile(config, JSON.stringify({ compilerOptions: { ...strict, ...libs, ...options }, files }, null, 2));
-        const r = await run(process.execPath, [TSC, '-p', config], { cwd: project.path }).then(() => '', (e: { stdout?: string; message: string }) => e.stdout || e.message);
-        return [`${runtime}/${resolution}`, r] as const;
-      })));
-    assert.deepEqual(results.filter(([, out]) => out), [], 'tsc errors');
-    assert.equal(results.length, 4);
+    const configs: string[] = [];
+    for (const [runtime, { files, ...libs }] of Object.entries(runtimes)) {
+      for (const [resolution, options] of Object.entries(resolutions)) {
+        configs.push(join(project.path, `tsconfig.${runtime}.${resolution}.json`));
+        await writeFile(configs.at(-1)!, JSON.stringify({ compilerOptions: { ...strict, ...libs, ...options }, files }, null, 2));
+      }
+    }
+    // One tsc process for the four (tsc -b shares the parsed lib and @types files between them):
+    // a third of the time of four runs, on one core.
+    const { stdout } = await run(process.execPath, [TSC, '-b', '--verbose', ...configs], { cwd: project.path })
+      .catch((e: { stdout?: string; message: string }) => assert.fail(`tsc errors:\n${e.stdout || e.message}`));
+    assert.equal(stdout.match(/Building project/g)?.length, configs.length, stdout);
   });
 
   test("the README's Node snippets publish through the installed rocketmq-edge command", async () => {
