@@ -13,22 +13,10 @@ import { Miniflare } from 'miniflare';
 import { chromium } from 'playwright-core';
 import { readAll } from '@rocketmq-edge/broker/testing';
 import {
-  CHROMIUM, CHROMIUM_ARGS, GatewayProcess, ROOT, denoExe, freePort, namesrvOf, tempDir, until,
+  CHROMIUM, CHROMIUM_ARGS, GatewayProcess, ROOT, denoExe, freePort, namesrvOf, readmeSnippets, tempDir, until,
 } from './support.js';
 
 const BUNDLE = join(ROOT, 'dist/browser/rocketmq-edge.js');
-
-/** In the README's "Publishing from each runtime" section: `#### Title` → the first code block under it. */
-async function snippets(): Promise<Map<string, string>> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## Publishing from each runtime');
-  assert.ok(start >= 0, 'README section "Publishing from each runtime"');
-  const end = readme.indexOf('\n## ', start + 1);
-  const md = readme.slice(start, end < 0 ? undefined : end);
-  const out = new Map<string, string>();
-  for (const m of md.matchAll(/^#### (.+)\n[\s\S]*?^```\w*\n([\s\S]*?)^```/gm)) out.set(m[1]!.trim(), m[2]!);
-  return out;
-}
 
 describe('README snippets', { timeout: 120_000 }, () => {
   let gateway: GatewayProcess;
@@ -41,7 +29,7 @@ describe('README snippets', { timeout: 120_000 }, () => {
 
   before(async () => {
     execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
-    [data, work, code] = await Promise.all([tempDir(), tempDir('rmq-edge-snippet-'), snippets()]);
+    [data, work, code] = await Promise.all([tempDir(), tempDir('rmq-edge-snippet-'), readmeSnippets()]);
     gateway = await GatewayProcess.start({ port: await freePort(), dataDir: data.path });
     token = gateway.ready.token!;
     assert.deepEqual([...code.keys()], ['Browser', 'Cloudflare Workers', 'Deno', 'Node (≥ 20)', 'Node straight to RocketMQ over TCP (no gateway)']);
@@ -155,10 +143,9 @@ describe('README snippets', { timeout: 120_000 }, () => {
   test('Node over TCP, no gateway, on the built packages', async () => {
     const dir = join(ROOT, 'e2e/.tmp');
     await mkdir(dir, { recursive: true });
-    const snippet = code.get('Node straight to RocketMQ over TCP (no gateway)')!.replace('127.0.0.1:9876', namesrvOf(gateway.ready));
-    await writeFile(join(dir, 'tcp-snippet.ts'), snippet);
+    await writeFile(join(dir, 'tcp-snippet.ts'), code.get('Node straight to RocketMQ over TCP (no gateway)')!);
     const stdout = execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'tcp-snippet.ts')], {
-      cwd: ROOT, timeout: 30_000, encoding: 'utf8',
+      cwd: ROOT, env: { ...process.env, NAMESRV_ADDR: namesrvOf(gateway.ready) }, timeout: 30_000, encoding: 'utf8',
     });
     const [status, msgId] = stdout.trim().split(/\s+/);
     assert.equal(status, 'SEND_OK', stdout);

@@ -3,7 +3,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,9 +50,14 @@ export interface GatewayOptions {
   extraArgs?: string[];
   /** Milliseconds to wait for the ready line (default 30 s: tsx compiles on first start). */
   readyTimeoutMs?: number;
+  /**
+   * An installed `rocketmq-edge` executable (node_modules/.bin/rocketmq-edge of a project) to run
+   * instead of the workspace's TypeScript CLI, in that project's folder with only PATH and HOME set.
+   */
+  bin?: { path: string; cwd: string };
 }
 
-/** `packages/gateway/src/cli.ts` run with `node --conditions=source --import tsx`. */
+/** `packages/gateway/src/cli.ts` run with `node --conditions=source --import tsx` (or an installed `rocketmq-edge`). */
 export class GatewayProcess {
   private constructor(
     readonly child: ChildProcess,
@@ -63,14 +68,19 @@ export class GatewayProcess {
   ) {}
 
   static async start(opts: GatewayOptions): Promise<GatewayProcess> {
-    const args = ['--conditions=source', '--import', 'tsx', join(ROOT, 'packages/gateway/src/cli.ts'),
-      '--host', '127.0.0.1', '--port', String(opts.port), '--data', opts.dataDir,
+    const flags = ['--host', '127.0.0.1', '--port', String(opts.port), '--data', opts.dataDir,
       ...(opts.jwtSecret ? ['--jwt-secret', opts.jwtSecret] : []), ...(opts.extraArgs ?? [])];
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'development' },
-    });
+    const child = opts.bin
+      ? spawn(opts.bin.path, flags, {
+        cwd: opts.bin.cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      })
+      : spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(ROOT, 'packages/gateway/src/cli.ts'), ...flags], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NODE_ENV: 'development' },
+      });
     const output: string[] = [];
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const ready = await new Promise<ReadyLine>((resolve, reject) => {
@@ -114,6 +124,21 @@ export class GatewayProcess {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * The code of the README's "Publishing from each runtime" section, run as written by the snippet
+ * and packaging tests: `#### Title` → the first code block under it.
+ */
+export async function readmeSnippets(): Promise<Map<string, string>> {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Publishing from each runtime');
+  if (start < 0) throw new Error('README.md has no section "Publishing from each runtime"');
+  const end = readme.indexOf('\n## ', start + 1);
+  const md = readme.slice(start, end < 0 ? undefined : end);
+  const out = new Map<string, string>();
+  for (const m of md.matchAll(/^#### (.+)\n[\s\S]*?^```\w*\n([\s\S]*?)^```/gm)) out.set(m[1]!.trim(), m[2]!);
+  return out;
 }
 
 /** The embedded name server's address, from the ready line. */

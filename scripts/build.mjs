@@ -1,7 +1,8 @@
 // Builds the packages for Node, the browser bundle and the apps that import it.
 //
 //   packages/*/dist/                each package's src/ compiled file by file to ESM JavaScript (what its
-//                                   exports map's "default" condition and the rocketmq-edge command run)
+//                                   exports map's "default" condition and the rocketmq-edge command run);
+//                                   with --declarations also its .d.ts + declaration maps ("types")
 //   dist/browser/rocketmq-edge.js   ONE minified ESM bundle of packages/transport-ws/src/browser.ts
 //                                   (core's public API + WebSocketTransport), for every web runtime.
 //   apps/demo/dist/                 index.html, style.css, app.js, rocketmq-edge.js (the gateway serves it at /)
@@ -12,8 +13,10 @@
 // checks them against the real types); here that import becomes `./rocketmq-edge.js`, a copy of the
 // same bundle byte for byte, so no runtime gets its own fork of core.
 //
-// `node scripts/build.mjs` or `import { build } from './scripts/build.mjs'; await build()`.
+// `node scripts/build.mjs [--declarations]` or `import { build } from './scripts/build.mjs'; await build()`.
 import * as esbuild from 'esbuild';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -79,8 +82,14 @@ const apps = [
   { entry: r('apps/deno/src/main.ts'), out: join(DENO_DIST, 'main.js'), platform: 'neutral', copy: [] },
 ];
 
-/** Packages with a Node build in dist/ (what `exports` → "default" points at). */
-const PACKAGES = ['core', 'transport-tcp', 'transport-ws', 'broker', 'gateway'];
+/** The published packages (packages/* not marked private): each has a build in dist/. */
+const PACKAGES = readdirSync(r('packages')).filter((name) => {
+  const file = r('packages', name, 'package.json');
+  return existsSync(file) && !JSON.parse(readFileSync(file, 'utf8')).private;
+});
+
+/** Tests and their helpers stay in the repository: not compiled to dist/, not packed. */
+const isTestFile = (f) => /\.test\.ts$|(^|[\\/])test-support\.ts$/.test(f);
 
 /**
  * Compiles packages/<name>/src to dist/ file by file (no bundling, so module URLs keep their
@@ -92,7 +101,7 @@ async function buildPackages(out) {
   await Promise.all(PACKAGES.map(async (name) => {
     const src = r('packages', name, 'src');
     const files = (await readdir(src, { recursive: true })).map((f) => join(src, f));
-    const ts = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'));
+    const ts = files.filter((f) => f.endsWith('.ts') && !isTestFile(f) && !f.endsWith('.d.ts'));
     const res = await esbuild.build({
       entryPoints: ts,
       outdir: r('packages', name, 'dist'),
@@ -109,6 +118,27 @@ async function buildPackages(out) {
     for (const f of res.outputFiles) out.set(f.path, f.contents);
     for (const f of files.filter((f) => /\.m?js$/.test(f))) out.set(r('packages', name, 'dist', relative(src, f)), await readFile(f));
   }));
+}
+
+/**
+ * The packages' declarations: `tsc -b` over each package's tsconfig.build.json, which lists the
+ * siblings it imports as references (so their types come from their own dist/*.d.ts). Incremental:
+ * unchanged packages are skipped. Not part of the default build: it takes seconds, and the workspace
+ * type-checks against the sources (the "source" condition) anyway; packing and publishing need it.
+ */
+export async function buildDeclarations() {
+  const configs = PACKAGES.map((name) => {
+    const config = r('packages', name, 'tsconfig.build.json');
+    if (!existsSync(config)) throw new Error(`packages/${name}/tsconfig.build.json is missing: its "types" need dist/*.d.ts (copy another package's)`);
+    return config;
+  });
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  await new Promise((resolve, reject) => {
+    execFile(process.execPath, [tsc, '-b', ...configs], { cwd: root, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`declarations did not compile (tsc -b):\n${stdout}${stderr}`));
+      else resolve();
+    });
+  });
 }
 
 /**
@@ -129,10 +159,10 @@ async function put(path, contents) {
  * Builds everything. Resolves with the written files (relative to the repo root) and the time taken.
  * Throws with esbuild's messages when a source does not compile.
  */
-export async function build({ log = () => {} } = {}) {
+export async function build({ log = () => {}, declarations = false } = {}) {
   const t0 = performance.now();
   const out = new Map(); // absolute path -> contents
-  await buildPackages(out);
+  await Promise.all([buildPackages(out), declarations && buildDeclarations()]);
   const bundle = await esbuild.build({
     ...bundleOptions,
     entryPoints: [BUNDLE_ENTRY],
@@ -175,7 +205,7 @@ export async function build({ log = () => {} } = {}) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
-    const { files, ms } = await build();
+    const { files, ms } = await build({ declarations: process.argv.includes('--declarations') });
     if (!process.argv.includes('--quiet')) {
       for (const f of files.filter((f) => !f.endsWith('.map'))) console.log(f);
       console.log(`built in ${ms} ms`);

@@ -50,8 +50,11 @@ export type TokenSource = string | (() => string | Promise<string>);
 export interface WebSocketTransportOptions {
   /** Gateway endpoint, e.g. "wss://gw.example.com/rmq". */
   url: string;
-  /** Bearer token, or a callback asked on every (re)connect (token refresh). */
-  token?: TokenSource;
+  /**
+   * Bearer token, or a callback asked on every (re)connect (token refresh). `undefined` is allowed
+   * explicitly (as from `process.env.TOKEN`) for users with exactOptionalPropertyTypes.
+   */
+  token?: TokenSource | undefined;
   /** Escape hatch for runtimes without a usable global WebSocket, and for tests. */
   webSocketFactory?: WebSocketFactory;
   reconnect?: ReconnectOptions;
