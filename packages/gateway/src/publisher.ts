@@ -108,7 +108,7 @@ export class HttpPublisher {
     } catch (e) {
       // What was stored before a failure (delayed messages go one by one) is remembered; the rest is not.
       for (const [k, f] of fresh.entries()) f.settle?.(sent[k] ? { value: sent[k] } : { error: e });
-      throw publishFailure(e, topic, this.names);
+      throw publishFailure(e, topic, this.names, this.opts.sendTimeoutMs);
     }
     for (const [k, f] of fresh.entries()) {
       results[f.index] = sent[k]!;
@@ -117,7 +117,7 @@ export class HttpPublisher {
     try {
       await Promise.all(waiting);
     } catch (e) {
-      throw publishFailure(e, topic, this.names);
+      throw publishFailure(e, topic, this.names, this.opts.sendTimeoutMs);
     }
     return results;
   }
