@@ -162,6 +162,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let publisher: HttpPublisher | undefined;
   let api: ReturnType<typeof httpPublishApi> | undefined;
   if (httpOpts.enabled !== false) {
+    // A beacon token must never pass for an operator's token (or the reverse): keys of their own.
+    const secret = httpOpts.beaconSecret;
+    const jwtSecrets = (Array.isArray(opts.auth.jwt) ? opts.auth.jwt : opts.auth.jwt ? [opts.auth.jwt] : []).map((j) => j.secret);
+    if (secret !== undefined && jwtSecrets.some((s) => s !== undefined && Buffer.from(s).equals(Buffer.from(secret)))) {
+      throw new Error('http.beaconSecret (--beacon-secret) must differ from every JWT secret: beacon tokens are signed with a key of their own');
+    }
     publisher = new HttpPublisher({
       namesrvAddr: namesrvAddrs.join(';'),
       ...(opts.acl ? { acl: opts.acl } : {}),

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { BEACON_AUDIENCE, BEACON_TYP } from './beacon.js';
-import { ORIGIN, TOKEN, httpFixture, jwt, text } from './http-test-support.js';
+import { ORIGIN, SECRET, TOKEN, httpFixture, jwt, text } from './http-test-support.js';
 
 const BEACON_SECRET = 'the-beacon-key-of-this-test-gateway-0123456789';
 
@@ -115,4 +115,8 @@ test('minting: only for the caller\'s topics or fewer, with its own token, from 
   const short = await jwt({ topics: ['http-*'] }, Math.floor(Date.now() / 1000) + 120);
   const { expiresAt } = (await mint(undefined, short)).json as { expiresAt: number };
   assert.ok(expiresAt <= Date.now() + 130_000, 'never past the minting token');
+});
+
+test('a beacon secret equal to a JWT secret is refused at start (beacon tokens would pass for operator tokens)', async (t) => {
+  await assert.rejects(httpFixture(t, { http: { beaconSecret: SECRET } }), /beaconSecret \(--beacon-secret\) must differ from every JWT secret/);
 });
