@@ -94,6 +94,9 @@ test('an id acknowledged before is answered with the first result, duplicate: tr
   assert.equal(again.status, 200);
   assert.deepEqual({ ...again.json, duplicate: false }, first.json);
   assert.equal(again.json.duplicate, true);
+  // Idempotency-Key on a lone JSON message is its id too
+  const lone = await call('/v1/topics/http-idem/messages', { headers: { ...JSON_TYPE, 'Idempotency-Key': 'order-77' }, body: JSON.stringify({ body: 'pay once' }) });
+  assert.equal(lone.json.duplicate, true);
   // the same id in the JSON form is the same message
   const json = await call('/v1/topics/http-idem/messages', { headers: JSON_TYPE, body: JSON.stringify({ messages: [{ id: 'order-77', body: 'pay once' }, { id: 'order-78', body: 'new' }] }) });
   const [dup, fresh] = json.json.results as { duplicate: boolean; queueOffset: number }[];

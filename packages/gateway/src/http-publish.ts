@@ -22,6 +22,14 @@ import type { Logger } from './session.js';
 import { isValidTopic } from './topics.js';
 
 export const API_PREFIX = '/v1/';
+
+/** A header given once (twice is refused: two values of one field cannot both be meant). */
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headersDistinct[name];
+  if (v === undefined) return undefined;
+  if (v.length > 1) throw badRequest(`header ${name} is given twice`);
+  return v[0];
+}
 const TOPIC_PATH = /^\/v1\/topics\/([^/]+)\/messages$/;
 /** A beacon-token request body is small: {"topics":[…]}. */
 const MINT_BODY_LIMIT = 32 * 1024;
@@ -168,7 +176,7 @@ export function httpPublishApi(cfg: HttpPublishConfig): HttpPublishApi {
     const limits = { maxMessageSize: cfg.maxMessageSize, maxMessages: cfg.maxMessages };
     const isJson = /^application\/json\s*(;|$)/i.test(x.req.headers['content-type'] ?? '');
     const { items, wrapped } = isJson
-      ? jsonMessages(topic, parseJson(body), limits)
+      ? jsonMessages(topic, parseJson(body), limits, headerValue(x.req, 'idempotency-key'))
       : { items: [rawMessage(topic, x.req.rawHeaders, body, cfg.maxMessageSize)], wrapped: false };
     const results = await publish(x, p, topic, items);
     answer(x, 200, wrapped ? { results } : results[0]);

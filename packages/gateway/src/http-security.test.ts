@@ -62,6 +62,8 @@ test('bad input is refused whole with 400 naming the field, and nothing of it is
     ['id too long', json(JSON.stringify({ body: 'a', id: 'x'.repeat(129) })), /id must be 1 to 128/],
     ['one id twice', json(JSON.stringify({ messages: [{ id: 'a', body: 'a' }, { id: 'a', body: 'b' }] })), /appears twice/],
     ['negative delay', json(JSON.stringify({ body: 'a', delayLevel: -1 })), /delayLevel/],
+    ['Idempotency-Key on a list', call(path, { headers: { 'content-type': 'application/json', 'Idempotency-Key': 'k' }, body: JSON.stringify({ messages: [{ body: 'a' }] }) }), /give each message its "id"/],
+    ['Idempotency-Key and another id', call(path, { headers: { 'content-type': 'application/json', 'Idempotency-Key': 'k' }, body: JSON.stringify({ id: 'j', body: 'a' }) }), /differ/],
     ['raw: unknown RocketMQ header', call(path, { headers: { 'RocketMQ-Tag': 'typo' }, body: 'a' }), /unknown header RocketMQ-Tag/],
     ['raw: bad delay level', call(path, { headers: { 'RocketMQ-Delay-Level': 'soon' }, body: 'a' }), /delay level/],
     ['raw: empty body', call(path, { body: '' }), /body is empty/],
