@@ -137,6 +137,7 @@ export function httpPublishApi(cfg: HttpPublishConfig): HttpPublishApi {
   };
 
   const publish = async (x: Exchange, p: Principal, topic: string, items: PublishItem[]): Promise<HttpSendResult[]> => {
+    checkOpen(); // again: the body may have been read while the gateway began to shut down
     const release = cfg.limits.enter(p.sub);
     const t0 = performance.now();
     cfg.httpMetrics.inFlight.inc();

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { ResponseCode, createResponse, RequestCode } from '@rocketmq-edge/core/internal';
 import { ORIGIN, OTHER_TOKEN, TOKEN, httpFixture, jwt } from './http-test-support.js';
 import { rawHttp, routeBody, startFakeRemoting, clusterInfoBody, type FakeHandler } from './test-support.js';
@@ -252,4 +252,25 @@ test('a name server that cannot be reached: 503 saying so, naming no address', a
   assert.match(r.json.remark as string, /^name server unavailable \(ECONNREFUSED\): the gateway cannot look up the route of topic http-nowhere/);
   assert.equal(r.headers.get('retry-after'), '1');
   noAddress(r.json, addr);
+});
+
+test('shutting down: a publish in flight gets its answer, one whose body was still arriving 503 with connection: close, new connections none', async (t) => {
+  const { namesrv } = await hangingCluster(t);
+  const { gw } = await httpFixture(t, { drainTimeoutMs: 5000, http: { sendTimeoutMs: 800 } }, namesrv.addr);
+  const hanging = fetch(`${gw.httpUrl}/v1/topics/http-hang/messages`, { method: 'POST', headers: { authorization: `Bearer ${OTHER_TOKEN}` }, body: 'in flight' });
+  // a request whose body is still arriving when the shutdown begins
+  const socket = connect(gw.port, '127.0.0.1');
+  let answer = '';
+  socket.setEncoding('latin1').on('data', (d) => (answer += d)).on('error', () => {});
+  const ended = new Promise((r) => socket.on('close', r));
+  socket.write(`POST /v1/topics/http-ok/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 4\r\n\r\nha`);
+  await new Promise((r) => setTimeout(r, 100));
+  const closed = gw.close();
+  await new Promise((r) => setTimeout(r, 50));
+  socket.write('lf');
+  await ended;
+  assert.match(answer, /^HTTP\/1\.1 503 [^]*connection: close[^]*"remark":"the gateway is shutting down; retry on another"/i);
+  await assert.rejects(fetch(`${gw.httpUrl}/v1/topics/http-ok/messages`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: 'late' }));
+  assert.equal((await hanging).status, 504, 'the publish in flight was answered before the gateway closed');
+  await closed;
 });
