@@ -179,6 +179,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       producerGroup: httpOpts.producerGroup ?? DEFAULT_HTTP_PRODUCER_GROUP,
       maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
       idempotency: { windowMs: httpLimits.idempotencyWindowMs, maxIds: httpLimits.idempotencyMaxIds },
+      log,
     });
     api = httpPublishApi({
       auth,

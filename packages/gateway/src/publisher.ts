@@ -39,6 +39,7 @@ export interface PublisherOptions {
   producerGroup: string;
   maxMessageSize: number;
   idempotency: { windowMs: number; maxIds: number };
+  log: { debug(obj: object, msg?: string): void };
 }
 
 export class HttpPublisher {
@@ -57,7 +58,7 @@ export class HttpPublisher {
       instanceName: `rocketmq-edge-http-${process.pid}`,
     });
     // Background failures (route refresh, heartbeat) show in the next publish's answer if they matter.
-    this.producer.on('error', () => {});
+    this.producer.on('error', (e) => opts.log.debug({ err: e.message }, 'HTTP publish producer: background task failed'));
     this.window = new IdempotencyWindow(opts.idempotency);
     const routes = this.producer.routes;
     this.names = {
