@@ -15,7 +15,7 @@ import { BeaconTokens } from './beacon.js';
 import { answerClientError, httpHandler } from './http.js';
 import { HttpPublishMetrics } from './http-metrics.js';
 import { DEFAULT_HTTP_PRODUCER_GROUP, resolveHttpLimits, type HttpPublishOptions } from './http-options.js';
-import { httpPublishApi } from './http-publish.js';
+import { MAX_REQUEST_HEADERS, httpPublishApi } from './http-publish.js';
 import { GatewayMetrics, type RefusalReason } from './metrics.js';
 import { DEFAULT_CREATE_TOPIC_KEY, resolveLimits, type GatewayLimits } from './options.js';
 import { relayedCodes } from './policy.js';
@@ -212,6 +212,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     requestTimeout: httpLimits.requestTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, httpLimits.headersTimeoutMs),
   }, (req, res) => { if (!api?.handle(req, res)) surface(req, res); });
+  server.maxHeadersCount = MAX_REQUEST_HEADERS;
   server.on('clientError', answerClientError);
 
   const acceptAndClose = (req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string, why: RefusalReason) => {

@@ -8,7 +8,7 @@ import { httpFixture, text } from './http-test-support.js';
 const JSON_TYPE = { 'content-type': 'application/json' };
 
 test('raw form: body bytes, tags, keys, delay level and properties (names as sent) are stored; the answer is the SendResult with the broker alias', async (t) => {
-  const { call, stored } = await httpFixture(t);
+  const { gw, call, stored } = await httpFixture(t);
   const body = randomBytes(3000);
   const r = await call('/v1/topics/http-raw/messages', {
     headers: {
@@ -42,6 +42,11 @@ test('raw form: body bytes, tags, keys, delay level and properties (names as sen
   assert.match(plain.json.msgId as string, /^[0-9A-F]{32}$/);
   assert.equal(plain.json.id, plain.json.msgId);
   assert.equal(text((await stored('http-raw')).find((x) => x.msgId === plain.json.msgId)!.body), 'plain text');
+
+  const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+  assert.match(metrics, /rocketmq_edge_http_requests_total\{endpoint="publish",status="200"\} 2\n/);
+  assert.match(metrics, /rocketmq_edge_http_messages_total\{result="stored"\} 2\n/);
+  assert.match(metrics, /rocketmq_edge_http_publish_seconds_count 2\n/);
 });
 
 test('JSON form: one message object (UTF-8 and base64 bodies), or {"messages":[…]} sent as one batch in order', async (t) => {

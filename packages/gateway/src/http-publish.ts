@@ -31,6 +31,11 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return v[0];
 }
 const TOPIC_PATH = /^\/v1\/topics\/([^/]+)\/messages$/;
+/**
+ * Headers the server parses per request (its maxHeadersCount). Node drops the ones past it without
+ * a word, which would lose RocketMQ-Property headers: a request that reaches it is refused instead.
+ */
+export const MAX_REQUEST_HEADERS = 256;
 /** A beacon-token request body is small: {"topics":[…]}. */
 const MINT_BODY_LIMIT = 32 * 1024;
 
@@ -251,6 +256,13 @@ export function httpPublishApi(cfg: HttpPublishConfig): HttpPublishApi {
     handle(req, res) {
       const path = (req.url ?? '/').split('?')[0]!;
       if (!path.startsWith(API_PREFIX)) return false;
+      if (req.rawHeaders.length / 2 >= MAX_REQUEST_HEADERS) {
+        res.writeHead(431, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ code: ResponseCode.MESSAGE_ILLEGAL, remark: `${MAX_REQUEST_HEADERS} headers or more; send many properties in the JSON form` }));
+        cfg.metrics.refused('malformed');
+        discardRest(req);
+        return true;
+      }
       const origin = req.headers.origin;
       const x: Exchange = { req, res, endpoint: 'publish', cors: corsHeaders(origin, origin !== undefined && cfg.originAllowed(req)) };
       active++;
