@@ -23,13 +23,6 @@ import { isValidTopic } from './topics.js';
 
 export const API_PREFIX = '/v1/';
 
-/** A header given once (twice is refused: two values of one field cannot both be meant). */
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headersDistinct[name];
-  if (v === undefined) return undefined;
-  if (v.length > 1) throw badRequest(`header ${name} is given twice`);
-  return v[0];
-}
 const TOPIC_PATH = /^\/v1\/topics\/([^/]+)\/messages$/;
 /**
  * Headers the server parses per request (its maxHeadersCount). Node drops the ones past it without
@@ -38,6 +31,14 @@ const TOPIC_PATH = /^\/v1\/topics\/([^/]+)\/messages$/;
 export const MAX_REQUEST_HEADERS = 256;
 /** A beacon-token request body is small: {"topics":[…]}. */
 const MINT_BODY_LIMIT = 32 * 1024;
+
+/** A header given once (twice is refused: two values of one field cannot both be meant). */
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headersDistinct[name];
+  if (v === undefined) return undefined;
+  if (v.length > 1) throw badRequest(`header ${name} is given twice`);
+  return v[0];
+}
 
 export interface HttpPublishConfig {
   auth: Authenticator;
@@ -256,18 +257,16 @@ export function httpPublishApi(cfg: HttpPublishConfig): HttpPublishApi {
     handle(req, res) {
       const path = (req.url ?? '/').split('?')[0]!;
       if (!path.startsWith(API_PREFIX)) return false;
-      if (req.rawHeaders.length / 2 >= MAX_REQUEST_HEADERS) {
-        res.writeHead(431, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ code: ResponseCode.MESSAGE_ILLEGAL, remark: `${MAX_REQUEST_HEADERS} headers or more; send many properties in the JSON form` }));
-        cfg.metrics.refused('malformed');
-        discardRest(req);
-        return true;
-      }
       const origin = req.headers.origin;
       const x: Exchange = { req, res, endpoint: 'publish', cors: corsHeaders(origin, origin !== undefined && cfg.originAllowed(req)) };
       active++;
       req.on('error', () => {});
-      new Promise<void>((r) => r(route(x, path)))
+      new Promise<void>((r) => {
+        if (req.rawHeaders.length / 2 >= MAX_REQUEST_HEADERS) {
+          throw new HttpError(431, ResponseCode.MESSAGE_ILLEGAL, `${MAX_REQUEST_HEADERS} headers or more; send many properties in the JSON form`, 'malformed');
+        }
+        r(route(x, path));
+      })
         .catch((e: unknown) => fail(x, e))
         .finally(() => { active--; });
       return true;
