@@ -24,6 +24,16 @@ export class AliasTable {
     return this.byAlias.size;
   }
 
+  /**
+   * The alias of the master of `brokerName` at `addr`, where the gateway's own producer sent an
+   * HTTP publish (producers send to masters, brokerId 0). Remembered, so that it resolves too.
+   */
+  master(brokerName: string, addr: string): string {
+    const alias = aliasFor(brokerName, '0');
+    this.byAlias.set(alias, addr);
+    return alias;
+  }
+
   /** Rewrites a TopicRouteData body; returns the new body. Throws on unparseable JSON. */
   rewriteRoute(body: Uint8Array): Uint8Array {
     const route = parseLenientJson(utf8d.decode(body)) as { brokerDatas?: unknown; filterServerTable?: unknown };

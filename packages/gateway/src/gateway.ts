@@ -1,19 +1,26 @@
-// startGateway: HTTP server (http.ts: health, readiness, metrics, demo page) + WebSocket endpoint /rmq.
+// startGateway: HTTP server (http.ts: health, readiness, metrics, demo page) + WebSocket endpoint /rmq
+// (relayed frames) + HTTP publish API /v1/ (http-publish.ts: published by the gateway's own producer).
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { pino } from 'pino';
 import { NAMESRV_TARGET } from '@rocketmq-edge/core';
-import { RequestCode, ResponseCode, createRequest, type RemotingCommand } from '@rocketmq-edge/core/internal';
+import { DEFAULT_MAX_MESSAGE_SIZE, RequestCode, ResponseCode, createRequest, type RemotingCommand } from '@rocketmq-edge/core/internal';
 import { BEARER_PREFIX, CloseCode, SUBPROTOCOL } from '@rocketmq-edge/transport-ws/envelope';
 import { signRequest, type AclCredentials } from './acl.js';
 import { Admission } from './admission.js';
 import { AliasTable } from './aliases.js';
 import { AuthError, Authenticator, type AuthOptions, type Principal } from './auth.js';
+import { BeaconTokens } from './beacon.js';
 import { answerClientError, httpHandler } from './http.js';
+import { HttpPublishMetrics } from './http-metrics.js';
+import { DEFAULT_HTTP_PRODUCER_GROUP, resolveHttpLimits, type HttpPublishOptions } from './http-options.js';
+import { MAX_REQUEST_HEADERS, httpPublishApi } from './http-publish.js';
 import { GatewayMetrics, type RefusalReason } from './metrics.js';
 import { DEFAULT_CREATE_TOPIC_KEY, resolveLimits, type GatewayLimits } from './options.js';
 import { relayedCodes } from './policy.js';
+import { PrincipalLimits } from './principal-limits.js';
+import { HttpPublisher } from './publisher.js';
 import { Relay, type RelayEntry } from './relay.js';
 import { ClientSession, type Logger, type SessionConfig } from './session.js';
 import { normalizeAllowedOrigin, originAllowed as originPolicyAllows } from './origin.js';
@@ -52,6 +59,8 @@ export interface GatewayOptions extends Partial<Omit<GatewayLimits, 'ratePerSeco
   createTopicKey?: string;
   /** Adds Node process metrics to /metrics. */
   defaultMetrics?: boolean;
+  /** The HTTP publish API (/v1/…, see http-options.ts); `false` or `{ enabled: false }` turns it off. */
+  http?: HttpPublishOptions | false;
 }
 
 export interface Gateway {
@@ -66,6 +75,8 @@ export interface Gateway {
   readonly connections: number;
   /** Requests relayed upstream and not yet answered (diagnostics). */
   pendingUpstream(): number;
+  /** The producer of HTTP publishes (undefined when the HTTP publish API is off). */
+  readonly publisher: HttpPublisher | undefined;
   close(): Promise<void>;
 }
 
@@ -120,9 +131,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return learning;
   };
 
+  // Gateway-wide fair share of upstream requests, for WebSocket sessions and HTTP publishes alike.
+  const admission = new Admission(limits.maxUpstreamInFlight);
   const sessionCfg: SessionConfig = {
     limits,
-    admission: new Admission(limits.maxUpstreamInFlight),
+    admission,
     relayed,
     enableConsumer,
     createTopicKey: opts.createTopicKey ?? DEFAULT_CREATE_TOPIC_KEY,
@@ -143,17 +156,64 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   wss.on('error', () => {});
 
-  const server = createServer(httpHandler({
+  const httpOpts = opts.http === false ? { enabled: false } : opts.http ?? {};
+  const httpLimits = resolveHttpLimits(httpOpts, { perSecond: limits.ratePerSecond, burst: limits.rateBurst });
+  const originAllowed = (req: IncomingMessage): boolean => originPolicyAllows(req.headers.origin, req.headers.host, originPolicy);
+  let publisher: HttpPublisher | undefined;
+  let api: ReturnType<typeof httpPublishApi> | undefined;
+  if (httpOpts.enabled !== false) {
+    // A beacon token must never pass for an operator's token (or the reverse): keys of their own.
+    const secret = httpOpts.beaconSecret;
+    const jwtSecrets = (Array.isArray(opts.auth.jwt) ? opts.auth.jwt : opts.auth.jwt ? [opts.auth.jwt] : []).map((j) => j.secret);
+    if (secret !== undefined && jwtSecrets.some((s) => s !== undefined && Buffer.from(s).equals(Buffer.from(secret)))) {
+      throw new Error('http.beaconSecret (--beacon-secret) must differ from every JWT secret: beacon tokens are signed with a key of their own');
+    }
+    publisher = new HttpPublisher({
+      namesrvAddr: namesrvAddrs.join(';'),
+      ...(opts.acl ? { acl: opts.acl } : {}),
+      aliases,
+      sendTimeoutMs: httpLimits.sendTimeoutMs,
+      connectTimeoutMs: limits.upstreamConnectTimeoutMs,
+      maxQueuedBytes: limits.upstreamMaxQueuedBytes,
+      createTopicKey: opts.createTopicKey ?? DEFAULT_CREATE_TOPIC_KEY,
+      producerGroup: httpOpts.producerGroup ?? DEFAULT_HTTP_PRODUCER_GROUP,
+      maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+      idempotency: { windowMs: httpLimits.idempotencyWindowMs, maxIds: httpLimits.idempotencyMaxIds },
+      log,
+    });
+    api = httpPublishApi({
+      auth,
+      beacon: new BeaconTokens({ ...(httpOpts.beaconSecret ? { secret: httpOpts.beaconSecret } : {}), ttlMs: httpLimits.beaconTokenTtlMs }),
+      publisher,
+      limits: new PrincipalLimits({ perSecond: httpLimits.ratePerSecond, burst: httpLimits.rateBurst }, httpLimits.maxInFlightPerPrincipal, admission),
+      originAllowed,
+      createTopicKey: opts.createTopicKey ?? DEFAULT_CREATE_TOPIC_KEY,
+      maxBodyBytes: httpLimits.maxBodyBytes,
+      maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+      maxMessages: limits.maxBatchMessages,
+      metrics,
+      httpMetrics: new HttpPublishMetrics(metrics.registry),
+      log,
+      closing: () => closing,
+    });
+  }
+
+  const surface = httpHandler({
     metrics,
     ready: async () => !closing && (await Promise.race([relay.namesrvReachable(), delay(3000).then(() => false)])),
     wsPath: WS_PATH,
     ...(opts.demoDir !== undefined ? { demoDir: opts.demoDir } : {}),
     ...(opts.dev !== undefined ? { dev: opts.dev } : {}),
     log,
-  }));
+  });
+  // Slow clients (headers or body trickling in) are answered 408 and closed; checked every second.
+  const server = createServer({
+    headersTimeout: httpLimits.headersTimeoutMs,
+    requestTimeout: httpLimits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, httpLimits.headersTimeoutMs),
+  }, (req, res) => { if (!api?.handle(req, res)) surface(req, res); });
+  server.maxHeadersCount = MAX_REQUEST_HEADERS;
   server.on('clientError', answerClientError);
-
-  const originAllowed = (req: IncomingMessage): boolean => originPolicyAllows(req.headers.origin, req.headers.host, originPolicy);
 
   const acceptAndClose = (req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string, why: RefusalReason) => {
     metrics.refused(why);
@@ -213,6 +273,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       resolve();
     });
   });
+  // Started once listening: a gateway that failed to start leaves no producer timers behind.
+  await publisher?.start();
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port ?? 0;
   const host = opts.host ?? '127.0.0.1';
@@ -227,11 +289,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const serverClosed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sessions) s.drain();
       const deadline = performance.now() + limits.drainTimeoutMs;
-      while (sessions.size > 0 && performance.now() < deadline) await delay(20);
+      while ((sessions.size > 0 || (api?.active ?? 0) > 0) && performance.now() < deadline) await delay(20);
       for (const s of [...sessions]) s.close(CloseCode.GOING_AWAY, 'gateway shutting down');
       await delay(sessions.size ? 50 : 0);
       for (const s of [...sessions]) s.terminate();
       await relay.close();
+      await publisher?.close();
       wss.close();
       server.closeAllConnections();
       await serverClosed;
@@ -248,6 +311,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     aliases,
     get connections() { return sessions.size; },
     pendingUpstream: () => relay.pendingCount,
+    publisher,
     close,
   };
 }

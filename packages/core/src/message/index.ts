@@ -2,7 +2,7 @@
 export { MessageConst, MessageSysFlag, KEY_SEPARATOR, RESERVED_PROPERTY_NAMES, DEFAULT_MAX_BATCH_MESSAGES } from './constants.js';
 export type { Message, MessageQueue, WireMessage } from './message.js';
 export { toWireMessage } from './message.js';
-export { encodeProperties, decodeProperties, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR } from './properties.js';
+export { encodeProperties, decodeProperties, setOwn, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR } from './properties.js';
 export type { ParsedUniqId, UniqIdIdentity } from './uniq-id.js';
 export { createUniqId, parseUniqId, setUniqKeyIfAbsent, configureUniqId } from './uniq-id.js';
 export {

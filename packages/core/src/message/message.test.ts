@@ -87,7 +87,16 @@ test('user properties with reserved or blank names or values are refused with MQ
   rejects13({ topic: 'T', body: 'b', properties: { ' ': 'x' } }, /non-blank/);
   rejects13({ topic: 'T', body: 'b', properties: { a: '  ' } }, /non-blank/);
   rejects13({ topic: 'T', body: 'b', properties: { a: 'x\u0002y' } }, /control character/);
-  rejects13({ topic: 'T', body: 'b', tags: 'a\u0001b' }, /tags/);
+  rejects13({ topic: 'T', body: 'b', tags: 'a\u0001b' }, /"TAGS"/);
+  rejects13({ topic: 'T', body: 'b', keys: ['a', 'b\u0002c'] }, /"KEYS"/);
+  rejects13({ topic: 'T', body: 'b', msgId: 'id\u0001' }, /"UNIQ_KEY"/);
+});
+
+test('msgId is sent as UNIQ_KEY and kept: the message keeps the id it was given', () => {
+  const w = toWireMessage({ topic: 'T', body: 'b', msgId: 'order-42-attempt' });
+  assert.equal(w.properties.UNIQ_KEY, 'order-42-attempt');
+  assert.equal(setUniqKeyIfAbsent(w), 'order-42-attempt');
+  assert.equal(toWireMessage({ topic: 'T', body: 'b', msgId: '' }).properties.UNIQ_KEY, undefined, 'empty: a fresh id at send');
 });
 
 test('delayLevel must be a non-negative integer, deliverTimeMs finite, flag a 32-bit int', () => {

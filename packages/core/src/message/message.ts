@@ -24,6 +24,11 @@ export interface Message {
   deliverTimeMs?: number;
   /** WAIT property: whether the broker should wait for the store (flush) before answering. Default true. */
   waitStoreMsgOK?: boolean;
+  /**
+   * The message id (UNIQ_KEY) to send with instead of a fresh one, so that a message sent again
+   * after an unknown outcome keeps its id (SendResult.msgId) and consumers can drop the repeat.
+   */
+  msgId?: string;
 }
 
 export interface MessageQueue {
@@ -47,10 +52,6 @@ export const fail = (code: number, msg: string): never => {
 const illegal = (msg: string): never => fail(RS_MESSAGE_ILLEGAL, msg);
 /** Not a string, or only whitespace (also validators.ts's test for names). */
 export const isBlank = (s: unknown): boolean => typeof s !== 'string' || !s.trim();
-/** Refuses the property-string separators \u0001 and \u0002 in `s` (names `what` in the error). */
-const noSeparator = (s: string | undefined, what: string): void => {
-  if (s && /[\u0001\u0002]/.test(s)) illegal(`${what} contains the control character \\u0001 or \\u0002`);
-};
 
 /**
  * Builds the wire form: properties TAGS, KEYS, WAIT, DELAY, TIMER_DELIVER_MS, then user properties,
@@ -58,11 +59,12 @@ const noSeparator = (s: string | undefined, what: string): void => {
  */
 export function toWireMessage(msg: Message): WireMessage {
   const p: Record<string, string> = {};
-  const { tags, delayLevel: dl, deliverTimeMs: dt, body } = msg;
+  const { tags, delayLevel: dl, deliverTimeMs: dt, body, msgId } = msg;
   const flag = msg.flag ?? 0;
   const keys = typeof msg.keys === 'string' ? msg.keys : msg.keys?.join(' ') /* KEY_SEPARATOR */;
   if (tags) p.TAGS = tags;
   if (keys) p.KEYS = keys;
+  if (msgId) p.UNIQ_KEY = msgId;
   p.WAIT = `${msg.waitStoreMsgOK !== false}`;
   if (dl !== undefined) {
     if (!Number.isInteger(dl) || dl < 0 || dl > 0x7fffffff) illegal(`delayLevel ${dl} must be a whole number from 0 to 18`);
@@ -75,11 +77,11 @@ export function toWireMessage(msg: Message): WireMessage {
   for (const [k, v] of Object.entries(msg.properties ?? {})) {
     if (isBlank(k) || isBlank(v)) illegal(`user property ${JSON.stringify(k)}: name and value must be non-blank strings`);
     if (isReservedPropertyName(k)) illegal(`user property "${k}" is reserved by RocketMQ: rename it`);
-    noSeparator(k + v, `user property "${k}"`);
     setOwn(p, k, v);
   }
-  noSeparator(tags, 'tags');
-  noSeparator(keys, 'keys');
+  // One check of every name and value (tags, keys, msgId, user properties): the property-string
+  // separators \u0001 and \u0002 would split them.
+  for (const k in p) if (/[\u0001\u0002]/.test(k + p[k])) illegal(`property "${k}" contains the control character \\u0001 or \\u0002`);
   if (!Number.isInteger(flag) || flag < -0x80000000 || flag > 0x7fffffff) illegal(`flag ${flag} must be a 32-bit integer`);
   return { topic: msg.topic, body: typeof body === 'string' ? utf8.encode(body) : body, flag, properties: inJavaOrder(p) };
 }

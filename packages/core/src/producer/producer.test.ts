@@ -300,6 +300,19 @@ test('batch: code 320, m=true, only WAIT on the pseudo-message, own UNIQ_KEY per
   await r.close();
 });
 
+test('msgId: the given id is the UNIQ_KEY of every attempt and the SendResult\'s msgId, single and batch', async () => {
+  let n = 0;
+  const r = await rig((c) => sendResponse(c, n++ === 0 ? 14 : 0));
+  const res = await r.p.send({ ...msg(), msgId: 'client-id-1' });
+  assert.equal(res.msgId, 'client-id-1');
+  assert.deepEqual(r.sends().map((x) => decodeProperties(x.cmd.extFields!.i!).UNIQ_KEY), ['client-id-1', 'client-id-1']);
+  const batch = await r.p.sendBatch([{ topic: 'T', body: 'a', msgId: 'b-1' }, { topic: 'T', body: 'b' }]);
+  const [first, second] = batch.msgId.split(',');
+  assert.equal(first, 'b-1');
+  assert.match(second!, /^[0-9A-F]{32}$/, 'a message without msgId gets a fresh one');
+  await r.close();
+});
+
 // ---------- async and oneway ----------
 
 test('oneway: flag 2 on the wire, resolves without a response, one attempt', async () => {
