@@ -211,6 +211,8 @@ describe('the packages, packed and installed with npm', { timeout: 300_000 }, ()
       bin: { path: join(project.path, 'node_modules/.bin/rocketmq-edge'), cwd: project.path },
     });
     try {
+      // An installed package ships no demo page: none is served or advertised (no "not built" page).
+      assert.equal((await fetch(gateway.ready.url)).status, 404);
       const namesrvAddr = namesrvOf(gateway.ready);
       const tsx = import.meta.resolve('tsx');
       const snippet = async (file: keyof typeof SNIPPETS, env: Record<string, string>) => {

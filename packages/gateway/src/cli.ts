@@ -320,6 +320,9 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       logger.info({ script: build }, 'demo page not built yet: building it');
       const r = spawnSync(process.execPath, [build], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2], timeout: 120_000 });
       if (r.status !== 0) logger.warn({ status: r.status }, 'demo build failed; serving the "not built" page');
+    } else if (!existsSync(join(demoDir, 'index.html')) && o.demoDir === undefined) {
+      // An installed package has no demo page and nothing to build it with: neither serve nor advertise one.
+      demoDir = undefined;
     }
   }
 
