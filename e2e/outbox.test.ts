@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { PageEvent } from './outbox-page.js';
-import { pageUrl, routeSite, serveSite, settled, tokenFor, writeOutboxSite, SECRET } from './outbox-support.js';
+import { pageUrl, routeSite, serveSite, settled, storedCopies, tally, tokenFor, writeOutboxSite, SECRET } from './outbox-support.js';
 import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, freePort, namesrvOf, tempDir, until } from './support.js';
 
 describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
@@ -49,6 +49,15 @@ describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
   const heard: (PageEvent & { page: Page })[] = [];
   const eventsOf = (page: Page, type: PageEvent['type']) => heard.filter((e) => e.page === page && e.type === type);
 
+  /** A counter of the gateway's /metrics, e.g. 'rocketmq_edge_http_requests_total{endpoint="beacon",status="200"}'. */
+  async function counter(series: string): Promise<number> {
+    const text = await (await fetch(`${origin}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+  const httpRequests = (endpoint: 'publish' | 'beacon') => counter(`rocketmq_edge_http_requests_total{endpoint="${endpoint}",status="200"}`);
+  const httpStored = () => counter('rocketmq_edge_http_messages_total{result="stored"}');
+
   async function openPage(url: string, ctx?: BrowserContext): Promise<Page> {
     if (!ctx) contexts.push((ctx = await browser.newContext()));
     const page = await ctx.newPage();
@@ -67,14 +76,14 @@ describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
     const page = await openPage(pageUrl(origin, { ws: wsUrl, token, topic, http: origin, name: 'nav' }));
     const { ok, errors } = await page.evaluate(() => window.__outbox.publish(200, 'nav'));
     assert.deepEqual(errors, []);
+    const before = await httpStored();
     await page.goto(`${origin}/away.html`);
 
     const { stored, missing, duplicates } = await settled(namesrvAddr, topic, ok);
-    assert.equal(stored, 200, `missing: ${missing.slice(0, 5).join(' ')}`);
+    const handed = (await httpStored()) - before;
+    console.log(`# navigation: ${200 - handed} of 200 sent over the WebSocket, ${handed} handed to the gateway's HTTP endpoint at unload`);
+    assert.equal(stored, 200, `${missing.length} missing, e.g. ${missing.slice(0, 5).join(' ')}`);
     assert.equal(duplicates, 0);
-    const ws = eventsOf(page, 'delivered').filter((e) => e.via === 'websocket').length;
-    const handed = eventsOf(page, 'handedover').flatMap((e) => e.ids).length;
-    console.log(`# navigation: ${ws} delivered over WebSocket before the page was left, ${handed} handed over at unload, ${200 - ws - handed} in flight then`);
   });
 
   for (const form of ['bearer', 'beacon'] as const) {
@@ -87,18 +96,18 @@ describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
       const ctx = await browser.newContext();
       contexts.push(ctx);
       const settings = { token, topic, http: origin, name: `handover-${form}` };
-      const posts: string[] = [];
-      ctx.on('request', (r) => { if (r.method() === 'POST') posts.push(new URL(r.url()).pathname); });
       const beaconToken = form === 'beacon' ? ctx.waitForEvent('response', (r) => r.url().endsWith('/v1/beacon-tokens') && r.ok()) : undefined;
       const page = await openPage(pageUrl(pageOrigin, { ...settings, ws: dead }), ctx);
       await beaconToken;
       const { ok, errors } = await page.evaluate(() => window.__outbox.publish(200, 'handover'));
       assert.deepEqual(errors, []);
+      const endpoint = form === 'bearer' ? 'publish' : 'beacon';
+      const before = await httpRequests(endpoint);
       await page.goto(`${pageOrigin}/away.html`);
 
       const first = await settled(namesrvAddr, topic, ok);
-      console.log(posts, eventsOf(page, 'handedover').length);
       assert.deepEqual([first.stored, first.duplicates], [200, 0], `missing: ${first.missing.slice(0, 5).join(' ')}`);
+      assert.ok(await httpRequests(endpoint) > before, `the gateway answered ${endpoint} requests`);
 
       // The next page of this origin finds them marked handed over: it asks the gateway again, by id.
       const next = await openPage(pageUrl(pageOrigin, { ...settings, ws: wsUrl }), ctx);
@@ -109,4 +118,122 @@ describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
       assert.deepEqual(await next.evaluate(() => window.__outbox.size()), { count: 0, bytes: 0 });
     });
   }
+
+  test('offline: 500 published, the page reloaded while still offline, back online: all 500 stored', async () => {
+    const topic = 'outbox-offline';
+    const token = tokenFor('offline', ['outbox-*']);
+    // A page the test fulfils has no server address, so Chromium's Local Network Access checks
+    // would count it as public and block its WebSocket to 127.0.0.1; a page served from a real
+    // server (as the other tests' are) needs no such grant.
+    const ctx = await browser.newContext({ permissions: ['local-network-access'] });
+    contexts.push(ctx);
+    const url = pageUrl(origin, { ws: wsUrl, token, topic, http: origin, name: 'offline' });
+    const page = await ctx.newPage();
+    page.on('pageerror', (err) => console.error('[page error]', err));
+    // The test serves the page itself, so that it loads while the browser is offline.
+    await routeSite(page, origin, site.path);
+    await page.goto(url);
+    await page.evaluate(() => window.__outbox.ready);
+    await ctx.setOffline(true);
+    const { ok, errors } = await page.evaluate(() => window.__outbox.publish(500, 'offline'));
+    assert.deepEqual(errors, []);
+    assert.equal((await page.evaluate(() => window.__outbox.size())).count, 500, 'all queued, none delivered while offline');
+
+    await page.reload();
+    await page.evaluate(() => window.__outbox.ready);
+    assert.equal(await page.evaluate(() => navigator.onLine), false);
+    assert.equal((await page.evaluate(() => window.__outbox.size())).count, 500, 'still queued after the reload');
+    await ctx.setOffline(false);
+
+    const { stored, missing, duplicates } = await settled(namesrvAddr, topic, ok, 30_000);
+    console.log(`# offline + reload: ${stored} of 500 stored, ${duplicates} duplicates (by UNIQ_KEY)`);
+    assert.equal(stored, 500, `missing: ${missing.slice(0, 5).join(' ')}`);
+    // At least once: a copy more is allowed only for a send whose acknowledgement was lost; none was here.
+    assert.equal(duplicates, 0);
+    await until(async () => (await page.evaluate(() => window.__outbox.size())).count === 0, 10_000, 'the outbox empty');
+  });
+
+  test('over maxMessages or maxBytes, publish rejects with OutboxFullError and stores nothing (overflow: reject)', async () => {
+    const dead = `ws://127.0.0.1:${await freePort()}/rmq`;
+    const token = tokenFor('bounds', ['outbox-*']);
+    const byCount = await openPage(pageUrl(origin, { ws: dead, token, name: 'bounds-count', maxMessages: 50 }));
+    const count = await byCount.evaluate(() => window.__outbox.publish(60, 'count'));
+    assert.equal(count.ok.length, 50);
+    assert.equal(count.errors.length, 10);
+    assert.ok(count.errors.every((e) => /^OutboxFullError: the outbox is full \(maxMessages: 50 of 50 messages\); nothing was stored/.test(e)), count.errors[0]);
+    assert.deepEqual((await byCount.evaluate(() => window.__outbox.size())).count, 50);
+    const countEvents = eventsOf(byCount, 'overflow');
+    assert.equal(countEvents.length, 10);
+    assert.ok(countEvents.every((e) => e.limit === 'maxMessages' && e.ids.length === 0));
+
+    // 1,000-byte bodies in a 20,000-byte outbox: 18 fit.
+    const byBytes = await openPage(pageUrl(origin, { ws: dead, token, name: 'bounds-bytes', maxBytes: 20_000 }));
+    const bytes = await byBytes.evaluate(() => window.__outbox.publish(25, 'bytes', undefined, 1000));
+    assert.equal(bytes.ok.length, 18);
+    assert.ok(bytes.errors.every((e) => /^OutboxFullError: the outbox is full \(maxBytes: /.test(e)), bytes.errors[0]);
+    const size = await byBytes.evaluate(() => window.__outbox.size());
+    assert.equal(size.count, 18);
+    assert.ok(size.bytes <= 20_000 && size.bytes > 18_000, `bytes ${size.bytes}`);
+    assert.ok(eventsOf(byBytes, 'overflow').every((e) => e.limit === 'maxBytes'));
+  });
+
+  test('overflow: drop-oldest makes room by dropping the oldest, reports each, and never delivers them', async () => {
+    const topic = 'outbox-drop';
+    const token = tokenFor('drop', ['outbox-*']);
+    const settings = { token, topic, name: 'drop', maxMessages: 50, overflow: 'drop-oldest' };
+    const ctx = await browser.newContext();
+    contexts.push(ctx);
+    const page = await openPage(pageUrl(origin, { ...settings, ws: `ws://127.0.0.1:${await freePort()}/rmq` }), ctx);
+    const { ok, errors } = await page.evaluate(() => window.__outbox.publish(60, 'drop'));
+    assert.deepEqual(errors, []);
+    const dropped = eventsOf(page, 'overflow').flatMap((e) => e.ids);
+    assert.deepEqual(dropped, ok.slice(0, 10), 'the 10 oldest, each reported');
+    assert.equal((await page.evaluate(() => window.__outbox.size())).count, 50);
+    await page.close();
+
+    // A page that can deliver takes over: the 50 kept are stored, the dropped ones never.
+    await openPage(pageUrl(origin, { ...settings, ws: wsUrl }), ctx);
+    const kept = await settled(namesrvAddr, topic, ok.slice(10));
+    assert.deepEqual([kept.stored, kept.duplicates], [50, 0]);
+    assert.equal(tally(dropped, await storedCopies(namesrvAddr, topic)).stored, 0);
+  });
+
+  test('a message the gateway refuses for good (topic not in the token) leaves with "failed"; those after it are delivered', async () => {
+    const topic = 'outbox-refusal';
+    const page = await openPage(pageUrl(origin, { ws: wsUrl, token: tokenFor('refusal', ['outbox-*']), topic, name: 'refusal' }));
+    const before = await page.evaluate(() => window.__outbox.publish(5, 'before'));
+    const bad = await page.evaluate(() => window.__outbox.publish(1, 'bad', 'forbidden-topic'));
+    const afterIt = await page.evaluate(() => window.__outbox.publish(5, 'after'));
+    const good = [...before.ok, ...afterIt.ok];
+    await until(() => eventsOf(page, 'failed').length === 1 && eventsOf(page, 'delivered').length === 10, 20_000, '1 failed, 10 delivered');
+    const [failed] = eventsOf(page, 'failed');
+    assert.deepEqual(failed!.ids, bad.ok);
+    assert.equal(failed!.reason, 'refused');
+    assert.match(failed!.error!, /forbidden-topic/);
+    assert.deepEqual(eventsOf(page, 'delivered').map((e) => e.ids[0]).sort(), [...good].sort());
+    assert.equal((await page.evaluate(() => window.__outbox.size())).count, 0, 'the refused message does not clog the outbox');
+    const t = await settled(namesrvAddr, topic, good);
+    assert.deepEqual([t.stored, t.duplicates], [10, 0]);
+  });
+
+  test('two tabs of one origin: one delivers at a time, each message is stored once, the other takes over when it closes', async () => {
+    const topic = 'outbox-tabs';
+    const ctx = await browser.newContext();
+    contexts.push(ctx);
+    const url = pageUrl(origin, { ws: wsUrl, token: tokenFor('tabs', ['outbox-*']), topic, name: 'tabs' });
+    const [a, b] = [await openPage(url, ctx), await openPage(url, ctx)];
+    assert.deepEqual([await a.evaluate(() => window.__outbox.delivering()), await b.evaluate(() => window.__outbox.delivering())], [true, false]);
+    const [fromA, fromB] = await Promise.all([a, b].map((p, i) => p.evaluate((prefix) => window.__outbox.publish(150, prefix), `tab${i}`)));
+    const both = [...fromA!.ok, ...fromB!.ok];
+    const t = await settled(namesrvAddr, topic, both);
+    assert.deepEqual([t.stored, t.duplicates], [300, 0]);
+    // Tab b hears of the deliveries of its messages from tab a.
+    await until(() => fromB!.ok.every((id) => eventsOf(b, 'delivered').some((e) => e.ids[0] === id)), 10_000, "b's delivered events");
+
+    await a.close();
+    await until(() => b.evaluate(() => window.__outbox.delivering()), 10_000, 'b takes over');
+    const later = await b.evaluate(() => window.__outbox.publish(50, 'later'));
+    const t2 = await settled(namesrvAddr, topic, [...both, ...later.ok]);
+    assert.deepEqual([t2.stored, t2.duplicates], [350, 0]);
+  });
 });

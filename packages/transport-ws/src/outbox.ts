@@ -30,7 +30,9 @@ interface Entry {
   busy: boolean;
   /** WebSocket attempt: stops it (the unload flush took the message over). */
   abort?: AbortController;
-  /** WebSocket attempt begun while the transport was down, in this link epoch: no frame of it left yet. */
+  /** WebSocket attempt past its route lookup: its send request may be on the wire. */
+  sending?: boolean;
+  /** ...but begun while the transport was down, in this link epoch: nothing of it left yet. */
   quietEpoch?: number;
 }
 
@@ -322,16 +324,22 @@ export class Outbox extends EventTarget {
     const { m } = e;
     const msg = { topic: m.topic, body: m.body, tags: m.tags, keys: m.keys, delayLevel: m.delayLevel, properties: m.properties, msgId: m.id };
     const abort = (e.abort = new AbortController());
-    const state = (this.#producer.options.transport as { state?: { type: string } }).state;
-    e.quietEpoch = state && state.type !== 'connected' ? this.#linkEpoch : undefined;
     let result: SendResult | undefined;
     let error: unknown;
     try {
-      result = await this.#producer.send(msg, { signal: abort.signal });
+      // The route first: until the send itself starts, the unload flush may take the message over
+      // knowing nothing of it reached the broker.
+      await this.#producer.fetchPublishMessageQueues(m.topic);
+      if (!abort.signal.aborted) {
+        const state = (this.#producer.options.transport as { state?: { type: string } }).state;
+        e.quietEpoch = state && state.type !== 'connected' ? this.#linkEpoch : undefined;
+        e.sending = true;
+        result = await this.#producer.send(msg, { signal: abort.signal });
+      }
     } catch (err) {
       error = err;
     }
-    e.abort = e.quietEpoch = undefined;
+    e.abort = e.quietEpoch = e.sending = undefined;
     if (abort.signal.aborted && !result) {
       // Handed over at unload while it waited for the link: the HTTP path has it now.
       e.busy = false;
@@ -340,9 +348,12 @@ export class Outbox extends EventTarget {
     } else this.#settle([e], error, result ? () => result : undefined, 'websocket');
   }
 
-  /** No frame of this message can have left: idle, or its WebSocket attempt still waits for a link that never came up. */
+  /**
+   * Nothing of this message can have reached the broker: idle, its WebSocket attempt still at the
+   * route lookup, or waiting for a link that has not come up since it began.
+   */
   #unsent(e: Entry): boolean {
-    return !e.busy || (e.quietEpoch !== undefined && e.quietEpoch === this.#linkEpoch);
+    return !e.busy || (e.abort !== undefined && (!e.sending || e.quietEpoch === this.#linkEpoch));
   }
 
   async #sendHttp(topic: string, entries: Entry[]): Promise<void> {
