@@ -2,13 +2,15 @@
 // files) written to a folder the gateway serves as its demo dir, a second origin serving the same
 // folder, Playwright route fulfilment of it (pages that load while offline), tokens, and the
 // broker's store read back per message id.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { createInterface } from 'node:readline';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import * as esbuild from 'esbuild';
-import type { Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { readAll } from '@rocketmq-edge/broker/testing';
-import { ROOT, hs256, sleep } from './support.js';
+import { CHROMIUM, CHROMIUM_ARGS, ROOT, hs256, sleep } from './support.js';
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
 
@@ -93,4 +95,36 @@ export async function settled(namesrvAddr: string, topic: string, ids: string[],
   while (tally(ids, await storedCopies(namesrvAddr, topic)).missing.length && Date.now() - t0 < timeoutMs) await sleep(250);
   await sleep(1000);
   return tally(ids, await storedCopies(namesrvAddr, topic));
+}
+
+/**
+ * Chromium as a process of the test's own, on a profile folder, driven over CDP: the test can kill
+ * it outright (SIGKILL, the whole process group) and start another on the same profile.
+ */
+export class ChromiumProcess {
+  private constructor(readonly child: ChildProcess, readonly browser: Browser) {}
+
+  static async start(profile: string): Promise<ChromiumProcess> {
+    const child = spawn(CHROMIUM, [...CHROMIUM_ARGS, '--headless=new', `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'],
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const endpoint = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('Chromium printed no DevTools endpoint')), 30_000);
+      createInterface({ input: child.stderr! }).on('line', (line) => {
+        const m = /DevTools listening on (ws:\/\/\S+)/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`Chromium exited with ${code}`)));
+    });
+    return new ChromiumProcess(child, await chromium.connectOverCDP(endpoint));
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    process.kill(-this.child.pid!, 'SIGKILL');
+    await exited;
+  }
 }

@@ -8,6 +8,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { PageEvent } from './outbox-page.js';
 import { pageUrl, routeSite, serveSite, settled, storedCopies, tally, tokenFor, writeOutboxSite, SECRET } from './outbox-support.js';
 import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, freePort, namesrvOf, tempDir, until } from './support.js';
+import { ChromiumProcess } from './outbox-support.js';
 
 describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
   let browser: Browser;
@@ -235,5 +236,36 @@ describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
     const later = await b.evaluate(() => window.__outbox.publish(50, 'later'));
     const t2 = await settled(namesrvAddr, topic, [...both, ...later.ok]);
     assert.deepEqual([t2.stored, t2.duplicates], [350, 0]);
+  });
+
+  test('the browser killed right after publish() resolved: a new browser on the same profile delivers every message', async () => {
+    const topic = 'outbox-crash';
+    const profile = await tempDir('rmq-edge-outbox-profile-');
+    const settings = { token: tokenFor('crash', ['outbox-*']), topic, name: 'crash' };
+    try {
+      const first = await ChromiumProcess.start(profile.path);
+      let ok: string[];
+      try {
+        const page = await first.browser.contexts()[0]!.newPage();
+        await page.goto(pageUrl(origin, { ...settings, ws: `ws://127.0.0.1:${await freePort()}/rmq` }));
+        await page.evaluate(() => window.__outbox.ready);
+        ({ ok } = await page.evaluate(() => window.__outbox.publish(100, 'crash')));
+        assert.equal(ok.length, 100);
+      } finally {
+        await first.kill(); // SIGKILL: no unload, no flush, nothing but what is on disk
+      }
+      const second = await ChromiumProcess.start(profile.path);
+      try {
+        const page = await second.browser.contexts()[0]!.newPage();
+        await page.goto(pageUrl(origin, { ...settings, ws: wsUrl }));
+        await page.evaluate(() => window.__outbox.ready);
+        const t = await settled(namesrvAddr, topic, ok);
+        assert.deepEqual([t.stored, t.duplicates], [100, 0], `missing: ${t.missing.slice(0, 5).join(' ')}`);
+      } finally {
+        await second.kill();
+      }
+    } finally {
+      await profile.remove();
+    }
   });
 });
