@@ -51,6 +51,7 @@ const options: OutboxOptions = {
 };
 if (q.has('maxMessages')) options.maxMessages = num('maxMessages')!;
 if (q.has('maxBytes')) options.maxBytes = num('maxBytes')!;
+if (q.has('maxAgeMs')) options.maxAgeMs = num('maxAgeMs')!;
 if (q.get('overflow') === 'drop-oldest') options.overflow = 'drop-oldest';
 if (q.has('http')) {
   options.http = { url: q.get('http')!, token };

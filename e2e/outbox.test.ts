@@ -217,6 +217,38 @@ describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
     assert.deepEqual([t.stored, t.duplicates], [10, 0]);
   });
 
+  test('a message not delivered within maxAgeMs leaves with "failed" (reason expired), so it cannot clog the outbox', async () => {
+    const page = await openPage(pageUrl(origin, {
+      ws: `ws://127.0.0.1:${await freePort()}/rmq`, token: tokenFor('age', ['outbox-*']), name: 'age', maxAgeMs: 1500,
+    }));
+    const { ok } = await page.evaluate(() => window.__outbox.publish(3, 'old'));
+    await until(() => eventsOf(page, 'failed').length === 3, 15_000, '3 expired');
+    assert.ok(eventsOf(page, 'failed').every((e) => e.reason === 'expired' && /maxAgeMs \(1500 ms\)/.test(e.error!)));
+    assert.deepEqual(eventsOf(page, 'failed').map((e) => e.ids[0]).sort(), [...ok].sort());
+    assert.equal((await page.evaluate(() => window.__outbox.size())).count, 0);
+  });
+
+  test('a page hidden but not left: the gateway\'s answers to the hand-over settle the messages, none is sent twice', async () => {
+    const topic = 'outbox-hidden';
+    const ctx = await browser.newContext();
+    contexts.push(ctx);
+    const page = await openPage(pageUrl(origin, { ws: `ws://127.0.0.1:${await freePort()}/rmq`, token: tokenFor('hidden', ['outbox-*']), topic, http: origin, name: 'hidden' }), ctx);
+    const { ok } = await page.evaluate(() => window.__outbox.publish(50, 'hidden'));
+    // The page is hidden (as by a switch to another app) and lives on. Headless Chromium never hides
+    // a page (another tab in front and a minimized window leave it 'visible'), so the page's
+    // visibilityState is set and its visibilitychange event fired here; the rest is real.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await until(() => eventsOf(page, 'delivered').length === 50, 15_000, '50 delivered');
+    assert.ok(eventsOf(page, 'handedover').every((e) => e.form === 'bearer'));
+    assert.ok(eventsOf(page, 'delivered').every((e) => e.via === 'http' && !e.duplicate));
+    assert.equal((await page.evaluate(() => window.__outbox.size())).count, 0);
+    const t = await settled(namesrvAddr, topic, ok);
+    assert.deepEqual([t.stored, t.duplicates], [50, 0]);
+  });
+
   test('two tabs of one origin: one delivers at a time, each message is stored once, the other takes over when it closes', async () => {
     const topic = 'outbox-tabs';
     const ctx = await browser.newContext();

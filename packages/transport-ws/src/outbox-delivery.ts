@@ -311,7 +311,8 @@ export class Delivery {
     const byId = new Map(results.map((r) => [r.id, r]));
     for (const e of [...this.#queue.values()]) {
       const r = byId.get(e.m.id);
-      if (!r || e.busy) continue;
+      // A WebSocket attempt stopped by the hand-over may not have unwound yet: it sends nothing more.
+      if (!r || (e.busy && !e.abort?.signal.aborted)) continue;
       this.#leave(e);
       this.#report.delivered(e.m, toSendResult(r), 'http');
     }
