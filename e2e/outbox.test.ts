@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { PageEvent } from './outbox-page.js';
 import { pageUrl, routeSite, serveSite, settled, storedCopies, tally, tokenFor, writeOutboxSite, SECRET } from './outbox-support.js';
-import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, freePort, namesrvOf, tempDir, until } from './support.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, ROOT, freePort, namesrvOf, sleep, tempDir, until } from './support.js';
 import { ChromiumProcess } from './outbox-support.js';
 
 describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
@@ -299,5 +301,31 @@ describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
     } finally {
       await profile.remove();
     }
+  });
+
+  test("the README's outbox snippet runs as written: a click is queued, then stored under the id publish() gave", async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const snippet = /^##### Browser: delivery that survives the page\n[\s\S]*?^```html\n([\s\S]*?)^```/m.exec(readme)?.[1];
+    assert.ok(snippet, 'README: "##### Browser: delivery that survives the page" and its html block');
+    const html = snippet.replace('ws://127.0.0.1:8080/rmq', wsUrl).replace('http://127.0.0.1:8080', origin)
+      .replace('<dev token>', tokenFor('readme', ['demo-events']));
+    await writeFile(join(site.path, 'readme.html'), `<!doctype html><body style="height:400px">${html}</body>`);
+    const ctx = await browser.newContext();
+    contexts.push(ctx);
+    const page = await ctx.newPage();
+    const logs: string[] = [];
+    page.on('console', (m) => logs.push(m.text()));
+    await page.goto(`${origin}/readme.html`);
+    // Clicks until one is queued (the listener is added once openOutbox resolved).
+    const queued = await until(async () => {
+      await page.mouse.click(120, 80);
+      await sleep(200);
+      const ids = logs.filter((l) => l.startsWith('queued ')).map((l) => l.split(' ')[1]!);
+      return ids.length ? ids : undefined;
+    }, 10_000, 'a click queued');
+    await until(() => queued.every((id) => logs.includes(`stored ${id} websocket`)), 10_000, 'stored events');
+    assert.ok(!logs.some((l) => l.startsWith('dropped')), logs.join('\n'));
+    const t = await settled(namesrvAddr, 'demo-events', queued);
+    assert.deepEqual([t.stored, t.duplicates], [queued.length, 0]);
   });
 });

@@ -244,8 +244,13 @@ export class Delivery {
     else this.#wsFailures = this.#wsPausedUntil = 0;
     for (const e of entries) {
       e.busy = false;
-      if (!this.#queue.has(e.m.seq)) continue; // dropped meanwhile
       const result = resultOf?.(e);
+      const queued = this.#queue.has(e.m.seq);
+      if (!queued) {
+        // Dropped (overflow: drop-oldest) while its send was in flight: if that send was acknowledged, say so.
+        if (result) this.#report.delivered(e.m, result, via);
+        continue;
+      }
       if (result) {
         this.#leave(e);
         this.#report.delivered(e.m, result, via);
