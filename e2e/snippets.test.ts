@@ -44,7 +44,8 @@ describe('README snippets', { timeout: 120_000 }, () => {
     [data, work, code] = await Promise.all([tempDir(), tempDir('rmq-edge-snippet-'), snippets()]);
     gateway = await GatewayProcess.start({ port: await freePort(), dataDir: data.path });
     token = gateway.ready.token!;
-    assert.deepEqual([...code.keys()], ['Browser', 'Cloudflare Workers', 'Deno', 'Node (≥ 20)', 'Node straight to RocketMQ over TCP (no gateway)']);
+    assert.deepEqual([...code.keys()], ['Browser', 'Cloudflare Workers', 'Deno', 'Node (≥ 20)', 'Node straight to RocketMQ over TCP (no gateway)',
+      'Any runtime over HTTP (one request per publish)']);
   });
 
   after(async () => {
@@ -166,5 +167,22 @@ describe('README snippets', { timeout: 120_000 }, () => {
     assert.ok(m, 'stored');
     assert.equal(new TextDecoder().decode(m.body), 'hello');
     assert.equal(m.properties.TAGS, 'tcp');
+  });
+
+  test('any runtime over HTTP (HttpProducer, on the built packages), twice with one msgId: stored once', async () => {
+    const dir = join(ROOT, 'e2e/.tmp');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'http-snippet.ts'), code.get('Any runtime over HTTP (one request per publish)')!);
+    const run = () => execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'http-snippet.ts')], {
+      cwd: ROOT, env: { ...process.env, RMQ_HTTP_URL: gateway.ready.url, RMQ_TOKEN: token }, timeout: 30_000, encoding: 'utf8',
+    }).trim().split(/\s+/);
+    const [status, msgId, brokerName, queueId, offset, duplicate] = run();
+    assert.deepEqual([status, msgId, brokerName, duplicate], ['SEND_OK', 'order-43-created', 'broker-a@0', 'false']);
+    assert.equal(run()[5], 'true', 'the second run is answered from the idempotency window');
+    const all = (await readAll({ namesrvAddr: namesrvOf(gateway.ready), topic: 'orders' })).filter((m) => m.msgId === msgId);
+    assert.equal(all.length, 1, 'stored once');
+    assert.equal(all[0]!.queueId, Number(queueId));
+    assert.equal(all[0]!.queueOffset, Number(offset));
+    assert.equal(all[0]!.properties.KEYS, 'order-43');
   });
 });

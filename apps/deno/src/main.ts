@@ -1,12 +1,15 @@
 // Deno app: `Deno.serve` publishes each incoming HTTP request to RocketMQ through the gateway.
-// Unlike a Worker, a Deno process keeps one producer (one WebSocket) for all requests.
+// Unlike a Worker, a Deno process keeps one producer (one WebSocket) for all requests; with
+// RMQ_HTTP_URL instead, each request is one fetch to the gateway's HTTP API (nothing kept open).
 //
 //   RMQ_WS_URL=ws://127.0.0.1:8080/rmq RMQ_TOKEN=… RMQ_TOPIC=edge-requests PORT=8000 \
 //     deno run --allow-net=127.0.0.1 --allow-env apps/deno/dist/main.js
+//   RMQ_HTTP_URL=http://127.0.0.1:8080 RMQ_TOKEN=… …   (the HTTP path)
 //
 // Prints {"event":"ready","url":…} on stdout when listening; SIGTERM/SIGINT shut down gracefully.
 // scripts/build.mjs turns the import below into `./rocketmq-edge.js`, the one browser bundle.
-import { Producer, WebSocketTransport } from '../../../packages/transport-ws/src/browser.js';
+import { Producer, WebSocketTransport, type Message } from '../../../packages/transport-ws/src/browser.js';
+import { HttpProducer } from '../../../packages/transport-ws/src/http.js';
 import { createHandler } from './handler.js';
 
 // The few Deno APIs used here (the repo type-checks without Deno's lib).
@@ -26,23 +29,32 @@ const env = (key: string, fallback?: string): string => {
   return v;
 };
 
-const transport = new WebSocketTransport({ url: env('RMQ_WS_URL'), token: Deno.env.get('RMQ_TOKEN') });
-transport.on('state', (s) => console.error(JSON.stringify({ event: 'transport', ...s })));
-const producer = new Producer({ transport, producerGroup: env('RMQ_PRODUCER_GROUP', 'edge-deno'), sendMsgTimeout: 5000 });
-await producer.start();
+const httpUrl = Deno.env.get('RMQ_HTTP_URL');
+let send: (message: Message) => Promise<unknown>;
+let producer: Producer | undefined;
+if (httpUrl) {
+  const http = new HttpProducer({ url: httpUrl, token: Deno.env.get('RMQ_TOKEN'), timeoutMs: 5000 });
+  send = (m) => http.send(m);
+} else {
+  const transport = new WebSocketTransport({ url: env('RMQ_WS_URL'), token: Deno.env.get('RMQ_TOKEN') });
+  transport.on('state', (s) => console.error(JSON.stringify({ event: 'transport', ...s })));
+  const p = (producer = new Producer({ transport, producerGroup: env('RMQ_PRODUCER_GROUP', 'edge-deno'), sendMsgTimeout: 5000 }));
+  await p.start();
+  send = (m) => p.send(m);
+}
 
 const server = Deno.serve({
   hostname: env('HOSTNAME', '127.0.0.1'),
   port: Number(env('PORT', '8000')),
   onListen: ({ hostname, port }) => console.log(JSON.stringify({ event: 'ready', url: `http://${hostname}:${port}/` })),
-}, createHandler({ producer, topic: env('RMQ_TOPIC', 'edge-requests') }));
+}, createHandler({ send, topic: env('RMQ_TOPIC', 'edge-requests') }));
 
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
   await server.shutdown();
-  await producer.shutdown();
+  await producer?.shutdown();
   Deno.exit(0);
 };
 Deno.addSignalListener('SIGTERM', stop);

@@ -17,26 +17,32 @@ describe('worker in workerd (miniflare)', { timeout: 90_000 }, () => {
   let data: Awaited<ReturnType<typeof tempDir>>;
   let mf: Miniflare;
   let badMf: Miniflare;
+  let httpMf: Miniflare;
+  let badHttpMf: Miniflare;
 
-  const worker = async (token: string) => new Miniflare({
+  const worker = async (token: string, path: 'ws' | 'http' = 'ws') => new Miniflare({
     compatibilityDate: '2026-04-20',
     modulesRoot: DIST,
     modules: [
       { type: 'ESModule', path: join(DIST, 'worker.js'), contents: await readFile(join(DIST, 'worker.js'), 'utf8') },
       { type: 'ESModule', path: join(DIST, 'rocketmq-edge.js'), contents: await readFile(join(DIST, 'rocketmq-edge.js'), 'utf8') },
     ],
-    bindings: { RMQ_WS_URL: gateway.ready.wsUrl, RMQ_TOKEN: token, RMQ_TOPIC: TOPIC },
+    bindings: path === 'ws'
+      ? { RMQ_WS_URL: gateway.ready.wsUrl, RMQ_TOKEN: token, RMQ_TOPIC: TOPIC }
+      : { RMQ_HTTP_URL: gateway.ready.url, RMQ_TOKEN: token, RMQ_TOPIC: TOPIC },
   });
 
   before(async () => {
     execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'pipe' });
     data = await tempDir();
     gateway = await GatewayProcess.start({ port: await freePort(), dataDir: data.path });
-    [mf, badMf] = await Promise.all([worker(gateway.ready.token ?? ''), worker('not-a-real-token')]);
+    [mf, badMf, httpMf, badHttpMf] = await Promise.all([
+      worker(gateway.ready.token ?? ''), worker('not-a-real-token'), worker(gateway.ready.token ?? '', 'http'), worker('not-a-real-token', 'http'),
+    ]);
   });
 
   after(async () => {
-    await Promise.all([mf?.dispose(), badMf?.dispose()]);
+    await Promise.all([mf?.dispose(), badMf?.dispose(), httpMf?.dispose(), badHttpMf?.dispose()]);
     await gateway?.stop();
     await data?.remove();
   });
@@ -83,5 +89,38 @@ describe('worker in workerd (miniflare)', { timeout: 90_000 }, () => {
     assert.equal(res.status, 502);
     assert.match(body.message, /token/i, body.message);
     assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
+  });
+
+  test('HTTP path (RMQ_HTTP_URL): one fetch to the gateway per request; stored as sent, answered with the result', async () => {
+    const results = await Promise.all(Array.from({ length: 4 }, async (_, i) => {
+      const res = await httpMf.dispatchFetch(`https://shop.example/http/${i}`, {
+        method: 'POST', headers: { 'x-request-id': `h-${i}`, 'content-type': 'text/plain' }, body: `over http ${i}`,
+      });
+      const json = await res.json() as { sendStatus: string; msgId: string; brokerName: string; queueId: number; queueOffset: number };
+      assert.equal(res.status, 200, JSON.stringify(json));
+      assert.equal(json.sendStatus, 'SEND_OK');
+      assert.equal(json.brokerName, 'broker-a@0');
+      return json;
+    }));
+    const stored = new Map((await readAll({ namesrvAddr: namesrvOf(gateway.ready), topic: TOPIC })).map((m) => [m.msgId, m]));
+    for (const [i, r] of results.entries()) {
+      const m = stored.get(r.msgId);
+      assert.ok(m, `${r.msgId} stored`);
+      assert.equal(m.queueId, r.queueId);
+      assert.equal(m.queueOffset, r.queueOffset);
+      assert.equal(m.properties.TAGS, 'POST');
+      assert.equal(m.properties.KEYS, `h-${i}`);
+      const event = JSON.parse(new TextDecoder().decode(m.body));
+      assert.equal(event.url, `https://shop.example/http/${i}`);
+      assert.equal(event.body, `over http ${i}`);
+    }
+  });
+
+  test('HTTP path: a refused token answers 502 with the gateway\'s reason', async () => {
+    const res = await badHttpMf.dispatchFetch('https://shop.example/x', { method: 'POST', body: 'x' });
+    const body = await res.json() as { error: string; message: string };
+    assert.equal(res.status, 502);
+    assert.equal(body.error, 'HttpPublishError');
+    assert.match(body.message, /HTTP 401 .*unknown token|HTTP 401 .*signature/, body.message);
   });
 });

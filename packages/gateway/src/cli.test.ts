@@ -131,3 +131,38 @@ test('a port in use is one line naming the port and what to do, exit code 1; the
   assert.match(err, /WebSocket : ws:\/\//);
   assert.doesNotMatch(err, /demo page/);
 });
+
+test('HTTP publish flags: --http-max-body-bytes and --http-rate bound the API; --no-http-publish turns it off', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rmq-edge-cli-http-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const start = async (...extra: string[]) => {
+    const child = spawn(process.execPath, [BIN, '--port', '0', '--data', dir, '--no-demo', '--log-level', 'warn', '--static-token', 'cli-http=http-*', ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    let out = '';
+    const ready = await new Promise<{ url: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready:\n${out}`)), 30_000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        const line = out.split('\n').find((l) => l.startsWith('{"event":"ready"'));
+        if (line) { clearTimeout(timer); resolve(JSON.parse(line)); }
+      });
+      child.once('exit', () => { clearTimeout(timer); reject(new Error(`exited:\n${out}`)); });
+    });
+    const stop = async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); };
+    return { url: ready.url, stop };
+  };
+  const post = (url: string, body: string) =>
+    fetch(new URL('/v1/topics/http-cli/messages', url), { method: 'POST', headers: { authorization: 'Bearer cli-http' }, body });
+  const gw = await start('--http-max-body-bytes', '2048', '--http-rate', '3', '--http-burst', '3');
+  assert.equal((await post(gw.url, 'x'.repeat(2000))).status, 200);
+  assert.equal((await post(gw.url, 'x'.repeat(2049))).status, 413);
+  // at most 3 tokens at any moment: of 6 requests at once, some are refused
+  const statuses = await Promise.all(Array.from({ length: 6 }, async () => (await post(gw.url, 'x')).status));
+  assert.ok(statuses.includes(429), String(statuses));
+  await gw.stop();
+  const off = await start('--no-http-publish');
+  assert.equal((await post(off.url, 'x')).status, 405);
+  await off.stop();
+});

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import type { JwtAuthOptions } from './auth.js';
 import { parseHostPort } from '@rocketmq-edge/transport-tcp';
 import { startGateway, type GatewayOptions } from './gateway.js';
+import type { HttpPublishOptions } from './http-options.js';
 import type { LogLevel } from '@rocketmq-edge/broker';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -57,6 +58,18 @@ Options (env var in brackets; --config file.json takes the same keys in camelCas
   --request-budget-ms N    in-flight slot hold for clients that send no deadline (10000) [ROCKETMQ_EDGE_REQUEST_BUDGET_MS]
   --max-connections N      refuse connections beyond N                  [ROCKETMQ_EDGE_MAX_CONNECTIONS]
   --enable-consumer        also relay consumer request codes            [ROCKETMQ_EDGE_ENABLE_CONSUMER=1]
+HTTP publish API (POST /v1/topics/{topic}/messages, /v1/beacon-tokens, /v1/beacon):
+  --no-http-publish        do not serve it                              [ROCKETMQ_EDGE_HTTP_PUBLISH=0]
+  --http-max-body-bytes N  largest request body (4718592)               [ROCKETMQ_EDGE_HTTP_MAX_BODY_BYTES]
+  --http-rate N / --http-burst N  requests per second per token (default: --rate / --burst) [ROCKETMQ_EDGE_HTTP_RATE / _HTTP_BURST]
+  --http-max-in-flight N   publishes awaiting the broker per token (1024) [ROCKETMQ_EDGE_HTTP_MAX_IN_FLIGHT]
+  --http-send-timeout-ms N budget of one publish, route lookup and retries included (3000) [ROCKETMQ_EDGE_HTTP_SEND_TIMEOUT_MS]
+  --http-headers-timeout-ms N / --http-request-timeout-ms N  slower requests get 408 (10000 / 30000)
+                                                                        [ROCKETMQ_EDGE_HTTP_HEADERS_TIMEOUT_MS / _HTTP_REQUEST_TIMEOUT_MS]
+  --idempotency-window-ms N / --idempotency-max-ids N  acknowledged ids remembered per gateway (600000 / 100000)
+                                                                        [ROCKETMQ_EDGE_IDEMPOTENCY_WINDOW_MS / _IDEMPOTENCY_MAX_IDS]
+  --beacon-secret S        HS256 key of beacon tokens (>= 32 bytes), the same on every gateway behind
+                           one load balancer (default: random per process) [ROCKETMQ_EDGE_BEACON_SECRET]
   --dev / --no-dev         development mode (default: on only when no authentication is configured)
   --demo-dir DIR           demo page folder (apps/demo/dist)            [ROCKETMQ_EDGE_DEMO_DIR]
   --no-demo                do not serve (or build) the demo page
@@ -111,7 +124,7 @@ const unknown = (what: string, name: string, known: Iterable<string>, prefix = '
   return new UsageError(`unknown ${what} ${prefix}${name}${near ? ` (did you mean ${prefix}${near}?)` : ''} (see --help)`);
 };
 
-const BOOL_FLAGS = new Set(['enable-consumer', 'dev', 'no-dev', 'no-demo', 'jwt-allow-no-expiry', 'help']);
+const BOOL_FLAGS = new Set(['enable-consumer', 'dev', 'no-dev', 'no-demo', 'no-http-publish', 'jwt-allow-no-expiry', 'help']);
 
 export function parseArgs(argv: string[]): Opts {
   const o: Opts = {};
@@ -127,6 +140,7 @@ export function parseArgs(argv: string[]): Opts {
     if (BOOL_FLAGS.has(key)) {
       if (key === 'no-dev') o.dev = false;
       else if (key === 'no-demo') o.demo = false;
+      else if (key === 'no-http-publish') o.httpPublish = false;
       else o[camel(key)] = true;
       continue;
     }
@@ -148,6 +162,8 @@ const ENV_KEYS = [
   'allowedOrigins', 'aclAccessKey', 'aclSecretKey', 'aclSecurityToken', 'maxFrameBytes', 'maxInFlight', 'rate', 'burst',
   'maxBatchMessages', 'maxOutboundBytes', 'requestBudgetMs',
   'maxConnections', 'enableConsumer', 'demoDir', 'logLevel', 'staticTokens', 'topic',
+  'httpPublish', 'httpMaxBodyBytes', 'httpRate', 'httpBurst', 'httpMaxInFlight', 'httpSendTimeoutMs', 'httpHeadersTimeoutMs',
+  'httpRequestTimeoutMs', 'idempotencyWindowMs', 'idempotencyMaxIds', 'beaconSecret',
 ];
 
 function fromEnv(env: NodeJS.ProcessEnv): Opts {
@@ -344,6 +360,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     if (v !== undefined) gwOpts[key] = v;
   }
 
+  gwOpts.http = httpOptions(o);
+
   let gw;
   try {
     gw = await startGateway(gwOpts);
@@ -386,6 +404,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   if (process.stderr.isTTY || logLevel !== 'silent') {
     process.stderr.write(
       `\nrocketmq-edge gateway ready\n${demoDir ? `  demo page : ${gw.httpUrl}/\n` : ''}  WebSocket : ${gw.url}\n` +
+      (gw.publisher ? `  HTTP      : POST ${gw.httpUrl}/v1/topics/{topic}/messages (Authorization: Bearer <token>)\n` : '') +
       `  name server: ${namesrvAddr}${embedded ? ` (embedded, data in ${dataDir})` : ''}\n` +
       (devReason
         ? `  dev mode  : on (${devReason}); dev token for topics ["*"], /demo-config.json for loopback hosts\n`
@@ -394,6 +413,27 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       `  health    : ${gw.httpUrl}/healthz  ${gw.httpUrl}/readyz  ${gw.httpUrl}/metrics\n\n`,
     );
   }
+}
+
+/** The HTTP publish API's options from the flags (`false` with --no-http-publish). */
+function httpOptions(o: Opts): GatewayOptions['http'] {
+  if (o.httpPublish !== undefined && !bool(o.httpPublish)) return false;
+  const http: HttpPublishOptions = {};
+  const rate = { perSecond: num(o.httpRate, '--http-rate'), burst: num(o.httpBurst, '--http-burst') };
+  if (rate.perSecond !== undefined || rate.burst !== undefined) {
+    http.rate = { ...(rate.perSecond !== undefined ? { perSecond: rate.perSecond } : {}), ...(rate.burst !== undefined ? { burst: rate.burst } : {}) };
+  }
+  const numbers = [
+    ['maxBodyBytes', 'httpMaxBodyBytes'], ['maxInFlightPerPrincipal', 'httpMaxInFlight'], ['sendTimeoutMs', 'httpSendTimeoutMs'],
+    ['headersTimeoutMs', 'httpHeadersTimeoutMs'], ['requestTimeoutMs', 'httpRequestTimeoutMs'],
+    ['idempotencyWindowMs', 'idempotencyWindowMs'], ['idempotencyMaxIds', 'idempotencyMaxIds'],
+  ] as const;
+  for (const [key, opt] of numbers) {
+    const v = num(o[opt], `--${opt.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+    if (v !== undefined) http[key] = v;
+  }
+  if (o.beaconSecret !== undefined) http.beaconSecret = String(o.beaconSecret);
+  return http;
 }
 
 /** A TCP port option (0 = any free port), or undefined when not given. */

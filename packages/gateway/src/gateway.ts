@@ -15,7 +15,7 @@ import { BeaconTokens } from './beacon.js';
 import { answerClientError, httpHandler } from './http.js';
 import { HttpPublishMetrics } from './http-metrics.js';
 import { DEFAULT_HTTP_PRODUCER_GROUP, resolveHttpLimits, type HttpPublishOptions } from './http-options.js';
-import { httpPublishApi } from './http-publish.js';
+import { MAX_REQUEST_HEADERS, httpPublishApi } from './http-publish.js';
 import { GatewayMetrics, type RefusalReason } from './metrics.js';
 import { DEFAULT_CREATE_TOPIC_KEY, resolveLimits, type GatewayLimits } from './options.js';
 import { relayedCodes } from './policy.js';
@@ -162,6 +162,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let publisher: HttpPublisher | undefined;
   let api: ReturnType<typeof httpPublishApi> | undefined;
   if (httpOpts.enabled !== false) {
+    // A beacon token must never pass for an operator's token (or the reverse): keys of their own.
+    const secret = httpOpts.beaconSecret;
+    const jwtSecrets = (Array.isArray(opts.auth.jwt) ? opts.auth.jwt : opts.auth.jwt ? [opts.auth.jwt] : []).map((j) => j.secret);
+    if (secret !== undefined && jwtSecrets.some((s) => s !== undefined && Buffer.from(s).equals(Buffer.from(secret)))) {
+      throw new Error('http.beaconSecret (--beacon-secret) must differ from every JWT secret: beacon tokens are signed with a key of their own');
+    }
     publisher = new HttpPublisher({
       namesrvAddr: namesrvAddrs.join(';'),
       ...(opts.acl ? { acl: opts.acl } : {}),
@@ -173,6 +179,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       producerGroup: httpOpts.producerGroup ?? DEFAULT_HTTP_PRODUCER_GROUP,
       maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
       idempotency: { windowMs: httpLimits.idempotencyWindowMs, maxIds: httpLimits.idempotencyMaxIds },
+      log,
     });
     api = httpPublishApi({
       auth,
@@ -205,6 +212,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     requestTimeout: httpLimits.requestTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, httpLimits.headersTimeoutMs),
   }, (req, res) => { if (!api?.handle(req, res)) surface(req, res); });
+  server.maxHeadersCount = MAX_REQUEST_HEADERS;
   server.on('clientError', answerClientError);
 
   const acceptAndClose = (req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string, why: RefusalReason) => {

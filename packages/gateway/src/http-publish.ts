@@ -22,7 +22,20 @@ import type { Logger } from './session.js';
 import { isValidTopic } from './topics.js';
 
 export const API_PREFIX = '/v1/';
+
+/** A header given once (twice is refused: two values of one field cannot both be meant). */
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headersDistinct[name];
+  if (v === undefined) return undefined;
+  if (v.length > 1) throw badRequest(`header ${name} is given twice`);
+  return v[0];
+}
 const TOPIC_PATH = /^\/v1\/topics\/([^/]+)\/messages$/;
+/**
+ * Headers the server parses per request (its maxHeadersCount). Node drops the ones past it without
+ * a word, which would lose RocketMQ-Property headers: a request that reaches it is refused instead.
+ */
+export const MAX_REQUEST_HEADERS = 256;
 /** A beacon-token request body is small: {"topics":[…]}. */
 const MINT_BODY_LIMIT = 32 * 1024;
 
@@ -129,6 +142,7 @@ export function httpPublishApi(cfg: HttpPublishConfig): HttpPublishApi {
   };
 
   const publish = async (x: Exchange, p: Principal, topic: string, items: PublishItem[]): Promise<HttpSendResult[]> => {
+    checkOpen(); // again: the body may have been read while the gateway began to shut down
     const release = cfg.limits.enter(p.sub);
     const t0 = performance.now();
     cfg.httpMetrics.inFlight.inc();
@@ -168,7 +182,7 @@ export function httpPublishApi(cfg: HttpPublishConfig): HttpPublishApi {
     const limits = { maxMessageSize: cfg.maxMessageSize, maxMessages: cfg.maxMessages };
     const isJson = /^application\/json\s*(;|$)/i.test(x.req.headers['content-type'] ?? '');
     const { items, wrapped } = isJson
-      ? jsonMessages(topic, parseJson(body), limits)
+      ? jsonMessages(topic, parseJson(body), limits, headerValue(x.req, 'idempotency-key'))
       : { items: [rawMessage(topic, x.req.rawHeaders, body, cfg.maxMessageSize)], wrapped: false };
     const results = await publish(x, p, topic, items);
     answer(x, 200, wrapped ? { results } : results[0]);
@@ -242,6 +256,13 @@ export function httpPublishApi(cfg: HttpPublishConfig): HttpPublishApi {
     handle(req, res) {
       const path = (req.url ?? '/').split('?')[0]!;
       if (!path.startsWith(API_PREFIX)) return false;
+      if (req.rawHeaders.length / 2 >= MAX_REQUEST_HEADERS) {
+        res.writeHead(431, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ code: ResponseCode.MESSAGE_ILLEGAL, remark: `${MAX_REQUEST_HEADERS} headers or more; send many properties in the JSON form` }));
+        cfg.metrics.refused('malformed');
+        discardRest(req);
+        return true;
+      }
       const origin = req.headers.origin;
       const x: Exchange = { req, res, endpoint: 'publish', cors: corsHeaders(origin, origin !== undefined && cfg.originAllowed(req)) };
       active++;

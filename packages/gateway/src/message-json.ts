@@ -50,13 +50,22 @@ function checked(item: PublishItem, where: string, maxMessageSize: number): Publ
 }
 
 
-/** The `messages` of a JSON publish ({"messages":[…]} or one message object), in order. */
-export function jsonMessages(topic: string, value: unknown, limits: MessageLimits): { items: PublishItem[]; wrapped: boolean } {
+/**
+ * The `messages` of a JSON publish ({"messages":[…]} or one message object), in order. An
+ * Idempotency-Key header is the id of a lone message object (which then has none or the same).
+ */
+export function jsonMessages(topic: string, value: unknown, limits: MessageLimits, idempotencyKey?: string): { items: PublishItem[]; wrapped: boolean } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest('the JSON body must be an object: {"messages":[{"body":"…"}]} or one message {"body":"…"}');
   }
   const wrapped = 'messages' in value;
-  if (!wrapped) return { items: [jsonMessage(topic, value, 'the message', limits.maxMessageSize)], wrapped };
+  if (!wrapped) {
+    const id = (value as { id?: unknown }).id;
+    if (idempotencyKey !== undefined && id !== undefined && id !== idempotencyKey) throw badRequest('the Idempotency-Key header and the message\'s "id" differ');
+    const message = idempotencyKey === undefined ? value : { ...value, id: idempotencyKey };
+    return { items: [jsonMessage(topic, message, 'the message', limits.maxMessageSize)], wrapped };
+  }
+  if (idempotencyKey !== undefined) throw badRequest('Idempotency-Key names one message: with {"messages":[…]} give each message its "id"');
   const extra = Object.keys(value).find((k) => k !== 'messages');
   if (extra !== undefined) throw badRequest(`unknown field ${JSON.stringify(extra.slice(0, 64))} beside "messages"`);
   return { items: messageList(topic, (value as { messages: unknown }).messages, limits), wrapped };

@@ -39,6 +39,7 @@ export interface PublisherOptions {
   producerGroup: string;
   maxMessageSize: number;
   idempotency: { windowMs: number; maxIds: number };
+  log: { debug(obj: object, msg?: string): void };
 }
 
 export class HttpPublisher {
@@ -57,7 +58,7 @@ export class HttpPublisher {
       instanceName: `rocketmq-edge-http-${process.pid}`,
     });
     // Background failures (route refresh, heartbeat) show in the next publish's answer if they matter.
-    this.producer.on('error', () => {});
+    this.producer.on('error', (e) => opts.log.debug({ err: e.message }, 'HTTP publish producer: background task failed'));
     this.window = new IdempotencyWindow(opts.idempotency);
     const routes = this.producer.routes;
     this.names = {
@@ -108,7 +109,7 @@ export class HttpPublisher {
     } catch (e) {
       // What was stored before a failure (delayed messages go one by one) is remembered; the rest is not.
       for (const [k, f] of fresh.entries()) f.settle?.(sent[k] ? { value: sent[k] } : { error: e });
-      throw publishFailure(e, topic, this.names);
+      throw publishFailure(e, topic, this.names, this.opts.sendTimeoutMs);
     }
     for (const [k, f] of fresh.entries()) {
       results[f.index] = sent[k]!;
@@ -117,7 +118,7 @@ export class HttpPublisher {
     try {
       await Promise.all(waiting);
     } catch (e) {
-      throw publishFailure(e, topic, this.names);
+      throw publishFailure(e, topic, this.names, this.opts.sendTimeoutMs);
     }
     return results;
   }
