@@ -5,7 +5,8 @@
 import type { Producer, SendResult } from '@rocketmq-edge/core';
 import type { OutboxDb } from './outbox-db.js';
 import { classify } from './outbox-errors.js';
-import { bearerBody, packRequests, postMessages, resolveToken, toSendResult, type HttpResult } from './outbox-http.js';
+import type { HttpSendResult } from './http.js';
+import { postMessages, toSendResult } from './outbox-http.js';
 import { HTTP_DEDUP_WINDOW_MS, type OutboxOptions, type OutboxSendResult, type QueuedMessage } from './outbox-options.js';
 import { MAX_PER_REQUEST } from './outbox-unload.js';
 import { backoffDelay } from './transport.js';
@@ -34,8 +35,8 @@ interface Entry {
   quietEpoch?: number;
 }
 
-/** Retries of handed-over messages: a body budget far below the gateway's request limit. */
-const RETRY_BUDGET_BYTES = 1_048_576;
+/** Retries of handed-over messages: requests far below the gateway's body limit. */
+const RETRY_REQUEST_BYTES = 1_048_576;
 /** After a hand-over, the page's own keepalive answers come first (should it live on). */
 const HANDED_SETTLE_MS = 2000;
 
@@ -173,7 +174,7 @@ export class Delivery {
       if (http) viaHttp.set(e.m.topic, [...(viaHttp.get(e.m.topic) ?? []), e]);
       else this.#track(this.#sendWs(e));
     }
-    for (const [topic, entries] of viaHttp) this.#track(this.#sendHttp(topic, entries));
+    for (const entries of viaHttp.values()) this.#track(this.#sendHttp(entries));
     if (soonest < Infinity) this.#timer = setTimeout(() => this.pump(), soonest - now);
   }
 
@@ -215,13 +216,19 @@ export class Delivery {
     else this.#settle([e], error, result && (() => result), 'websocket');
   }
 
-  async #sendHttp(topic: string, entries: Entry[]): Promise<void> {
+  /** Handed-over messages of one topic, retried over HTTP, by id. */
+  async #sendHttp(entries: Entry[]): Promise<void> {
     let results: Map<string, OutboxSendResult> | undefined;
     let error: unknown;
     try {
-      const token = await resolveToken(this.#o.http!.token);
-      for (const req of packRequests(entries.map((e) => e.m), RETRY_BUDGET_BYTES, MAX_PER_REQUEST, bearerBody)) {
-        const rs = await postMessages(this.#httpBase!, token, topic, req.body);
+      // Requests of at most MAX_PER_REQUEST messages and about RETRY_REQUEST_BYTES (each was small enough to hand over).
+      for (let i = 0; i < entries.length;) {
+        const chunk: QueuedMessage[] = [];
+        for (let bytes = 0; i < entries.length && chunk.length < MAX_PER_REQUEST && bytes < RETRY_REQUEST_BYTES; i++) {
+          chunk.push(entries[i]!.m);
+          bytes += entries[i]!.m.size;
+        }
+        const rs = await postMessages(this.#httpBase!, this.#o.http!.token, chunk);
         results ??= new Map();
         for (const r of rs) results.set(r.id, toSendResult(r));
       }
@@ -312,7 +319,7 @@ export class Delivery {
   }
 
   /** The page lived on after a keepalive hand-over: the gateway's answers settle those messages. */
-  answered(results: HttpResult[]): void {
+  answered(results: HttpSendResult[]): void {
     const byId = new Map(results.map((r) => [r.id, r]));
     for (const e of [...this.#queue.values()]) {
       const r = byId.get(e.m.id);

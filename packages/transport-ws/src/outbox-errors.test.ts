@@ -5,7 +5,7 @@ import {
   MQBrokerError, MQClientError, RemotingConnectError, RemotingTimeoutError, RemotingTooMuchRequestError,
 } from '@rocketmq-edge/core';
 import { classify } from './outbox-errors.js';
-import { HttpPublishError } from './outbox-http.js';
+import { HttpPublishError } from './http.js';
 
 test('refused for good: message illegal, no permission (a topic the token does not cover); HTTP 400, 403, 413', () => {
   for (const e of [
@@ -29,6 +29,8 @@ test('the link (connection, timeout, gateway, token): the whole path waits; othe
     new HttpPublishError(401, 16, 'expired'),
     new HttpPublishError(429, 215, 'slow down'),
     new HttpPublishError(503, 14, 'no name server'),
+    new HttpPublishError(0, -1, 'gateway not reachable: Failed to fetch'),
+    new HttpPublishError(404, 3, 'no such endpoint'),
     new HttpPublishError(504, 10002, 'timeout'),
   ]) assert.equal(classify(e), 'link', e.message);
   for (const e of [

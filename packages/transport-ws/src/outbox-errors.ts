@@ -11,12 +11,15 @@ const REFUSED_CODES = [13, 16];
 const LINK_CODES = [10001, 10002, 10003, 10004];
 const LINK_ERRORS = ['RemotingConnectError', 'RemotingTimeoutError', 'RemotingTooMuchRequestError', 'TypeError', 'AbortError'];
 
+/** HTTP answers about the message itself: bad input, a topic the token does not cover, too large, bad type. */
+const REFUSED_STATUS = [400, 403, 413, 415];
+
 export function classify(error: unknown): Exclude<Outcome, 'ok'> {
-  const e = error as { name?: string; status?: number; responseCode?: number; permanent?: boolean } | undefined;
-  if (e?.status !== undefined) {
-    // The HTTP path: 400/403/413/415 are about the message; 401, 429 and 503/504 about the token or the gateway.
-    if (e.permanent) return 'refused';
-    return e.status === 502 || e.status === 500 ? 'retry' : 'link';
+  const e = error as { name?: string; status?: number; responseCode?: number } | undefined;
+  if (typeof e?.status === 'number') {
+    // HttpPublishError. Unreachable (0), 401, 404, 408, 429, 503, 504: the token or the gateway, not the message.
+    if (REFUSED_STATUS.includes(e.status)) return 'refused';
+    return e.status === 500 || e.status === 502 ? 'retry' : 'link';
   }
   if (REFUSED_CODES.includes(e?.responseCode as number)) return 'refused';
   if (LINK_CODES.includes(e?.responseCode as number) || LINK_ERRORS.includes(e?.name as string)) return 'link';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { base64, beaconBody, bearerBody, packRequests, toHttpMessage } from './outbox-http.js';
+import { beaconBody, bearerBody, packRequests } from './outbox-http.js';
 import type { QueuedMessage } from './outbox-options.js';
 
 let seq = 0;
@@ -11,15 +11,16 @@ const queued = (topic: string, body: string | Uint8Array, extra: Partial<QueuedM
   ({ seq: ++seq, id: `ID${seq}`, topic, body, queuedAt: 0, size: 0, ...extra });
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 
-test('a message as the gateway reads it: text as is, bytes as base64, empty fields left out', () => {
-  assert.deepEqual(toHttpMessage(queued('T', 'héllo', { tags: 'A', keys: ['k1', 'k2'], properties: { p: '1' }, delayLevel: 3 })),
-    { id: `ID${seq}`, body: 'héllo', tags: 'A', keys: ['k1', 'k2'], properties: { p: '1' }, delayLevel: 3 });
+test('messages as the gateway reads them (http.ts jsonMessage): text as is, bytes as base64, the id as "id", empty fields left out', () => {
   const bin = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff);
-  const m = toHttpMessage(queued('T', bin, { tags: '', keys: [], properties: {} }));
-  assert.deepEqual(Object.keys(m), ['id', 'body', 'encoding']);
-  assert.equal(m.encoding, 'base64');
-  assert.deepEqual(new Uint8Array(Buffer.from(m.body, 'base64')), bin);
-  assert.equal(base64(new Uint8Array()), '');
+  const text = queued('T', 'héllo', { tags: 'A', keys: ['k1', 'k2'], properties: { p: '1' }, delayLevel: 3 });
+  const binary = queued('T', bin);
+  const [req] = packRequests([text, binary], 1 << 20, 10, bearerBody);
+  const { messages } = JSON.parse(req!.body) as { messages: Record<string, unknown>[] };
+  assert.deepEqual(messages[0], { body: 'héllo', id: text.id, tags: 'A', keys: ['k1', 'k2'], properties: { p: '1' }, delayLevel: 3 });
+  assert.deepEqual(Object.keys(messages[1]!).sort(), ['body', 'encoding', 'id']);
+  assert.equal(messages[1]!.encoding, 'base64');
+  assert.deepEqual(new Uint8Array(Buffer.from(messages[1]!.body as string, 'base64')), bin);
 });
 
 test('requests: one topic each, at most maxPerRequest messages, in order, bodies that parse as the contract says', () => {

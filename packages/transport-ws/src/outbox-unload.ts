@@ -9,7 +9,8 @@
 // even during unload, but the beacon form needs no preflight at the worst moment, behaves the same
 // in every browser, and never puts the long-lived token in a request that outlives the page.
 import { BeaconTokenKeeper } from './outbox-beacon.js';
-import { beaconBody, bearerBody, packRequests, postMessages, resolveToken, type HttpResult } from './outbox-http.js';
+import type { HttpSendResult } from './http.js';
+import { beaconBody, bearerBody, packRequests, postMessages, resolveToken, utf8Length } from './outbox-http.js';
 import { DEFAULT_UNLOAD_BUDGET_BYTES, type OutboxHttpOptions, type QueuedMessage } from './outbox-options.js';
 
 /** Most messages in one request (the gateway's maxBatchMessages is 1024 by default). */
@@ -42,7 +43,7 @@ export class UnloadFlush {
    * Sends `messages` (oldest first) as far as the budget goes, synchronously; returns those sent.
    * `onAnswer` gets the gateway's results should the page live to read them (Bearer form).
    */
-  send(messages: QueuedMessage[], onAnswer: (results: HttpResult[]) => void): QueuedMessage[] {
+  send(messages: QueuedMessage[], onAnswer: (results: HttpSendResult[]) => void): QueuedMessage[] {
     const beaconToken = this.#beacon?.current();
     const bearer = this.#bearer;
     if (beaconToken === undefined && bearer === undefined) return []; // nothing to authenticate with: they stay queued
@@ -52,9 +53,10 @@ export class UnloadFlush {
       if (beaconToken) {
         if (!navigator.sendBeacon(`${this.#base}/v1/beacon`, req.body)) break; // over the browser's quota
       } else {
-        const bytes = new TextEncoder().encode(req.body).length;
+        // The same body as packed: HttpProducer encodes the same messages the same way.
+        const bytes = utf8Length(req.body);
         this.#inFlight += bytes;
-        postMessages(this.#base, bearer!, req.topic, req.body, true)
+        postMessages(this.#base, bearer!, req.messages, true)
           .then(onAnswer, () => { /* they stay queued, retried over HTTP by id */ })
           .finally(() => (this.#inFlight -= bytes));
       }

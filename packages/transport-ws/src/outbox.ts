@@ -14,7 +14,7 @@ import {
 import { UnloadFlush } from './outbox-unload.js';
 
 export * from './outbox-options.js';
-export { HttpPublishError } from './outbox-http.js';
+export { HttpPublishError } from './http.js';
 
 /** Notes between the tabs of one outbox (its BroadcastChannel). */
 type Note =
