@@ -9,7 +9,7 @@
 //       which the demo, the worker and the Deno app import: what those apps really ship.
 //   {"bundle":"rocketmq-edge-outbox.js","min":N,"gzip":N}  dist/browser/rocketmq-edge-outbox.js, the
 //       durable outbox (packages/transport-ws/src/outbox.ts): what a page adds to use it. Outside the budget.
-// The budget (12 KB gzip) applies to both of the last two. The largest inputs of each bundle go to
+// The budget (12 KB gzip) applies to core+transport-ws and rocketmq-edge.js. The largest inputs of each bundle go to
 // stderr, then the budget verdicts. `--check` exits 1 when either is over the budget; without it
 // the verdicts are only reported.
 import * as esbuild from 'esbuild';
