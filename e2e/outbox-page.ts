@@ -22,6 +22,8 @@ export interface OutboxPage {
   events: PageEvent[];
   /** Publishes `n` messages (body `${prefix}-${i}`), all at once; resolves with their ids (or error messages). */
   publish(n: number, prefix: string, topic?: string, bodyBytes?: number): Promise<{ ok: string[]; errors: string[] }>;
+  /** Publishes one message as given; its id, or the error's name and message. */
+  publishOne(message: Record<string, unknown>): Promise<string>;
   size(): Promise<{ count: number; bytes: number }>;
   delivering(): boolean;
   close(): Promise<void>;
@@ -78,6 +80,10 @@ window.__outbox = {
       ok: settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])),
       errors: settled.flatMap((s) => (s.status === 'rejected' ? [`${(s.reason as Error).name}: ${(s.reason as Error).message}`] : [])),
     };
+  },
+  async publishOne(message) {
+    await ready;
+    return outbox!.publish(message as never).catch((e: Error) => `${e.name}: ${e.message}`);
   },
   size: () => ready.then(() => outbox!.size()),
   delivering: () => !!outbox?.delivering,

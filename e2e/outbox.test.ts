@@ -156,6 +156,27 @@ describe('browser outbox in Chromium', { timeout: 240_000 }, () => {
     await until(async () => (await page.evaluate(() => window.__outbox.size())).count === 0, 10_000, 'the outbox empty');
   });
 
+  test('a bad message is refused by publish() with the reason, and nothing is stored', async () => {
+    const page = await openPage(pageUrl(origin, { ws: `ws://127.0.0.1:${await freePort()}/rmq`, token: tokenFor('bad', ['outbox-*']), name: 'bad-input' }));
+    const refusals = await page.evaluate(async () => [
+      await window.__outbox.publishOne({ topic: 'outbox-bad', body: '' }),
+      await window.__outbox.publishOne({ topic: 'bad topic', body: 'x' }),
+      await window.__outbox.publishOne({ topic: 'outbox-bad', body: 'x', properties: { TAGS: 'reserved' } }),
+      await window.__outbox.publishOne({ topic: 'outbox-bad', body: 'x', msgId: 'é'.repeat(3) }),
+      await window.__outbox.publishOne({ topic: 'outbox-bad', body: 'x', flag: 3 }),
+      await window.__outbox.publishOne({ topic: 'outbox-bad', body: 'x'.repeat(4 * 1024 * 1024 + 1) }),
+    ]);
+    assert.match(refusals[0]!, /^MQClientError: the message body is empty/);
+    assert.match(refusals[1]!, /^MQClientError: topic "bad topic" contains " "/);
+    assert.match(refusals[2]!, /^MQClientError: user property "TAGS" is reserved/);
+    assert.match(refusals[3]!, /^MQClientError: msgId must be 1 to 128 printable ASCII characters/);
+    assert.match(refusals[4]!, /^TypeError: the outbox carries topic, body, tags, keys, properties, delayLevel, msgId; not flag/);
+    assert.match(refusals[5]!, /^MQClientError: the message body is 4194305 bytes; the limit \(maxMessageSize\) is 4194304/);
+    assert.deepEqual(await page.evaluate(() => window.__outbox.size()), { count: 0, bytes: 0 });
+    // A good message beside them is queued under the id it was given.
+    assert.equal(await page.evaluate(() => window.__outbox.publishOne({ topic: 'outbox-bad', body: 'fine', msgId: 'order-42 #1' })), 'order-42 #1');
+  });
+
   test('over maxMessages or maxBytes, publish rejects with OutboxFullError and stores nothing (overflow: reject)', async () => {
     const dead = `ws://127.0.0.1:${await freePort()}/rmq`;
     const token = tokenFor('bounds', ['outbox-*']);

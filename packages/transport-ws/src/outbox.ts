@@ -3,7 +3,9 @@
 // One tab per origin and outbox name delivers at a time (a Web Lock); the others queue and wait in
 // line. At page unload what is still queued is handed to the gateway's HTTP endpoint, where each
 // message's id (its UNIQ_KEY) is the idempotency key. The entry @rocketmq-edge/transport-ws/outbox.
-import { createUniqId, encodeProperties, toWireMessage, validateMessage, type Producer } from '@rocketmq-edge/core/internal';
+import {
+  MQClientError, RS_MESSAGE_ILLEGAL, createUniqId, encodeProperties, toWireMessage, validateMessage, type Producer,
+} from '@rocketmq-edge/core/internal';
 import { OutboxDb } from './outbox-db.js';
 import { Delivery, type ResolvedOutboxOptions } from './outbox-delivery.js';
 import { httpBaseOf } from './outbox-http.js';
@@ -26,6 +28,8 @@ type Note =
 
 /** The message fields the outbox keeps (what the gateway's HTTP form carries). */
 const FIELDS = ['topic', 'body', 'tags', 'keys', 'properties', 'delayLevel', 'msgId'];
+/** The ids the gateway's HTTP form takes: a message must be able to travel both paths. */
+const HTTP_ID = /^[\x20-\x7e]{1,128}$/;
 
 /** Opens (or creates) the outbox `options.name` and starts delivering what it holds. */
 export async function openOutbox(options: OutboxOptions): Promise<Outbox> {
@@ -154,6 +158,9 @@ export class Outbox extends EventTarget {
     if (extra.length) throw new TypeError(`the outbox carries ${FIELDS.join(', ')}; not ${extra.join(', ')}`);
     const wire = toWireMessage(message);
     validateMessage(wire, this.#producer.options.maxMessageSize);
+    if (message.msgId && !HTTP_ID.test(message.msgId)) {
+      throw new MQClientError(RS_MESSAGE_ILLEGAL, 'msgId must be 1 to 128 printable ASCII characters in the outbox (what the gateway\'s HTTP form takes)');
+    }
     await this.ready;
     const id = message.msgId || createUniqId();
     const m: Omit<QueuedMessage, 'seq'> = {
