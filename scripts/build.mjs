@@ -5,6 +5,8 @@
 //                                   with --declarations also its .d.ts + declaration maps ("types")
 //   dist/browser/rocketmq-edge.js   ONE minified ESM bundle of packages/transport-ws/src/browser.ts
 //                                   (core's public API + WebSocketTransport), for every web runtime.
+//   dist/browser/rocketmq-edge-outbox.js  the durable browser outbox (packages/transport-ws/src/outbox.ts),
+//                                   a file of its own so pages that only publish do not load it.
 //   apps/demo/dist/                 index.html, style.css, app.js, rocketmq-edge.js (the gateway serves it at /)
 //   apps/worker/dist/               worker.js + rocketmq-edge.js (a Cloudflare module worker)
 //   apps/deno/dist/                 main.js + rocketmq-edge.js (a Deno.serve app)
@@ -27,6 +29,8 @@ const r = (...p) => join(root, ...p);
 
 export const BUNDLE_ENTRY = r('packages/transport-ws/src/browser.ts');
 export const BUNDLE_FILE = r('dist/browser/rocketmq-edge.js');
+export const OUTBOX_ENTRY = r('packages/transport-ws/src/outbox.ts');
+export const OUTBOX_FILE = r('dist/browser/rocketmq-edge-outbox.js');
 export const DEMO_DIST = r('apps/demo/dist');
 export const WORKER_DIST = r('apps/worker/dist');
 export const DENO_DIST = r('apps/deno/dist');
@@ -34,13 +38,15 @@ export const DENO_DIST = r('apps/deno/dist');
 /**
  * eventemitter3's `import` entry wraps its CommonJS index.js, which costs the bundle esbuild's
  * CommonJS interop helpers. The package also publishes an ES module build
- * (dist/eventemitter3.esm.js, not in its exports map): bundle that one instead.
+ * (dist/eventemitter3.esm.js, not in its exports map): bundle that one instead, as free of side
+ * effects (it defines a class), so a bundle that reaches transport.ts only for backoffDelay (the
+ * outbox) leaves it out.
  */
 const eventemitter3Esm = {
   name: 'eventemitter3-esm',
   setup(b) {
     const path = join(dirname(createRequire(r('packages/core/package.json')).resolve('eventemitter3')), 'dist/eventemitter3.esm.js');
-    b.onResolve({ filter: /^eventemitter3$/ }, () => ({ path }));
+    b.onResolve({ filter: /^eventemitter3$/ }, () => ({ path, sideEffects: false }));
   },
 };
 
@@ -163,14 +169,14 @@ export async function build({ log = () => {}, declarations = false } = {}) {
   const t0 = performance.now();
   const out = new Map(); // absolute path -> contents
   await Promise.all([buildPackages(out), declarations && buildDeclarations()]);
-  const bundle = await esbuild.build({
+  const bundles = await Promise.all([[BUNDLE_ENTRY, BUNDLE_FILE], [OUTBOX_ENTRY, OUTBOX_FILE]].map(([entry, outfile]) => esbuild.build({
     ...bundleOptions,
-    entryPoints: [BUNDLE_ENTRY],
-    outfile: BUNDLE_FILE,
+    entryPoints: [entry],
+    outfile,
     sourcemap: 'linked',
     write: false,
-  });
-  for (const f of bundle.outputFiles) out.set(f.path, f.contents);
+  })));
+  for (const f of bundles.flatMap((b) => b.outputFiles)) out.set(f.path, f.contents);
   const bundleJs = out.get(BUNDLE_FILE);
   const bundleMap = out.get(`${BUNDLE_FILE}.map`);
 

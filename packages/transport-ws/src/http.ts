@@ -119,7 +119,7 @@ export class HttpProducer {
 }
 
 /** A Message in the JSON form of the API (bytes as base64). */
-function jsonMessage(m: Message): Record<string, unknown> {
+export function jsonMessage(m: Message): Record<string, unknown> {
   if (m.flag || m.deliverTimeMs !== undefined || m.waitStoreMsgOK === false) {
     throw new TypeError('the HTTP API sends body, tags, keys, properties, delayLevel and msgId; flag, deliverTimeMs and waitStoreMsgOK need the WebSocket transport');
   }
