@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { ROOT } from './support.js';
 
 test('build writes one bundle and the apps import that same file', async () => {
-  const { build } = await import(join(ROOT, 'scripts/build.mjs')) as { build(): Promise<{ files: string[]; ms: number }> };
-  const { files, ms } = await build();
-  assert.ok(ms < 2000, `build took ${ms} ms`);
+  // (How long it takes is printed by `npm run build`, not asserted: a timing in a test fails on a busy machine.)
+  const { build } = await import(join(ROOT, 'scripts/build.mjs')) as { build(): Promise<{ files: string[] }> };
+  const { files } = await build();
   for (const f of ['dist/browser/rocketmq-edge.js', 'apps/demo/dist/index.html', 'apps/demo/dist/app.js', 'apps/demo/dist/style.css',
     'apps/worker/dist/worker.js', 'apps/deno/dist/main.js']) assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
 
