@@ -17,7 +17,7 @@ test('dist/browser/rocketmq-edge-outbox.js: built, web-standard, exports the out
   const main = await readFile(join(ROOT, 'dist/browser/rocketmq-edge.js'), 'utf8');
   assert.doesNotMatch(main, /indexedDB|rocketmq-edge-outbox|sendBeacon/);
   // No copy of the producer or the transport in the outbox: the page passes its Producer in.
-  for (const marker of ['sendDefaultImpl call timeout', 'maxQueuedFrames']) {
+  for (const marker of ['out of time (sendMsgTimeout', 'maxQueuedFrames']) {
     assert.ok(main.includes(marker), marker);
     assert.ok(!outbox.includes(marker), marker);
   }
