@@ -4,8 +4,9 @@
 //        new WebSocketTransport + Producer (Node), start, send → ack; shut down after (not timed)
 //   {"case":"cold-http","cycles":N,"p50_ms":…,"p90_ms":…,"errors":0}
 //        POST /v1/topics/{topic}/messages on a new TCP connection (node:http, no keep-alive) → 200
-//   {"case":"http-publish-c64","msgs_per_s":…,"p50_ms":…,"p99_ms":…}
-//        HTTP publishes with 64 requests in flight over kept-alive connections (the gateway's producer)
+//   {"case":"http-publish-c64","msgs_per_s":…,"p50_ms":…,"p99_ms":…,"cpu_us_per_msg":{"client":…,"gateway+broker":…}}
+//        HTTP publishes with 64 requests in flight over kept-alive connections (the gateway's producer);
+//        CPU µs per message of this process and of the gateway process (its embedded broker included, warm-up counted)
 // The two cold paths alternate cycle by cycle, so both see the same machine. stderr ends with the
 // ratio of the p50s (the target: HTTP ≤ half of WebSocket).
 // Server: the built `rocketmq-edge` command (packages/gateway/dist), embedded name server and broker,
@@ -15,6 +16,7 @@ import { Agent, request } from 'node:http';
 import { Producer } from '@rocketmq-edge/core';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
 import { NO_LIMITS, TOKEN, startGatewayProcess } from './lib/gateway-process.js';
+import { cpuUs } from './lib/proc-stats.js';
 import { randomBody, report, runCase } from './lib/runner.js';
 import { percentile, round, sortedCopy } from './lib/stats.js';
 
@@ -101,9 +103,20 @@ try {
 
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   try {
-    report(await runCase({
+    const serverBefore = cpuUs(gw.pid);
+    const clientBefore = process.cpuUsage();
+    const r = await runCase({
       name: 'http-publish-c64', op: (i) => post(base, bodies[i % bodies.length]!, agent), window: 64, warmup: 640, msgs: HTTP_MSGS, maxMs: MAX_MS,
-    }));
+    });
+    const serverAfter = cpuUs(gw.pid);
+    const client = process.cpuUsage(clientBefore);
+    const n = r.details.completed + 640;
+    report(r, {
+      cpu_us_per_msg: {
+        client: round((client.user + client.system) / n, 1),
+        ...(serverBefore !== undefined && serverAfter !== undefined ? { 'gateway+broker': round((serverAfter - serverBefore) / n, 1) } : {}),
+      },
+    });
   } finally {
     agent.destroy();
   }

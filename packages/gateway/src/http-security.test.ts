@@ -225,7 +225,7 @@ test('publishes awaiting the broker are bounded per principal, and gateway-wide 
   for (const r of await Promise.all(first)) {
     assert.equal(r.status, 504);
     assert.equal(r.json.code, 10002);
-    assert.match(r.json.remark as string, /^no acknowledgement within 1500 ms: no response from broker-a@0 within \d+ ms; the message may or may not be stored: retry with the same id$/);
+    assert.match(r.json.remark as string, /^no acknowledgement within 1500 ms(: no response from broker-a@0 within \d+ ms)?; the message may or may not be stored: retry with the same id$/);
     noAddress(r.json, broker.addr, namesrv.addr);
   }
 });
