@@ -139,12 +139,12 @@ export class HttpPublisher {
 
   /** The answer for message `i` of a send of `n` (a batch: consecutive offsets, one offset id each). */
   private answer(r: SendResult, id: string, i: number, n = 1): HttpSendResult {
-    const offsetIds = n > 1 ? r.offsetMsgId.split(',') : [r.offsetMsgId];
     return {
       id,
       sendStatus: r.sendStatus,
       msgId: id,
-      offsetMsgId: offsetIds.length === n ? offsetIds[i]! : r.offsetMsgId,
+      // Empty: RocketMQ's offset id is the broker's IP and port in hex, and answers never name an address.
+      offsetMsgId: '',
       topic: r.messageQueue.topic,
       brokerName: this.opts.aliases.master(r.messageQueue.brokerName, r.brokerAddr),
       queueId: r.messageQueue.queueId,
