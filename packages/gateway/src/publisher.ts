@@ -4,6 +4,8 @@
 // idempotency window in front of it, and SendResults as HTTP answers (brokers by alias).
 import { Producer, createUniqId, type Message, type SendResult } from '@rocketmq-edge/core/internal';
 import { TcpTransport } from '@rocketmq-edge/transport-tcp';
+// One message's answer: one definition of the wire contract, beside the client that reads it.
+import type { HttpSendResult } from '@rocketmq-edge/transport-ws/http';
 import type { AclCredentials } from './acl.js';
 import { aliasFor, type AliasTable } from './aliases.js';
 import { IdempotencyWindow } from './idempotency.js';
@@ -11,21 +13,7 @@ import type { PublishItem } from './message-json.js';
 import { publishFailure, type AddressNames } from './publish-errors.js';
 import { SigningTransport } from './signing-transport.js';
 
-/** One message's answer: the SendResult of RocketMQ, flattened, the broker named by its alias. */
-export interface HttpSendResult {
-  /** The message id: the client's id when it gave one, else the one the gateway chose (= msgId). */
-  id: string;
-  sendStatus: SendResult['sendStatus'];
-  msgId: string;
-  offsetMsgId: string;
-  topic: string;
-  /** The broker's alias, "<brokerName>@<brokerId>" (as on the WebSocket path). */
-  brokerName: string;
-  queueId: number;
-  queueOffset: number;
-  /** True when this id was acknowledged before (within the idempotency window) and nothing was stored now. */
-  duplicate: boolean;
-}
+export type { HttpSendResult };
 
 export interface PublisherOptions {
   namesrvAddr: string;

@@ -13,6 +13,7 @@ export interface HttpSendResult {
   id: string;
   sendStatus: 'SEND_OK' | 'FLUSH_DISK_TIMEOUT' | 'FLUSH_SLAVE_TIMEOUT' | 'SLAVE_NOT_AVAILABLE';
   msgId: string;
+  /** Empty: RocketMQ's offset id encodes the broker's address, which the gateway never names. */
   offsetMsgId: string;
   topic: string;
   /** Broker alias, e.g. "broker-a@0". */
