@@ -1,8 +1,8 @@
 // LitePullConsumer in real Chromium through the real gateway CLI (--enable-consumer, embedded
 // broker): a page publishes and consumes over WebSocketTransport, bodies (compressed ones too),
 // tags, keys and properties come back as acknowledged; two consumers in the page share a group,
-// and the queues of one that leaves move to the other on the rebalance interval (the gateway does not
-// relay the broker's NOTIFY_CONSUMER_IDS_CHANGED).
+// and the queues of one that leaves move to the other (the gateway relays the broker's
+// NOTIFY_CONSUMER_IDS_CHANGED over each client's own broker connection; the interval is the fallback).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
