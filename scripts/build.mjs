@@ -80,7 +80,7 @@ const apps = [
 ];
 
 /** Packages with a Node build in dist/ (what `exports` → "default" points at). */
-const PACKAGES = ['core', 'transport-tcp', 'transport-ws', 'broker', 'gateway'];
+const PACKAGES = ['core', 'transport-tcp', 'transport-ws', 'broker', 'gateway', 'playwright'];
 
 /**
  * Compiles packages/<name>/src to dist/ file by file (no bundling, so module URLs keep their
