@@ -1,8 +1,8 @@
 // LitePullConsumer in real Chromium through the real gateway CLI (--enable-consumer, embedded
 // broker): a page publishes and consumes over WebSocketTransport, bodies (compressed ones too),
-// tags, keys and properties come back as acknowledged; two consumers in the page share a group,
-// and the queues of one that leaves move to the other on the rebalance interval (the gateway does not
-// relay the broker's NOTIFY_CONSUMER_IDS_CHANGED).
+// tags, keys and properties come back as acknowledged; two pages share a group, and the queues of
+// one that closes move to the other (the gateway relays the broker's NOTIFY_CONSUMER_IDS_CHANGED over
+// each client's own broker connection).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -94,39 +94,68 @@ describe('LitePullConsumer in Chromium through the gateway', { timeout: 120_000 
     assert.deepEqual([...got].sort((a, b) => a.msgId.localeCompare(b.msgId)), [...wanted].sort((a, b) => a.msgId.localeCompare(b.msgId)));
   });
 
-  test('two consumers of one group share the queues; when one leaves, the other takes its queues on the rebalance interval', async () => {
-    const result = await page.evaluate(async ({ wsUrl, token, topic }: Params) => {
-      // No named helper functions in here: the test runner's transform would name them with a helper the page lacks.
+  test('two pages are two members of one group; when one tab closes, the other takes its queues on the broker\'s notice; nothing is read twice', async () => {
+    const other = await browser.newPage();
+    other.on('pageerror', (err) => console.error('[page error]', err));
+    await other.goto(page.url());
+    await other.waitForFunction(() => 'rmq' in window);
+    const topic = 'e2e-shared';
+    // No named helper functions inside evaluate: the test runner's transform would name them with a helper the page lacks.
+    // A 60 s rebalance interval: only the broker's NOTIFY_CONSUMER_IDS_CHANGED, relayed by the gateway, moves queues here.
+    const join = (p: Page) => p.evaluate(async ({ wsUrl, token, topic }: Params) => {
       const { Producer, LitePullConsumer, WebSocketTransport } = (window as any).rmq;
-      const producer = new Producer({ transport: new WebSocketTransport({ url: wsUrl, token }) });
-      await producer.start();
-      await producer.send({ topic, body: 'creates the topic' });
-      const [a, b] = [0, 1].map(() =>
-        new LitePullConsumer({ transport: new WebSocketTransport({ url: wsUrl, token }), consumerGroup: 'e2e-shared', rebalanceInterval: 1000 }));
-      a.subscribe(topic);
-      b.subscribe(topic);
-      await a.start();
-      await b.start();
-      for (const end = Date.now() + 20_000; !(a.assignment().length === 2 && b.assignment().length === 2);) {
-        if (Date.now() > end) throw new Error(`not shared: ${a.assignment().length} + ${b.assignment().length}`);
+      const w = window as any;
+      w.producer = new Producer({ transport: new WebSocketTransport({ url: wsUrl, token }) });
+      await w.producer.start();
+      await w.producer.send({ topic, body: 'creates the topic' });
+      w.consumer = new LitePullConsumer({ transport: new WebSocketTransport({ url: wsUrl, token }), consumerGroup: 'e2e-shared', rebalanceInterval: 60_000 });
+      w.consumer.subscribe(topic);
+      await w.consumer.start();
+      w.got = [];
+      return w.consumer.clientId as string;
+    }, { ...params, topic });
+    const assigned = (p: Page) => p.evaluate(() => (window as any).consumer.assignment().length as number);
+    const until = async (what: string, ok: () => Promise<boolean>) => {
+      for (const end = Date.now() + 20_000; !(await ok());) {
+        if (Date.now() > end) throw new Error(`not within 20 s: ${what}`);
         await new Promise((r) => setTimeout(r, 50));
       }
-      const shared = [a.assignment().length, b.assignment().length];
-      await a.shutdown();
-      for (const end = Date.now() + 20_000; b.assignment().length !== 4;) {
-        if (Date.now() > end) throw new Error(`b reads ${b.assignment().length} queues after a left`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+    };
+    const publish = (n: number, label: string) => page.evaluate(async ({ topic, n, label }) => {
       const ids: string[] = [];
-      for (let i = 0; i < 8; i++) ids.push((await producer.send({ topic, body: `after ${i}` })).msgId);
-      const got: string[] = [];
-      for (const end = Date.now() + 20_000; !ids.every((id) => got.includes(id)) && Date.now() < end;) {
-        for (const m of await b.poll(500)) got.push(m.msgId);
-      }
-      await b.shutdown();
-      await producer.shutdown();
-      return { shared, clientIdsDiffer: a.clientId !== b.clientId, missing: ids.filter((id) => !got.includes(id)) };
-    }, { ...params, topic: 'e2e-shared' });
-    assert.deepEqual(result, { shared: [2, 2], clientIdsDiffer: true, missing: [] });
+      for (let i = 0; i < n; i++) ids.push((await (window as any).producer.send({ topic, body: `${label} ${i}` })).msgId);
+      return ids;
+    }, { topic, n, label });
+    /** Everything the page's consumer has handed out so far (after one more poll). */
+    const poll = (p: Page) => p.evaluate(async () => {
+      const w = window as any;
+      for (const m of await w.consumer.poll(200)) w.got.push(m.msgId);
+      return [...w.got] as string[];
+    });
+
+    const idA = await join(page);
+    const idB = await join(other);
+    assert.notEqual(idA, idB);
+    await until('two and two queues', async () => (await assigned(page)) === 2 && (await assigned(other)) === 2);
+    const before = await publish(8, 'before');
+    let gotA: string[] = [];
+    let gotB: string[] = [];
+    await until('every message read by one of the two', async () => {
+      gotA = await poll(page);
+      gotB = await poll(other);
+      return before.every((id) => gotA.includes(id) || gotB.includes(id));
+    });
+    assert.ok(gotB.length > 0, 'the other tab read its share');
+    await Promise.all([page, other].map((p) => p.evaluate(() => (window as any).consumer.commitSync())));
+    await other.close(); // a closed tab: no unregister, its socket just goes
+    await until('the first tab reads all four queues', async () => (await assigned(page)) === 4);
+    const after = await publish(8, 'after');
+    await until('every later message read by the first tab', async () => {
+      gotA = await poll(page);
+      return after.every((id) => gotA.includes(id));
+    });
+    const all = [...gotA, ...gotB];
+    assert.deepEqual(all.filter((id, i) => all.indexOf(id) !== i), [], 'nothing read twice');
+    await page.evaluate(async () => { const w = window as any; await w.consumer.shutdown(); await w.producer.shutdown(); });
   });
 });

@@ -1,6 +1,7 @@
 // The demo page in real Chromium against the real gateway CLI (embedded broker, fresh data dir):
-// publishes, pauses a stream through gateway restarts, refuses bad tokens without a retry loop. Every
-// acknowledged send is looked up in the broker's store (readAll).
+// publishes, pauses a stream through gateway restarts, refuses bad tokens without a retry loop. The
+// 1,000 events are asserted as received by a consumer through the gateway (@rocketmq-edge/playwright's
+// core, from node:test); the other tests look acknowledged sends up in the broker's store (readAll).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type {} from '../apps/demo/src/app.js'; // window.__demo typings
 import type { ResultEntry } from '../apps/demo/src/app.js';
+import { Rmq, assertReceivedTimes, type ReceivedMessage } from '@rocketmq-edge/playwright/core';
 import { assertAllStored, stored, type Stored } from './demo-support.js';
 import {
   CHROMIUM, CHROMIUM_ARGS, GatewayProcess, ROOT, freePort, hs256, namesrvOf, sleep, tempDir, until,
@@ -30,13 +32,23 @@ function assertOrdered(acked: ResultEntry[], byId: Map<string, Stored[]>): numbe
   return keys.size;
 }
 
+/** Received messages by msgId, in the shape the store checks take. */
+function byMsgId(msgs: readonly ReceivedMessage[]): Map<string, Stored[]> {
+  const byId = new Map<string, Stored[]>();
+  for (const m of msgs) {
+    const s = { msgId: m.msgId, queueId: m.queue!.queueId, queueOffset: m.queueOffset, tags: m.tags, keys: m.keys, body: m.text };
+    byId.set(m.msgId, [...(byId.get(m.msgId) ?? []), s]);
+  }
+  return byId;
+}
+
 describe('demo page in Chromium', { timeout: 240_000 }, () => {
   let browser: Browser;
   let gateway: GatewayProcess;
   let port: number;
   let data: Awaited<ReturnType<typeof tempDir>>;
-  let namesrvAddr: string;
   let page: Page;
+  let rmq: Rmq;
   const extra: GatewayProcess[] = [];
   const extraDirs: Awaited<ReturnType<typeof tempDir>>[] = [];
 
@@ -46,25 +58,29 @@ describe('demo page in Chromium', { timeout: 240_000 }, () => {
     data = await tempDir();
     port = await freePort();
     [gateway, browser] = await Promise.all([
-      GatewayProcess.start({ port, dataDir: data.path }),
+      // --enable-consumer: the test reads what the page published through the gateway, with the dev token.
+      GatewayProcess.start({ port, dataDir: data.path, extraArgs: ['--enable-consumer'] }),
       chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
     ]);
-    namesrvAddr = namesrvOf(gateway.ready);
+    rmq = new Rmq({ gatewayUrl: gateway.ready.wsUrl, token: gateway.ready.token! });
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     page.on('pageerror', (err) => console.error('[page error]', err));
   });
 
   after(async () => {
+    await rmq?.close();
     await browser?.close();
     await Promise.all([gateway, ...extra].map((g) => g?.stop('SIGTERM')));
     await Promise.all([data, ...extraDirs].map((d) => d?.remove()));
   });
 
-  test('publishes 1,000 events; every acknowledged one is stored, ordered keys in order', async () => {
+  test('publishes 1,000 events; every acknowledged one is received, once, where it was stored, ordered keys in order', async () => {
     await page.goto(gateway.ready.url);
     await page.evaluate(() => window.__demo.ready);
     await until(() => page.evaluate(() => window.__demo.state().type === 'connected'), 15_000, 'connected');
     const topic = (await page.evaluate(() => window.__demo.config()!.topic));
+    // Read from the topic's end as of now: what this test's stream publishes.
+    const events = await rmq.topic(topic, { shared: true }).ready();
 
     const summary = await page.evaluate(() => window.__demo.stream(1000, { concurrency: 16, orderedEvery: 4, orderedKeys: 4 }));
     assert.equal(summary.issued, 1000);
@@ -76,7 +92,10 @@ describe('demo page in Chromium', { timeout: 240_000 }, () => {
     assert.equal(acked.length, 1000);
     assert.ok(acked.every((r) => r.status === 'SEND_OK' && r.msgId && r.brokerAddr));
 
-    const byId = await stored(namesrvAddr, topic);
+    const ackedIds = new Set(acked.map((r) => r.msgId));
+    await assertReceivedTimes(events, 1000, (m) => ackedIds.has(m.msgId), { timeout: 30_000 });
+    const byId = byMsgId(await events.messages());
+    await events.close(); // the restarts below are the page's business alone
     assertAllStored(acked, byId);
     assert.equal(assertOrdered(acked, byId), 4);
 

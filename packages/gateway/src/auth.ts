@@ -2,7 +2,7 @@
 // A principal carries the topic patterns its token allows (glob: `*` any run of characters, `?` one).
 import { createHash, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { jwtVerify, errors as joseErrors } from 'jose';
-import { TOPIC_MAX_LENGTH } from '@rocketmq-edge/core/internal';
+import { GROUP_MAX_LENGTH, TOPIC_MAX_LENGTH } from '@rocketmq-edge/core/internal';
 import { globMatch, isValidTopic, topicPatternsProblem } from './topics.js';
 
 export interface JwtAuthOptions {
@@ -18,7 +18,12 @@ export interface JwtAuthOptions {
   allowNoExpiry?: boolean;
 }
 
-export interface StaticTokenGrant { sub: string; topics: string[] }
+/**
+ * What a token allows. `topics`: topic patterns it may publish to (RocketMQ ACL's PUB). Reading is
+ * separate (SUB): `subscribe` names the topics it may consume and `consumerGroups` the groups it
+ * may consume as; both or neither. A read-only token has `topics: []`.
+ */
+export interface StaticTokenGrant { sub: string; topics: string[]; subscribe?: string[]; consumerGroups?: string[] }
 
 export interface AuthOptions {
   /** One JWT issuer, or several (e.g. the operator's and a development one): a token may verify with any. */
@@ -30,12 +35,18 @@ export interface AuthOptions {
 export interface Principal {
   sub: string;
   topics: readonly string[];
+  /** Topic patterns this token may read (empty: none). */
+  subscribe: readonly string[];
+  /** Consumer-group patterns this token may consume as (empty: none). */
+  consumerGroups: readonly string[];
   /**
    * When the session must end, in ms since epoch: the token's exp plus the clock tolerance, the
    * moment verify starts refusing the same token. Absent for tokens that do not expire.
    */
   expiresAt?: number;
   mayUseTopic(topic: string): boolean;
+  mayReadTopic(topic: string): boolean;
+  mayUseGroup(group: string): boolean;
 }
 
 export class AuthError extends Error {
@@ -62,23 +73,51 @@ export function topicPattern(glob: string): RegExp {
 /** Distinct topics a principal remembers the answer for; keys are valid topics, so at most 127 characters each. */
 const MAX_CACHED_TOPICS = 1000;
 
-export function makePrincipal(sub: string, topics: readonly string[], expiresAt?: number): Principal {
+/** A matcher over glob patterns that remembers its answers (names are valid topics or groups, so short). */
+function matcher(patterns: readonly string[], valid: (name: string) => boolean): (name: string) => boolean {
   const cache = new Map<string, boolean>();
+  return (name) => {
+    // Checked before the cache: hashing or keeping a megabyte "topic" is already too much.
+    if (name.length > TOPIC_MAX_LENGTH || patterns.length === 0) return false;
+    let ok = cache.get(name);
+    if (ok === undefined) {
+      ok = valid(name) && patterns.some((p) => globMatch(p, name));
+      if (cache.size < MAX_CACHED_TOPICS) cache.set(name, ok);
+    }
+    return ok;
+  };
+}
+
+const GROUP_NAME = new RegExp(`^[%|\\w-]{1,${GROUP_MAX_LENGTH}}$`);
+
+export function makePrincipal(
+  sub: string,
+  topics: readonly string[],
+  expiresAt?: number,
+  read: { subscribe?: readonly string[]; consumerGroups?: readonly string[] } = {},
+): Principal {
+  const subscribe = read.subscribe ?? [];
+  const consumerGroups = read.consumerGroups ?? [];
   return {
     sub,
     topics,
+    subscribe,
+    consumerGroups,
     ...(expiresAt !== undefined ? { expiresAt } : {}),
-    mayUseTopic(topic: string) {
-      // Checked before the cache: hashing or keeping a megabyte "topic" is already too much.
-      if (topic.length > TOPIC_MAX_LENGTH) return false;
-      let ok = cache.get(topic);
-      if (ok === undefined) {
-        ok = isValidTopic(topic) && topics.some((p) => globMatch(p, topic));
-        if (cache.size < MAX_CACHED_TOPICS) cache.set(topic, ok);
-      }
-      return ok;
-    },
+    mayUseTopic: matcher(topics, isValidTopic),
+    mayReadTopic: matcher(subscribe, isValidTopic),
+    mayUseGroup: matcher(consumerGroups, (g) => GROUP_NAME.test(g)),
   };
+}
+
+/** Why a grant's claims cannot be used, or undefined: "topics" (may be empty when reading), "subscribe" with "consumerGroups". */
+export function grantProblem(g: { topics?: unknown; subscribe?: unknown; consumerGroups?: unknown }): string | undefined {
+  const reads = g.subscribe !== undefined || g.consumerGroups !== undefined;
+  if (reads && (g.subscribe === undefined || g.consumerGroups === undefined)) {
+    return 'token has "subscribe" or "consumerGroups" without the other: a consumer needs both (topics it reads, groups it reads as)';
+  }
+  return topicPatternsProblem(reads && g.topics === undefined ? [] : g.topics, 'topics', reads)
+    ?? (reads ? topicPatternsProblem(g.subscribe, 'subscribe') ?? topicPatternsProblem(g.consumerGroups, 'consumerGroups') : undefined);
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -97,7 +136,7 @@ export class Authenticator {
   constructor(opts: AuthOptions = {}) {
     for (const [token, grant] of Object.entries(opts.staticTokens ?? {})) {
       if (!token) continue;
-      const problem = topicPatternsProblem(grant.topics);
+      const problem = grantProblem(grant);
       if (problem) throw new Error(`auth.staticTokens: the grant of "${grant.sub}": ${problem}`);
       this.statics.set(sha256(token), grant);
     }
@@ -140,7 +179,7 @@ export class Authenticator {
   async verify(token: string | undefined): Promise<Principal> {
     if (!token) throw new AuthError('no token: this gateway requires one (subprotocol "bearer.<token>" or an auth control message)', 'missing');
     const grant = this.statics.get(sha256(token));
-    if (grant) return makePrincipal(grant.sub, grant.topics);
+    if (grant) return makePrincipal(grant.sub, grant.topics ?? [], undefined, grant);
     if (this.issuers.length === 0) throw new AuthError('unknown token', 'invalid');
     if (token.split('.').length !== 3) throw new AuthError('unknown token (not a static token, not a JWT)', 'invalid');
     let payload: Record<string, unknown> | undefined;
@@ -164,7 +203,7 @@ export class Authenticator {
       const msg = lastErr instanceof joseErrors.JOSEAlgNotAllowed ? 'token algorithm not allowed' : 'token signature does not verify';
       throw new AuthError(msg, 'invalid');
     }
-    const problem = topicPatternsProblem(payload.topics);
+    const problem = grantProblem(payload);
     if (problem) throw new AuthError(problem, 'claims');
     if (typeof payload.exp !== 'number' && !by.allowNoExpiry) {
       throw new AuthError('token has no "exp" claim: tokens must expire (unless the gateway runs with --jwt-allow-no-expiry)', 'claims');
@@ -172,7 +211,8 @@ export class Authenticator {
     const sub = typeof payload.sub === 'string' ? payload.sub : 'anonymous';
     // The session ends when verify would start refusing this token: exp + tolerance.
     const expiresAt = typeof payload.exp === 'number' ? (payload.exp + by.checks.clockTolerance) * 1000 : undefined;
-    return makePrincipal(sub, payload.topics as string[], expiresAt);
+    const read = payload.subscribe !== undefined ? { subscribe: payload.subscribe as string[], consumerGroups: payload.consumerGroups as string[] } : {};
+    return makePrincipal(sub, (payload.topics as string[] | undefined) ?? [], expiresAt, read);
   }
 }
 

@@ -27,7 +27,7 @@ async function fixture(t: TestContext, extra: Partial<GatewayOptions> = {}) {
   const { namesrv, brokers: [a, b] } = await startFakeCluster(t, ['broker-a', 'broker-b']);
   const gw = await startGateway({
     namesrvAddr: namesrv.addr,
-    auth: { staticTokens: { [TOKEN]: { sub: 'bounds', topics: ['orders-*'] } } },
+    auth: { staticTokens: { [TOKEN]: { sub: 'bounds', topics: ['orders-*'], subscribe: ['orders-*'], consumerGroups: ['g'] } } },
     logLevel: 'silent',
     ...extra,
   });
@@ -161,12 +161,12 @@ test('consumer requests are checked like sends: every topic, in headers and bodi
   const lock = (topic: string) => createRequest(RequestCode.LOCK_BATCH_MQ, undefined, {
     body: new TextEncoder().encode(JSON.stringify({ consumerGroup: 'g', clientId: 'c', mqSet: [{ topic: 'orders-1', brokerName: 'broker-a', queueId: 0 }, { topic, brokerName: 'broker-a', queueId: 0 }] })),
   });
-  await expect(lock('payments'), 16, /may not use topic "payments"/);
+  await expect(lock('payments'), 16, /may not read topic "payments"/);
   const pull = (extra: Record<string, string>) => createRequest(RequestCode.PULL_MESSAGE, {
     consumerGroup: 'g', topic: 'orders-1', queueId: '0', queueOffset: '0', maxMsgNums: '32', sysFlag: '0', commitOffset: '0',
     suspendTimeoutMillis: '0', subVersion: '0', ...extra,
   });
-  await expect(pull({ topic: 'payments' }), 16, /may not use topic "payments"/);
+  await expect(pull({ topic: 'payments' }), 16, /may not read topic "payments"/);
   await expect(pull({ offset: '0' }), 13, /"offset" is not part of request code 11/);
   assert.equal(a.received.filter((c) => c.code !== RequestCode.SEND_MESSAGE_V2).length, 0, 'nothing refused reached the broker');
   assert.equal((await good.invoke('broker-a@0', lock('orders-2'), 3000)).code, ResponseCode.SUCCESS, 'an allowed lock is relayed');

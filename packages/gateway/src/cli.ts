@@ -57,7 +57,7 @@ Options (env var in brackets; --config file.json takes the same keys in camelCas
   --max-outbound-bytes N   bytes a client may leave unread before 4410 (16777216) [ROCKETMQ_EDGE_MAX_OUTBOUND_BYTES]
   --request-budget-ms N    in-flight slot hold for clients that send no deadline (10000) [ROCKETMQ_EDGE_REQUEST_BUDGET_MS]
   --max-connections N      refuse connections beyond N                  [ROCKETMQ_EDGE_MAX_CONNECTIONS]
-  --enable-consumer        also relay consumer request codes            [ROCKETMQ_EDGE_ENABLE_CONSUMER=1]
+  --enable-consumer        relay consumer requests (tokens with read claims) [ROCKETMQ_EDGE_ENABLE_CONSUMER=1]
 HTTP publish API (POST /v1/topics/{topic}/messages, /v1/beacon-tokens, /v1/beacon):
   --no-http-publish        do not serve it                              [ROCKETMQ_EDGE_HTTP_PUBLISH=0]
   --http-max-body-bytes N  largest request body (4718592)               [ROCKETMQ_EDGE_HTTP_MAX_BODY_BYTES]
@@ -220,7 +220,8 @@ export function devModeReason(dev: boolean | undefined, authConfigured: boolean)
 }
 
 async function devToken(secret: string, topics: string[]): Promise<string> {
-  return new SignJWT({ topics })
+  // Development: publish and read everything (reading still needs --enable-consumer).
+  return new SignJWT({ topics, subscribe: topics, consumerGroups: ['*'] })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject('dev')
     .setIssuedAt()

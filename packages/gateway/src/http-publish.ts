@@ -138,7 +138,7 @@ export function httpPublishApi(cfg: HttpPublishConfig): HttpPublishApi {
     if (!isValidTopic(topic)) {
       throw badRequest(`topic ${JSON.stringify(topic.slice(0, 200))} is not a RocketMQ topic (1 to 127 characters of letters, digits, %, |, _ and -)`);
     }
-    const refusal = checkTopics(p, { cmd: createRequest(RequestCode.SEND_MESSAGE_V2), topics: [topic], registersConsumers: false }, cfg.createTopicKey, false);
+    const refusal = checkTopics(p, { cmd: createRequest(RequestCode.SEND_MESSAGE_V2), topics: [topic], registersConsumers: false, groups: [] }, cfg.createTopicKey, false);
     if (refusal) throw new HttpError(403, refusal.code, refusal.remark, refusal.reason);
   };
 

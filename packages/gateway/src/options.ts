@@ -32,6 +32,12 @@ export { DEFAULT_MAX_BATCH_MESSAGES };
  */
 export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
 export const DEFAULT_MAX_REQUEST_BUDGET_MS = 60_000;
+/**
+ * Upstream connections of consuming clients (each consuming client session has its own connection
+ * to each broker it reads from, see relay.ts LinkScope), gateway-wide: beyond this, consumer
+ * requests that would open another are refused with SYSTEM_BUSY.
+ */
+export const DEFAULT_MAX_CONSUMER_LINKS = 1000;
 /** A long-polling PULL_MESSAGE is held this much longer than its suspend time. */
 export const PULL_BUDGET_GRACE_MS = 5000;
 export const DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS = 3000;
@@ -60,6 +66,7 @@ export interface GatewayLimits {
   upstreamMaxQueuedBytes: number;
   pingIntervalMs: number;
   drainTimeoutMs: number;
+  maxConsumerLinks: number;
 }
 
 const LIMITS: Record<keyof GatewayLimits, [number, number]> = {
@@ -80,6 +87,7 @@ const LIMITS: Record<keyof GatewayLimits, [number, number]> = {
   upstreamMaxQueuedBytes: [DEFAULT_UPSTREAM_MAX_QUEUED_BYTES, 1024],
   pingIntervalMs: [DEFAULT_PING_INTERVAL_MS, 10],
   drainTimeoutMs: [DEFAULT_DRAIN_TIMEOUT_MS, 0],
+  maxConsumerLinks: [DEFAULT_MAX_CONSUMER_LINKS, 1],
 };
 
 /** Limits with every default filled in; throws a RangeError naming the option otherwise. */

@@ -57,23 +57,63 @@ export function checkTarget(code: number, target: string): Refusal | undefined {
 }
 
 const SEND_CODES: ReadonlySet<number> = new Set([RequestCode.SEND_MESSAGE, RequestCode.SEND_MESSAGE_V2, RequestCode.SEND_BATCH_MESSAGE]);
+const RETRY_PREFIX = '%RETRY%';
+const RETRY_OR_DLQ = /^%(RETRY|DLQ)%/;
 
-/** Every topic the request names must be one the principal may use; producers never write system, retry or dead-letter topics. */
+/** A consumer group's own retry topic ("%RETRY%<group>") that the principal may consume as: readable with the group. */
+const ownRetryTopic = (p: Principal, topic: string): boolean =>
+  topic.startsWith(RETRY_PREFIX) && p.mayUseGroup(topic.slice(RETRY_PREFIX.length));
+
+/**
+ * Whether a request reads (RocketMQ ACL's SUB): consumer codes, and heartbeats / unregisters that
+ * name a consumer group. Reading is checked against "subscribe" and "consumerGroups", never "topics".
+ */
+export const isRead = (req: CheckedRequest): boolean => isConsumerCode(req.cmd.code) || req.groups.length > 0;
+
+/** Every topic and group the request names must be one the principal may use for what it does (publish or read). */
 export function checkTopics(p: Principal, req: CheckedRequest, createTopicKey: string, enableConsumer: boolean): Refusal | undefined {
   const code = req.cmd.code;
-  if (req.registersConsumers && !enableConsumer) {
-    return noPermission('consumer_disabled', 'heartbeat registers consumer groups; this gateway relays producers only');
+  if (code === RequestCode.GET_ROUTEINFO_BY_TOPIC) {
+    // A route is what a producer needs to publish and a consumer needs to read; the default topic's
+    // route is what a producer reads for a topic that does not exist yet.
+    for (const topic of req.topics) {
+      if (topic === createTopicKey || p.mayUseTopic(topic) || p.mayReadTopic(topic) || ownRetryTopic(p, topic)) continue;
+      return noPermission('topic_not_allowed', topicRefusalRemark(p.sub, p.topics, topic));
+    }
+    return undefined;
   }
+  if (isRead(req)) return checkRead(p, req, enableConsumer);
   for (const topic of req.topics) {
-    // The default-topic route is what a producer reads for a topic that does not exist yet.
-    if (code === RequestCode.GET_ROUTEINFO_BY_TOPIC && topic === createTopicKey) continue;
-    if (code !== RequestCode.GET_ROUTEINFO_BY_TOPIC && isSystemTopic(topic)) {
+    if (isSystemTopic(topic)) {
       return noPermission('topic_not_allowed', `topic "${topic}" is a system topic; clients may not use it`);
     }
-    if (SEND_CODES.has(code) && /^%(RETRY|DLQ)%/.test(topic)) {
+    if (SEND_CODES.has(code) && RETRY_OR_DLQ.test(topic)) {
       return noPermission('topic_not_allowed', `topic "${topic}" is a consumer's retry or dead-letter topic; producers may not send to it`);
     }
     if (!p.mayUseTopic(topic)) return noPermission('topic_not_allowed', topicRefusalRemark(p.sub, p.topics, topic));
+  }
+  return undefined;
+}
+
+function checkRead(p: Principal, req: CheckedRequest, enableConsumer: boolean): Refusal | undefined {
+  if (!enableConsumer) {
+    return noPermission('consumer_disabled', `request code ${codeName(req.cmd.code)} ${req.registersConsumers ? 'registers a consumer group' : 'is a consumer request'}; this gateway relays producer requests only (start it with enableConsumer)`);
+  }
+  if (p.consumerGroups.length === 0) {
+    return noPermission('read_not_allowed', `token of "${p.sub.slice(0, 64)}" may publish but not consume: it has no "subscribe" / "consumerGroups" claims; ask for a token that grants reading`);
+  }
+  for (const group of req.groups) {
+    if (RETRY_OR_DLQ.test(group)) {
+      return noPermission('group_not_allowed', `"${group.slice(0, 64)}" is a retry or dead-letter name, not a consumer group`);
+    }
+    if (!p.mayUseGroup(group)) return noPermission('group_not_allowed', topicRefusalRemark(p.sub, p.consumerGroups, group, 'consumerGroups'));
+  }
+  for (const topic of req.topics) {
+    if (ownRetryTopic(p, topic)) continue;
+    if (isSystemTopic(topic) || RETRY_OR_DLQ.test(topic)) {
+      return noPermission('topic_not_allowed', `topic "${topic}" is a system, retry or dead-letter topic; consumers read it only as their own group's retry topic`);
+    }
+    if (!p.mayReadTopic(topic)) return noPermission('topic_not_allowed', topicRefusalRemark(p.sub, p.subscribe, topic, 'subscribe'));
   }
   return undefined;
 }

@@ -39,8 +39,20 @@ export interface RelayOptions {
   log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
+/**
+ * A client session's own upstream connections, one per broker address. A broker keys a consumer
+ * group's members by connection (4.9.8 ConsumerGroupInfo.channelInfoTable), so consumers that
+ * shared one connection would collapse into one member; requests that register, read or leave as
+ * a consumer go over the session's own connection, which closes with the session.
+ */
+export interface LinkScope {
+  readonly links: Map<string, Link>;
+  /** A request the broker sent on one of these connections (e.g. NOTIFY_CONSUMER_IDS_CHANGED); `key`: its address. */
+  onRequest(key: string, cmd: RemotingCommand, frame: Uint8Array): void;
+}
+
 /** One upstream connection (opening or open) and the requests it carries. */
-class Link {
+export class Link {
   readonly pending = new Map<number, RelayEntry>();
   /** Requests written while the connection opens. */
   queued: [RemotingCommand, RelayEntry | undefined][] = [];
@@ -48,7 +60,7 @@ class Link {
   closed = false;
   private nextOpaque = 1;
 
-  constructor(readonly key: string) {}
+  constructor(readonly key: string, readonly scope?: LinkScope) {}
 
   /** Registers a two-way request under a fresh upstream opaque (skipping opaques in use). */
   register(cmd: RemotingCommand, entry: RelayEntry | undefined): void {
@@ -72,6 +84,9 @@ export function withoutAddresses(text: string): string {
 export class Relay {
   private readonly transport: TcpTransport;
   private readonly links = new Map<string, Link>();
+  /** Sessions' own connections (LinkScope), counted apart. */
+  private readonly scopes = new Set<LinkScope>();
+  private dedicated = 0;
   /** Brokers whose last connection attempt failed: no new attempt before `until`. */
   private readonly down = new Map<string, { until: number; delayMs: number; reason: string }>();
   private readonly sweeper: ReturnType<typeof setInterval>;
@@ -91,12 +106,28 @@ export class Relay {
   /** Requests awaiting an upstream answer, all connections. */
   get pendingCount(): number {
     let n = 0;
-    for (const l of this.links.values()) n += l.pending.size;
+    for (const l of this.allLinks()) n += l.pending.size;
     return n;
   }
 
   get connectionCount(): number {
-    return this.links.size;
+    return this.links.size + this.dedicated;
+  }
+
+  /** Sessions' own upstream connections (opening or open). */
+  get dedicatedCount(): number {
+    return this.dedicated;
+  }
+
+  private *allLinks(): Iterable<Link> {
+    yield* this.links.values();
+    for (const s of this.scopes) yield* s.links.values();
+  }
+
+  /** Closes a session's own connections (the session is gone): the broker drops its members and parked pulls. */
+  closeScope(scope: LinkScope): void {
+    for (const l of [...scope.links.values()]) this.fail(l, 'the client session ended');
+    this.scopes.delete(scope);
   }
 
   /**
@@ -104,8 +135,8 @@ export class Relay {
    * requests `entry` is answered through its owner exactly once (deliver, or fail). Throws only
    * when a broker is known to be down (the caller answers at once).
    */
-  send(key: string, cmd: RemotingCommand, entry: RelayEntry | undefined): void {
-    let link = this.links.get(key);
+  send(key: string, cmd: RemotingCommand, entry: RelayEntry | undefined, scope?: LinkScope): void {
+    let link = (scope?.links ?? this.links).get(key);
     if (!link) {
       const down = key === NAMESRV_TARGET ? undefined : this.down.get(key);
       if (down && performance.now() < down.until) {
@@ -113,7 +144,7 @@ export class Relay {
         // hold every request for a whole connect timeout.
         throw new Error(`${down.reason}; next connection attempt in ${Math.ceil(down.until - performance.now())} ms`);
       }
-      link = this.open(key);
+      link = this.open(key, scope);
     }
     link.register(cmd, entry);
     if (link.conn) this.write(link, cmd, entry);
@@ -143,13 +174,13 @@ export class Relay {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
-    for (const l of [...this.links.values()]) this.fail(l, 'the gateway is closing');
+    for (const l of [...this.allLinks()]) this.fail(l, 'the gateway is closing');
     await this.transport.close();
   }
 
   /** Fails requests whose deadline has passed, freeing their clients' in-flight slots. */
   sweep(now: number): void {
-    for (const link of this.links.values()) {
+    for (const link of this.allLinks()) {
       for (const [op, e] of link.pending) {
         if (e.deadline > now) continue;
         link.pending.delete(op);
@@ -158,9 +189,13 @@ export class Relay {
     }
   }
 
-  private open(key: string): Link {
-    const link = new Link(key);
-    this.links.set(key, link);
+  private open(key: string, scope?: LinkScope): Link {
+    const link = new Link(key, scope);
+    if (scope) {
+      scope.links.set(key, link);
+      this.scopes.add(scope);
+      this.dedicated++;
+    } else this.links.set(key, link);
     this.counted();
     this.transport.connect(key, { onFrame: (f) => this.onFrame(link, f), onClose: (err) => this.onClose(link, err) }).then(
       (conn) => {
@@ -207,8 +242,10 @@ export class Relay {
       return;
     }
     if (!isResponse(cmd)) {
-      // Broker-initiated requests (transaction check-back, consumer notifications) are not relayed yet.
-      this.opts.log?.debug({ upstream: link.key, code: cmd.code }, 'ignoring upstream-initiated request');
+      // Broker-initiated requests reach a client only over its own connection (whose client is known);
+      // on shared ones (transaction check-back to producers) they are not relayed.
+      if (link.scope && !link.closed) link.scope.onRequest(link.key, cmd, frame);
+      else this.opts.log?.debug({ upstream: link.key, code: cmd.code }, 'ignoring upstream-initiated request');
       return;
     }
     const entry = link.pending.get(cmd.opaque);
@@ -225,7 +262,11 @@ export class Relay {
   private fail(link: Link, reason: string): void {
     if (link.closed) return;
     link.closed = true;
-    if (this.links.get(link.key) === link) this.links.delete(link.key);
+    const table = link.scope?.links ?? this.links;
+    if (table.get(link.key) === link) {
+      table.delete(link.key);
+      if (link.scope) this.dedicated--;
+    }
     this.counted();
     // Queued two-way requests are registered in pending too (register runs before the queue).
     const entries = [...link.pending.values()];
@@ -241,6 +282,6 @@ export class Relay {
   }
 
   private counted(): void {
-    this.opts.onConnectionCount?.(this.links.size);
+    this.opts.onConnectionCount?.(this.connectionCount);
   }
 }

@@ -59,10 +59,13 @@ test('heartbeat bodies are re-serialised with known fields only; consumer data n
   assert.deepEqual(Object.keys(body), ['clientID', 'consumerDataSet', 'producerDataSet']);
   assert.deepEqual(body.producerDataSet, [{ groupName: 'g' }]);
   assert.deepEqual(r.topics, ['payments']);
+  assert.deepEqual(r.groups, ['cg']);
   assert.ok(r.registersConsumers);
   const p = makePrincipal('p', ['orders-*']);
-  assert.match(checkTopics(p, r, 'TBW102', false)!.remark, /relays producers only/);
-  assert.match(checkTopics(p, r, 'TBW102', true)!.remark, /may not use topic "payments"/);
+  assert.match(checkTopics(p, r, 'TBW102', false)!.remark, /registers a consumer group; this gateway relays producer requests only/);
+  assert.match(checkTopics(p, r, 'TBW102', true)!.remark, /may publish but not consume/);
+  const reader = makePrincipal('p', [], undefined, { subscribe: ['orders-*'], consumerGroups: ['cg'] });
+  assert.match(checkTopics(reader, r, 'TBW102', true)!.remark, /may not read topic "payments"/);
   assert.match(refused(check({}, RequestCode.HEART_BEAT, utf8.encode('{"clientID":1}'))), /clientID/);
 });
 

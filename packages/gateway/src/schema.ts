@@ -73,6 +73,8 @@ export interface CheckedRequest {
   topics: string[];
   /** The request registers consumers (heartbeat with consumer data). */
   registersConsumers: boolean;
+  /** Every consumer group the request names (header "consumerGroup", heartbeat and lock bodies). */
+  groups: string[];
 }
 
 export interface Refusal { code: number; reason: RefusalReason; remark: string }
@@ -126,6 +128,7 @@ export function checkRequest(cmd: RemotingCommand, ctx: SchemaContext): CheckedR
   if (!schema) return refusal(`request code ${codeName(cmd.code)} is not relayed by this gateway`, 'code_not_allowed', ResponseCode.NO_PERMISSION);
   const ext = cmd.extFields ?? {};
   const topics: string[] = [];
+  const groups: string[] = [];
   for (const key in ext) {
     const spec = Object.hasOwn(schema.fields, key) ? schema.fields[key] : undefined;
     if (spec === undefined) {
@@ -136,6 +139,7 @@ export function checkRequest(cmd: RemotingCommand, ctx: SchemaContext): CheckedR
     const why = problem(kind, value, ctx);
     if (why) return refusal(`header field "${key}" ${why}`);
     if (kind === 'topic') topics.push(value);
+    else if (key === 'consumerGroup') groups.push(value);
   }
   for (const key in schema.fields) {
     if (!schema.fields[key]!.endsWith('?') && !Object.hasOwn(ext, key)) return refusal(`header field "${key}" is required for request code ${codeName(cmd.code)}`);
@@ -167,12 +171,13 @@ export function checkRequest(cmd: RemotingCommand, ctx: SchemaContext): CheckedR
       const parsed = schema.body === 'heartbeat' ? heartbeatBody(body) : lockBatchBody(body);
       if (typeof parsed === 'string') return refusal(parsed);
       topics.push(...parsed.topics);
-      registersConsumers = parsed.consumers;
+      groups.push(...parsed.groups);
+      registersConsumers = parsed.groups.length > 0 && schema.body === 'heartbeat';
       cmd.body = utf8.encode(JSON.stringify(parsed.canonical));
       break;
     }
   }
-  return { cmd, topics, registersConsumers };
+  return { cmd, topics, registersConsumers, groups };
 }
 
 /** Whether a check failed. */
@@ -185,7 +190,7 @@ export const isConsumerCode = (code: number): boolean => SCHEMAS.get(code)?.cons
 
 // ---------- JSON bodies: parsed, checked, re-serialised with the known fields only ----------
 
-interface ParsedBody { canonical: object; topics: string[]; consumers: boolean }
+interface ParsedBody { canonical: object; topics: string[]; groups: string[] }
 
 const MAX_LIST = 256;
 
@@ -246,7 +251,7 @@ function heartbeatBody(body: Uint8Array | undefined): ParsedBody | string {
       subscriptionDataSet, unitMode: c.unitMode === true,
     });
   }
-  return { canonical: { clientID: hb.clientID, consumerDataSet, producerDataSet }, topics, consumers: consumerDataSet.length > 0 };
+  return { canonical: { clientID: hb.clientID, consumerDataSet, producerDataSet }, topics, groups: consumerDataSet.map((c) => (c as { groupName: string }).groupName) };
 }
 
 /** LockBatchRequestBody / UnlockBatchRequestBody: a consumer group's queue set. */
@@ -267,5 +272,5 @@ function lockBatchBody(body: Uint8Array | undefined): ParsedBody | string {
   const canonical: Record<string, unknown> = { clientId: b.clientId, consumerGroup: b.consumerGroup, mqSet };
   if (typeof b.onlyThisBroker === 'boolean') canonical.onlyThisBroker = b.onlyThisBroker;
   if (typeof b.oneway === 'boolean') canonical.oneway = b.oneway;
-  return { canonical, topics, consumers: false };
+  return { canonical, topics, groups: [b.consumerGroup] };
 }

@@ -25,9 +25,9 @@ import { Outbound } from './outbound.js';
 import { envelopeWithOpaque } from './reply-frame.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
 import { PULL_BUDGET_GRACE_MS, type GatewayLimits } from './options.js';
-import { checkCode, checkTarget, checkTopics } from './policy.js';
+import { checkCode, checkTarget, checkTopics, isRead } from './policy.js';
 import { TokenBucket } from './rate-limit.js';
-import type { Relay, RelayEntry, RelayOwner } from './relay.js';
+import type { Link, LinkScope, Relay, RelayEntry, RelayOwner } from './relay.js';
 import { checkRequest, isRefusal, type Refusal } from './schema.js';
 
 export interface Logger {
@@ -77,6 +77,8 @@ export class ClientSession implements RelayOwner {
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private draining = false;
   private authPending = false;
+  /** This client's own upstream connections, for what it does as a consumer (created on first use). */
+  private upstream: (LinkScope & { aliases: Map<string, string> }) | undefined;
 
   constructor(
     readonly id: number,
@@ -253,19 +255,20 @@ export class ClientSession implements RelayOwner {
       return;
     }
     if (target === NAMESRV_TARGET) {
-      this.forward(target, NAMESRV_TARGET, cmd, budgetMs);
+      this.forward(target, NAMESRV_TARGET, cmd, budgetMs, false);
       return;
     }
+    const own = isRead(checked);
     const addr = cfg.aliases.resolve(target);
     if (addr) {
-      this.forward(target, addr, cmd, budgetMs);
+      this.forward(target, addr, cmd, budgetMs, own);
       return;
     }
     // Perhaps aliases issued before a gateway restart: learn the cluster's brokers, then decide.
     cfg.learnAliases().catch(() => {}).then(() => {
       if (this.closed) return;
       const later = cfg.aliases.resolve(target);
-      if (later) this.forward(target, later, cmd, budgetMs);
+      if (later) this.forward(target, later, cmd, budgetMs, own);
       else {
         this.refuse(target, cmd, { code: ResponseCode.NO_PERMISSION, reason: 'unknown_alias',
           remark: `unknown broker alias "${target}": targets must be broker aliases from a route response of this gateway; refresh the topic route` });
@@ -284,8 +287,16 @@ export class ClientSession implements RelayOwner {
     return performance.now() + Math.min(ms, l.maxRequestBudgetMs);
   }
 
-  private forward(target: string, key: string, cmd: RemotingCommand, budgetMs: number | undefined): void {
+  /** `own`: over this client's own connection to the broker (consumer requests), else over the shared one. */
+  private forward(target: string, key: string, cmd: RemotingCommand, budgetMs: number | undefined, own: boolean): void {
     const cfg = this.cfg;
+    const scope = own ? this.ownLinks() : undefined;
+    if (scope && !scope.links.has(key) && cfg.relay.dedicatedCount >= cfg.limits.maxConsumerLinks) {
+      this.refuse(target, cmd, { code: ResponseCode.SYSTEM_BUSY, reason: 'consumer_links',
+        remark: `[TOO_MANY_REQUESTS] the gateway has ${cfg.limits.maxConsumerLinks} consumer connections to brokers open (maxConsumerLinks); retry later` });
+      return;
+    }
+    scope?.aliases.set(key, target);
     if (cfg.acl) signRequest(cmd, cfg.acl);
     const now = performance.now();
     const entry: ClientEntry | undefined = isOneway(cmd) ? undefined : {
@@ -297,10 +308,30 @@ export class ClientSession implements RelayOwner {
       cfg.admission.added(this.inflight.size);
     }
     try {
-      cfg.relay.send(key, cmd, entry);
+      cfg.relay.send(key, cmd, entry, scope);
     } catch (e) {
       if (entry) this.fail(entry, `upstream ${key === NAMESRV_TARGET ? 'name server' : `broker ${target}`} unavailable (${(e as Error).message})`);
     }
+  }
+
+  private ownLinks(): LinkScope & { aliases: Map<string, string> } {
+    return this.upstream ??= {
+      links: new Map<string, Link>(),
+      aliases: new Map<string, string>(),
+      onRequest: (key, cmd, frame) => this.fromBroker(key, cmd, frame),
+    };
+  }
+
+  /**
+   * A request the broker sent over this client's own connection: NOTIFY_CONSUMER_IDS_CHANGED goes to
+   * the client under the broker's alias (core's consumer rebalances on it, as over TCP); nothing
+   * else is relayed (it is oneway: no answer is owed).
+   */
+  private fromBroker(key: string, cmd: RemotingCommand, frame: Uint8Array): void {
+    const alias = this.upstream?.aliases.get(key);
+    if (cmd.code !== RequestCode.NOTIFY_CONSUMER_IDS_CHANGED || !isOneway(cmd) || !alias || this.closed || this.ws.readyState !== 1) return;
+    this.cfg.metrics.frameOut(cmd.code);
+    this.out.send(encodeEnvelope(alias, frame));
   }
 
   // ---------- control ----------
@@ -407,6 +438,9 @@ export class ClientSession implements RelayOwner {
       this.cfg.relay.drop(e);
       this.untrack(e);
     }
+    // The broker sees this client's connections close: it drops its consumer members (the others
+    // are told) and its parked pulls, instead of holding them for a client that is gone.
+    if (this.upstream) this.cfg.relay.closeScope(this.upstream);
     if (this.principal) this.cfg.metrics.connections.dec();
     this.onClosed(this);
   }

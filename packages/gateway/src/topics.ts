@@ -20,19 +20,25 @@ export function isValidTopic(topic: string): boolean {
   }
 }
 
-/** Why this "topics" claim cannot be used, or undefined when it can. Messages are short ASCII (they end up in close reasons). */
-export function topicPatternsProblem(patterns: unknown): string | undefined {
-  if (!Array.isArray(patterns) || patterns.length === 0) {
-    return 'token has no "topics" claim (an array of topic patterns such as ["orders-*"])';
+/**
+ * Why this "topics" claim (or another pattern claim: "subscribe", "consumerGroups") cannot be
+ * used, or undefined when it can. `allowEmpty`: an empty list grants nothing (a read-only token's
+ * "topics"). Messages are short ASCII (they end up in close reasons).
+ */
+export function topicPatternsProblem(patterns: unknown, claim = 'topics', allowEmpty = false): string | undefined {
+  if (!Array.isArray(patterns) || (patterns.length === 0 && !allowEmpty)) {
+    return claim === 'topics'
+      ? 'token has no "topics" claim (an array of topic patterns such as ["orders-*"])'
+      : `token "${claim}" claim is not an array of patterns such as ["orders-*"]`;
   }
   if (patterns.length > MAX_TOPIC_PATTERNS) {
-    return `token "topics" claim has ${patterns.length} patterns; at most ${MAX_TOPIC_PATTERNS}`;
+    return `token "${claim}" claim has ${patterns.length} patterns; at most ${MAX_TOPIC_PATTERNS}`;
   }
   for (let i = 0; i < patterns.length; i++) {
     const p: unknown = patterns[i];
-    if (typeof p !== 'string' || p.length === 0) return `token "topics"[${i}] is not a non-empty string`;
+    if (typeof p !== 'string' || p.length === 0) return `token "${claim}"[${i}] is not a non-empty string`;
     if (p.length > TOPIC_PATTERN_MAX_LENGTH) {
-      return `token "topics"[${i}] is ${p.length} characters long; at most ${TOPIC_PATTERN_MAX_LENGTH}`;
+      return `token "${claim}"[${i}] is ${p.length} characters long; at most ${TOPIC_PATTERN_MAX_LENGTH}`;
     }
     const bad = PATTERN_CHARS.exec(p);
     if (!bad) continue;
@@ -81,13 +87,14 @@ export function globMatch(pattern: string, topic: string): boolean {
  * long) with its length; an invalid topic says why, so that the client fixes its spelling rather
  * than asking for another token.
  */
-export function topicRefusalRemark(sub: string, patterns: readonly string[], topic: string): string {
+export function topicRefusalRemark(sub: string, patterns: readonly string[], topic: string, claim = 'topics'): string {
   const shown = topic.length > 64 ? `"${ascii(topic.slice(0, 64))}..." (${topic.length} characters)` : `"${ascii(topic)}"`;
-  const head = `token of "${ascii(sub.slice(0, 64))}" may not use topic ${shown}`;
-  if (!isValidTopic(topic)) {
+  const verb = claim === 'topics' ? 'use topic' : claim === 'subscribe' ? 'read topic' : 'consume as group';
+  const head = `token of "${ascii(sub.slice(0, 64))}" may not ${verb} ${shown}`;
+  if (claim !== 'consumerGroups' && !isValidTopic(topic)) {
     return `${head}: not a RocketMQ topic (1 to ${TOPIC_MAX_LENGTH} characters of letters, digits, %, |, _ and -)`;
   }
-  return `${head}: the token's "topics" claim [${patterns.join(', ')}] does not allow it; ask for a token whose claim covers it`;
+  return `${head}: the token's "${claim}" claim [${patterns.join(', ')}] does not allow it; ask for a token whose claim covers it`;
 }
 
 /** Non-printable and non-ASCII characters as \uXXXX: remarks and close reasons stay short and readable. */

@@ -80,9 +80,9 @@ export function registerClientProcessors(server: RemotingServer, ctx: BrokerCont
     return ok(req);
   });
 
-  server.register(RequestCode.UNREGISTER_CLIENT, (req) => {
+  server.register(RequestCode.UNREGISTER_CLIENT, (req, conn) => {
     const h = req.extFields ?? {};
-    if (h.consumerGroup && h.clientID) ctx.consumers.unregister(h.consumerGroup, h.clientID);
+    if (h.consumerGroup) ctx.consumers.unregister(h.consumerGroup, conn);
     return ok(req, {});
   });
 

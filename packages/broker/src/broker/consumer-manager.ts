@@ -1,5 +1,6 @@
-// Consumer groups learnt from HEART_BEAT: members (clientId → connection), subscriptions, and
-// NOTIFY_CONSUMER_IDS_CHANGED when membership changes.
+// Consumer groups learnt from HEART_BEAT: members keyed by connection as in 4.9.8
+// (ConsumerGroupInfo.channelInfoTable: one member per channel, whatever clientId it reports),
+// subscriptions, and NOTIFY_CONSUMER_IDS_CHANGED when membership changes.
 import { RequestCode, buildSubscriptionData, createRequest } from '@rocketmq-edge/core/internal';
 import type { Connection } from '../remoting-server.js';
 
@@ -19,7 +20,7 @@ interface Member {
 }
 
 interface Group {
-  members: Map<string, Member>;
+  members: Map<Connection, Member>;
   subscriptions: Map<string, Subscription>;
   consumeFromWhere?: string;
   messageModel?: string;
@@ -54,9 +55,11 @@ export class ConsumerManager {
     if (!g) this.groups.set(group, (g = { members: new Map(), subscriptions: new Map() }));
     g.consumeFromWhere = extra.consumeFromWhere;
     g.messageModel = extra.messageModel;
-    const prev = g.members.get(clientId);
-    const changed = !prev || prev.conn !== conn;
-    g.members.set(clientId, { clientId, conn, lastSeen: Date.now() });
+    // ConsumerGroupInfo.updateChannel: a new channel is a new member; another clientId on a known
+    // channel replaces that member without telling the group (Java logs it as a bug).
+    const prev = g.members.get(conn);
+    const changed = !prev;
+    g.members.set(conn, { clientId, conn, lastSeen: Date.now() });
     for (const s of subs) {
       const old = g.subscriptions.get(s.topic);
       if (!old || old.subVersion <= s.subVersion) g.subscriptions.set(s.topic, s);
@@ -69,9 +72,10 @@ export class ConsumerManager {
     return changed;
   }
 
-  unregister(group: string, clientId: string): void {
+  /** UNREGISTER_CLIENT: the member of this connection leaves (unregisterChannel removes by channel). */
+  unregister(group: string, conn: Connection): void {
     const g = this.groups.get(group);
-    if (!g || !g.members.delete(clientId)) return;
+    if (!g || !g.members.delete(conn)) return;
     if (g.members.size === 0) this.groups.delete(group);
     else this.notify(group);
   }
@@ -79,12 +83,7 @@ export class ConsumerManager {
   private connectionClosed(conn: Connection): void {
     for (const [name, g] of this.groups) {
       let changed = false;
-      for (const [id, m] of g.members) {
-        if (m.conn === conn) {
-          g.members.delete(id);
-          changed = true;
-        }
-      }
+      if (g.members.delete(conn)) changed = true;
       if (!changed) continue;
       if (g.members.size === 0) this.groups.delete(name);
       else this.notify(name);
@@ -107,7 +106,7 @@ export class ConsumerManager {
   }
 
   consumerIds(group: string): string[] {
-    return [...(this.groups.get(group)?.members.keys() ?? [])];
+    return [...(this.groups.get(group)?.members.values() ?? [])].map((m) => m.clientId);
   }
 
   subscription(group: string, topic: string): Subscription | undefined {

@@ -130,3 +130,39 @@ describe('broker: SEARCH_OFFSET_BY_TIMESTAMP', () => {
     assert.equal(await search(times[0]! - 1000), 0);
   });
 });
+
+describe('broker: consumer group members are keyed by connection, as 4.9.8 ConsumerGroupInfo.channelInfoTable', () => {
+  const heartbeat = (clientID: string, group: string) => createRequest(34, {}, {
+    body: utf8.encode(JSON.stringify({
+      clientID, producerDataSet: [],
+      consumerDataSet: [{ groupName: group, consumeType: 'CONSUME_ACTIVELY', messageModel: 'CLUSTERING', consumeFromWhere: 'CONSUME_FROM_LAST_OFFSET', subscriptionDataSet: [], unitMode: false }],
+    })),
+  });
+  const members = async (c: RawConn, group: string): Promise<string[]> => {
+    const r = await c.call(createRequest(38, { consumerGroup: group }));
+    return r.code === 0 ? (JSON.parse(text(r.body)) as { consumerIdList: string[] }).consumerIdList.sort() : [];
+  };
+
+  it('two clients over one connection are one member (the later id); over two connections, two; a closed connection leaves', async (t) => {
+    const { e, c } = await setup(t);
+    assert.equal((await c.call(heartbeat('tab-1', 'g1'))).code, 0);
+    assert.equal((await c.call(heartbeat('tab-2', 'g1'))).code, 0);
+    assert.deepEqual(await members(c, 'g1'), ['tab-2'], 'a shared connection collapses its clients into one member');
+
+    const other = await RawConn.connect(e.broker.addr);
+    assert.equal((await other.call(heartbeat('tab-3', 'g1'))).code, 0);
+    assert.deepEqual(await members(c, 'g1'), ['tab-2', 'tab-3']);
+    // The member already there hears that the group changed.
+    const notified = await c.waitFor((cmd) => cmd.code === 40);
+    assert.equal(notified.extFields?.consumerGroup, 'g1');
+
+    // UNREGISTER_CLIENT removes the member of the connection it arrives on, whatever clientID it names.
+    assert.equal((await c.call(createRequest(35, { clientID: 'tab-3', consumerGroup: 'g1' }))).code, 0);
+    assert.deepEqual(await members(other, 'g1'), ['tab-3']);
+    assert.equal((await c.call(heartbeat('tab-2', 'g1'))).code, 0);
+    other.close();
+    await other.waitClosed();
+    for (let i = 0; i < 50 && (await members(c, 'g1')).length !== 1; i++) await sleep(20);
+    assert.deepEqual(await members(c, 'g1'), ['tab-2']);
+  });
+});

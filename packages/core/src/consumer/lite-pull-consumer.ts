@@ -106,8 +106,8 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
       }
     });
     client.onRequest((_target, cmd) => {
-      // The broker's notice that the group changed: divide the queues again now (over TCP; the
-      // WebSocket gateway does not relay broker-initiated requests, so there the interval does it).
+      // The broker's notice that the group changed: divide the queues again now (over TCP, and
+      // through the WebSocket gateway, which relays it over the client's own broker connection).
       if (cmd.code === RC_NOTIFY_CONSUMER_IDS_CHANGED) return void this.#rebalanceSoon();
       return createResponse(cmd, RS_REQUEST_CODE_NOT_SUPPORTED, ` request type ${cmd.code} not supported`);
     });
