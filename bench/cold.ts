@@ -11,7 +11,7 @@
 // ratio of the p50s (the target: HTTP ≤ half of WebSocket).
 // Server: the built `rocketmq-edge` command (packages/gateway/dist), embedded name server and broker,
 // ASYNC flush, limits lifted (bench/lib/gateway-process.ts). Everything on 127.0.0.1.
-// Environment: BENCH_COLD_CYCLES (100), BENCH_HTTP_MSGS (20000), BENCH_MAX_MS (30000).
+// Environment: BENCH_COLD_CYCLES (100), BENCH_HTTP_MSGS (20000), BENCH_MAX_MS (30000), BENCH_GW_NODE_ARGS (node flags for the gateway).
 import { Agent, request } from 'node:http';
 import { Producer } from '@rocketmq-edge/core';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
@@ -71,7 +71,8 @@ function line(name: string, ms: number[], errors: number, firstError: unknown): 
   return p50;
 }
 
-const gw = await startGatewayProcess([...NO_LIMITS, '--flush', 'async', '--http-rate', '100000000', '--http-burst', '100000000']);
+const gwNodeArgs = (process.env.BENCH_GW_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const gw = await startGatewayProcess([...NO_LIMITS, '--flush', 'async', '--http-rate', '100000000', '--http-burst', '100000000'], gwNodeArgs);
 try {
   const base = new URL(gw.httpUrl);
   // The topic exists and the gateway's producer knows its route: what a running gateway looks like.
