@@ -411,7 +411,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       (gw.publisher ? `  HTTP      : POST ${gw.httpUrl}/v1/topics/{topic}/messages (Authorization: Bearer <token>)\n` : '') +
       `  name server: ${namesrvAddr}${embedded ? ` (embedded, data in ${dataDir})` : ''}\n` +
       (devReason
-        ? `  dev mode  : on (${devReason}); dev token for topics ["*"], /demo-config.json for loopback hosts\n`
+        ? `  dev mode  : on (${devReason}); dev token publishes to and reads every topic ("*"), /demo-config.json for loopback hosts\n`
         : '  dev mode  : off (authentication configured; --dev adds a development token)\n') +
       (token ? `  dev token : ${token}\n  use it    : new WebSocketTransport({ url: '${gw.url}', token: '<dev token>' })\n` : '') +
       `  health    : ${gw.httpUrl}/healthz  ${gw.httpUrl}/readyz  ${gw.httpUrl}/metrics\n\n`,
