@@ -6,6 +6,7 @@ import { Buffer } from 'node:buffer';
 import {
   MQClientError, ResponseCode, setOwn, toWireMessage, validateMessage, type Message,
 } from '@rocketmq-edge/core/internal';
+import { HTTP_MESSAGE_ID } from '@rocketmq-edge/transport-ws/http';
 import { HttpError, badRequest } from './http-error.js';
 
 /** One message of a publish and the client's id for it (its UNIQ_KEY), if it gave one. */
@@ -14,8 +15,6 @@ export interface PublishItem {
   id?: string;
 }
 
-/** Client message ids: printable ASCII (space included), 1 to 128 characters. */
-const ID = /^[\x20-\x7e]{1,128}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const FIELDS = new Set(['id', 'body', 'encoding', 'tags', 'keys', 'properties', 'delayLevel']);
 
@@ -27,7 +26,7 @@ export interface MessageLimits {
 }
 
 export function checkId(id: unknown, where: string): string {
-  if (typeof id !== 'string' || !ID.test(id)) {
+  if (typeof id !== 'string' || !HTTP_MESSAGE_ID.test(id)) {
     throw badRequest(`${where} must be 1 to 128 printable ASCII characters (it becomes the message id, UNIQ_KEY)`);
   }
   return id;

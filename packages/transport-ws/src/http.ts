@@ -62,6 +62,9 @@ export class HttpPublishError extends Error {
   }
 }
 
+/** Message ids the gateway's HTTP API takes (each becomes the message's UNIQ_KEY): 1 to 128 printable ASCII characters. */
+export const HTTP_MESSAGE_ID = /^[\x20-\x7e]{1,128}$/;
+
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** Sends messages over the gateway's HTTP API; needs no start() or shutdown(). */

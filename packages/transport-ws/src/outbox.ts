@@ -6,6 +6,7 @@
 import {
   MQClientError, RS_MESSAGE_ILLEGAL, createUniqId, encodeProperties, toWireMessage, validateMessage, type Producer,
 } from '@rocketmq-edge/core/internal';
+import { HTTP_MESSAGE_ID } from './http.js';
 import { OutboxDb } from './outbox-db.js';
 import { Delivery, type ResolvedOutboxOptions } from './outbox-delivery.js';
 import { httpBaseOf } from './outbox-http.js';
@@ -28,8 +29,6 @@ type Note =
 
 /** The message fields the outbox keeps (what the gateway's HTTP form carries). */
 const FIELDS = ['topic', 'body', 'tags', 'keys', 'properties', 'delayLevel', 'msgId'];
-/** The ids the gateway's HTTP form takes: a message must be able to travel both paths. */
-const HTTP_ID = /^[\x20-\x7e]{1,128}$/;
 
 /** Opens (or creates) the outbox `options.name` and starts delivering what it holds. */
 export async function openOutbox(options: OutboxOptions): Promise<Outbox> {
@@ -158,7 +157,7 @@ export class Outbox extends EventTarget {
     if (extra.length) throw new TypeError(`the outbox carries ${FIELDS.join(', ')}; not ${extra.join(', ')}`);
     const wire = toWireMessage(message);
     validateMessage(wire, this.#producer.options.maxMessageSize);
-    if (message.msgId && !HTTP_ID.test(message.msgId)) {
+    if (message.msgId && !HTTP_MESSAGE_ID.test(message.msgId) /* it must be able to travel both paths */) {
       throw new MQClientError(RS_MESSAGE_ILLEGAL, 'msgId must be 1 to 128 printable ASCII characters in the outbox (what the gateway\'s HTTP form takes)');
     }
     await this.ready;
