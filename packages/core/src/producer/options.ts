@@ -42,10 +42,16 @@ export interface ProducerOptions {
   clientIP?: string;
   /** Client id suffix; default random per Producer (Java: `<pid>#<nanoTime>`). */
   instanceName?: string;
+  /**
+   * Namespace (ClientConfig.namespace): topics and the producer group travel as `<namespace>%<name>`
+   * (NamespaceUtil), so teams can share a cluster; results and errors keep the names you gave.
+   */
+  namespace?: string;
   clock?: Clock;
 }
 
-export type ResolvedProducerOptions = Required<Omit<ProducerOptions, 'clock' | 'instanceName'>> & Pick<ProducerOptions, 'clock' | 'instanceName'>;
+type Optional = 'clock' | 'instanceName' | 'namespace';
+export type ResolvedProducerOptions = Required<Omit<ProducerOptions, Optional>> & Pick<ProducerOptions, Optional>;
 
 /** Options with a default that are neither whole numbers nor choices. */
 const DEFAULTS = {
