@@ -1,5 +1,7 @@
 // Public API of @rocketmq-edge/core.
 export * from './errors.js';
+export { EventEmitter } from './emitter.js';
+export type { EventArgs, EventListener } from './emitter.js';
 export { RequestCode, ResponseCode, ClientErrorCode, GATEWAY_DENIED, VERSION_4_9_8 } from './remoting/codes.js';
 export type { RemotingCommand, SerializeType } from './remoting/command.js';
 export { NAMESRV_TARGET } from './transport.js';

@@ -2,7 +2,7 @@
 // MQClientInstance. Per assigned queue one pull loop long-polls the broker and buffers what it
 // brings; poll() and the async iterator hand the buffer out in queue order; offsets of what was
 // handed out are committed to the broker. Internal state uses ES `#private` names.
-import { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from '../emitter.js';
 import { AbortError, MQClientError } from '../errors.js';
 import { validateTopic, type MessageExt, type MessageQueue } from '../message/index.js';
 import { RemotingClient, type ConnectionEvent } from '../remoting/client.js';

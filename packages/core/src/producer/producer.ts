@@ -1,6 +1,6 @@
 // Producer: DefaultMQProducer + DefaultMQProducerImpl + the producer half of MQClientInstance (5, 8).
 // Internal state uses ES `#private` names and `_`-suffixed properties: the bundle shortens both.
-import { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from '../emitter.js';
 import {
   AbortError, MQBrokerError, MQClientError, RemotingConnectError, RemotingError, RemotingTimeoutError,
 } from '../errors.js';
