@@ -184,7 +184,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     // a broker never requires a heartbeat before accepting a send.
     const o = this.#o;
     this.#every(o.pollNameServerInterval, async () => {
-      for (const e of await this.#routes.refreshAll()) this.#emitError(e);
+      for (const e of await this.#routes.refreshAll()) this.emitError_(e);
     });
     this.#every(o.heartbeatBrokerInterval, () => Promise.all([...this.#brokers].map((addr) => this.#heartbeat(addr))));
   }
@@ -437,7 +437,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       try {
         wire.properties = inJavaOrder({ ...wire.properties, ...addUserProperties({}, ctx.properties) });
       } catch (e) {
-        this.#emitError(e);
+        this.emitError_(e);
       }
     }
     const code = ids ? RC_SEND_BATCH_MESSAGE : wire.properties.MSG_TYPE === 'reply' ? RC_SEND_REPLY_MESSAGE_V2 : RC_SEND_MESSAGE_V2;
@@ -490,7 +490,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       try {
         h[kind]?.(ctx);
       } catch (e) {
-        this.#emitError(e);
+        this.emitError_(e);
       }
     }
   }
@@ -544,7 +544,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /** A heartbeat whose failure becomes an 'error' event. */
   #heartbeat(addr: string): Promise<void> {
-    return this.sendHeartbeat(addr).catch((e: unknown) => this.#emitError(e));
+    return this.sendHeartbeat(addr).catch((e: unknown) => this.emitError_(e));
   }
 
   /** HEART_BEAT (34): no header, HeartbeatData body (8.2). */
@@ -580,7 +580,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const i = timers.length;
     const tick = (): void => {
       task()
-        .catch((e: unknown) => this.#emitError(e))
+        .catch((e: unknown) => this.emitError_(e))
         .finally(() => {
           if (this.#state === 'RUNNING') timers[i] = setTimeout(tick, ms);
         });
@@ -588,8 +588,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
     timers[i] = setTimeout(tick, ms);
   }
 
-  /** A background failure (route refresh, heartbeat) as an 'error' event. */
-  #emitError(e: unknown): void {
+  /** @internal A background failure (route refresh, heartbeat, a hook, a check-back) as an 'error' event. */
+  emitError_(e: unknown): void {
     if (this.#state !== 'RUNNING') return; // failures caused by shutdown itself are not news
     try {
       this.emit('error', e instanceof Error ? e : new Error(`background task failed: ${e}`));
