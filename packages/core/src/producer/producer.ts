@@ -323,7 +323,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
   #findInfo(out: Outgoing): Promise<TopicPublishInfo> {
     const left = out.end_ - this.#now();
     if (left <= 0) tooLate(out);
-    return this.#routes.tryToFindTopicPublishInfo(out.wire_.topic, left, out.signal_);
+    return this.#routes.tryToFindTopicPublishInfo(out.wire_.topic, left, out.signal_).catch((e: unknown) => {
+      // Lookup errors name the topic as the user wrote it (without the namespace).
+      if (e instanceof MQClientError) e.message = e.message.replace(out.wire_.topic, out.msg_.topic);
+      throw e;
+    });
   }
 
   /** Charges a broker with an attempt's latency (no-op unless sendLatencyFaultEnable). */
