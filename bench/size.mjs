@@ -8,6 +8,10 @@
 //       `export { LitePullConsumer } from '@rocketmq-edge/core/consumer';
 //        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'` (an entry of its own: the
 //       producer bundles above do not grow with it; not budgeted).
+//   {"bundle":"transaction+transport-ws","min":N,"gzip":N}  `export { TransactionProducer } from
+//       '@rocketmq-edge/core/transaction'` + WebSocketTransport (an entry of its own; not budgeted).
+//   {"bundle":"request+transport-ws","min":N,"gzip":N}  `export { RequestProducer, createReplyMessage } from
+//       '@rocketmq-edge/core/request'` + WebSocketTransport (an entry of its own; not budgeted).
 //   {"bundle":"rocketmq-edge.js","min":N,"gzip":N}   the prebuilt library file
 //       dist/browser/rocketmq-edge.js (packages/transport-ws/src/browser.ts, all of its exports),
 //       which the demo, the worker and the Deno app import: what those apps really ship.
@@ -37,6 +41,14 @@ const bundles = [
   {
     name: 'consumer+transport-ws',
     ...app("export { LitePullConsumer } from '@rocketmq-edge/core/consumer';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
+  },
+  {
+    name: 'transaction+transport-ws',
+    ...app("export { TransactionProducer } from '@rocketmq-edge/core/transaction';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
+  },
+  {
+    name: 'request+transport-ws',
+    ...app("export { RequestProducer, createReplyMessage } from '@rocketmq-edge/core/request';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
   },
   // Same options as scripts/build.mjs uses for dist/browser/rocketmq-edge.js, so the figure is that
   // file's size without having to build it first.

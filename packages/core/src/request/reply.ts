@@ -2,7 +2,7 @@
 // PUSH_REPLY_MESSAGE_TO_CLIENT (ClientRemotingProcessor.receiveReplyMessage), protocol 7.2.
 import { MQClientError } from '../errors.js';
 import { decodeProperties, decompressZlib, type Message, type MessageExt } from '../message/index.js';
-import { ClientErrorCode } from '../remoting/codes.js';
+import { CE_CREATE_REPLY_MESSAGE_EXCEPTION } from '../remoting/codes.js';
 import type { RemotingCommand } from '../remoting/command.js';
 
 /**
@@ -13,7 +13,7 @@ import type { RemotingCommand } from '../remoting/command.js';
  */
 export function createReplyMessage(request: Pick<MessageExt, 'properties'>, body: Uint8Array | string): Message {
   const fail = (why: string): never => {
-    throw new MQClientError(ClientErrorCode.CREATE_REPLY_MESSAGE_EXCEPTION, `create reply message fail, ${why}`);
+    throw new MQClientError(CE_CREATE_REPLY_MESSAGE_EXCEPTION, `create reply message fail, ${why}`);
   };
   if (!request) fail('requestMessage cannot be null.');
   const p = request.properties ?? {};

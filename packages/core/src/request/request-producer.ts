@@ -5,7 +5,9 @@
 import { AbortError, MQClientError } from '../errors.js';
 import { validateTopic, type Message, type MessageExt } from '../message/index.js';
 import { Producer, type SendOptions } from '../producer/producer.js';
-import { ClientErrorCode, RS_REQUEST_CODE_NOT_SUPPORTED, RS_SUCCESS, RS_SYSTEM_ERROR, RequestCode } from '../remoting/codes.js';
+import {
+  CE_REQUEST_TIMEOUT_EXCEPTION, RC_PUSH_REPLY_MESSAGE_TO_CLIENT, RS_REQUEST_CODE_NOT_SUPPORTED, RS_SUCCESS, RS_SYSTEM_ERROR,
+} from '../remoting/codes.js';
 import { createResponse, type RemotingCommand } from '../remoting/command.js';
 import type { ProducerOptions } from '../producer/options.js';
 import { MASTER_ID } from '../route/topic-route.js';
@@ -47,7 +49,7 @@ export class RequestProducer extends Producer {
    * add theirs), REQUEST_CODE_NOT_SUPPORTED for the rest, as Java's client does.
    */
   protected onBrokerRequest(_target: string, cmd: RemotingCommand): RemotingCommand | void | Promise<RemotingCommand | void> {
-    if (cmd.code === RequestCode.PUSH_REPLY_MESSAGE_TO_CLIENT) return this.#receiveReply(cmd);
+    if (cmd.code === RC_PUSH_REPLY_MESSAGE_TO_CLIENT) return this.#receiveReply(cmd);
     return createResponse(cmd, RS_REQUEST_CODE_NOT_SUPPORTED, ` request type ${cmd.code} not supported`);
   }
 
@@ -96,7 +98,7 @@ export class RequestProducer extends Producer {
       const onAbort = (): void => done(new AbortError(undefined, { cause: signal!.reason }));
       waiting.set(correlationId, (reply) => done(undefined, reply));
       const timer = setTimeout(() => done(sent
-        ? new MQClientError(ClientErrorCode.REQUEST_TIMEOUT_EXCEPTION, `send request message to <${topic}> OK, but wait reply message timeout, ${timeout} ms.`)
+        ? new MQClientError(CE_REQUEST_TIMEOUT_EXCEPTION, `send request message to <${topic}> OK, but wait reply message timeout, ${timeout} ms.`)
         : new MQClientError(-1, `send request message to <${topic}> fail: no send result within ${timeout} ms`)), timeout - (Date.now() - begin));
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,5 +1,5 @@
 // END_TRANSACTION (37): the header as a 4.9.8 Java client writes it (protocol 7.3).
-import { RequestCode } from '../remoting/codes.js';
+import { RC_END_TRANSACTION } from '../remoting/codes.js';
 import { createRequest, type RemotingCommand, type SerializeType } from '../remoting/command.js';
 import { inJavaOrder } from '../remoting/hashmap-order.js';
 
@@ -46,7 +46,7 @@ export function endTransactionRequest(f: EndTransactionFields, serializeType: Se
   };
   if (f.transactionId != null) h.transactionId = f.transactionId;
   if (f.bname != null) h.bname = f.bname;
-  const req = createRequest(RequestCode.END_TRANSACTION, inJavaOrder(h), { serializeType, oneway: true });
+  const req = createRequest(RC_END_TRANSACTION, inJavaOrder(h), { serializeType, oneway: true });
   if (f.remark != null) req.remark = f.remark;
   return req;
 }

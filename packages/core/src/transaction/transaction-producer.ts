@@ -5,7 +5,7 @@ import { MQClientError } from '../errors.js';
 import { decodeOffsetMsgId, decodeStoredMessages, withoutNamespace, wrapNamespace, type Message, type MessageExt } from '../message/index.js';
 import type { ProducerOptions } from '../producer/options.js';
 import type { SendResult } from '../producer/send-result.js';
-import { RequestCode } from '../remoting/codes.js';
+import { RC_CHECK_TRANSACTION_STATE } from '../remoting/codes.js';
 import type { RemotingCommand } from '../remoting/command.js';
 import { RequestProducer } from '../request/request-producer.js';
 import { endTransactionRequest, toLocalTransactionState, type EndTransactionFields, type LocalTransactionState } from './end-transaction.js';
@@ -117,7 +117,7 @@ export class TransactionProducer extends RequestProducer {
   }
 
   protected override onBrokerRequest(target: string, cmd: RemotingCommand): RemotingCommand | void | Promise<RemotingCommand | void> {
-    if (cmd.code !== RequestCode.CHECK_TRANSACTION_STATE) return super.onBrokerRequest(target, cmd);
+    if (cmd.code !== RC_CHECK_TRANSACTION_STATE) return super.onBrokerRequest(target, cmd);
     this.#checkTransactionState(target, cmd);
   }
 
