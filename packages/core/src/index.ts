@@ -8,10 +8,10 @@ export { NAMESRV_TARGET } from './transport.js';
 export type { Transport, TransportConnection, ConnectionHandlers } from './transport.js';
 export type { Message, MessageQueue, MessageExt } from './message/index.js';
 export {
-  MessageConst, validateTopic, validateGroup, validateMessage, isSystemTopic, decodeStoredMessages, createUniqId,
+  MessageConst, validateTopic, validateGroup, validateMessage, isSystemTopic, decodeStoredMessages, createUniqId, wrapNamespace, withoutNamespace,
 } from './message/index.js';
 export { Producer } from './producer/producer.js';
-export type { ProducerEvents, SendOptions, ServiceState } from './producer/producer.js';
+export type { ProducerEvents, SendOptions, ServiceState, SendContext, SendHook, SendMode } from './producer/producer.js';
 export type { ProducerOptions } from './producer/options.js';
 export * from './producer/options.js';
 export type { SendResult, SendStatus } from './producer/send-result.js';
