@@ -104,5 +104,7 @@ export function resolveProducerOptions(o: ProducerOptions): ResolvedProducerOpti
   }
   if (!r.createTopicKey) bad('createTopicKey', 'must not be empty');
   if (!/^[^@]+$/.test(r.clientIP as string)) bad('clientIP', 'must not be empty or contain "@"');
+  // It becomes part of every topic and group name, so it follows their spelling.
+  if (r.namespace != null && !/^[%|\w-]*$/.test(r.namespace as string)) bad('namespace', 'may only hold letters, digits, %, |, _ and -');
   return r as ResolvedProducerOptions;
 }

@@ -132,6 +132,13 @@ test('namespace: topic and group wrapped on the wire (INSTANCE_ID too), results 
   assert.equal(t.requests.find((x) => x.cmd.code === 35)!.cmd.extFields!.producerGroup, 'ns1%pg');
 });
 
+test('namespace: a namespace that cannot be part of a topic name is refused at construction', () => {
+  for (const namespace of ['team a', 'x/y', 'ns.1']) {
+    assert.throws(() => new Producer({ transport: new MemoryTransport(), namespace }), /ProducerOptions\.namespace may only hold/);
+  }
+  assert.doesNotThrow(() => new Producer({ transport: new MemoryTransport(), namespace: 'MQ_INST_xx-1' }));
+});
+
 test('namespace: an unknown topic fails naming the user\'s topic', async () => {
   const { p } = rig(undefined, { namespace: 'ns1', retryTimesWhenSendFailed: 0 }, []);
   await p.start();

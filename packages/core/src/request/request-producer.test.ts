@@ -6,6 +6,7 @@ import { AbortError, MQClientError } from '../errors.js';
 import { compressZlib, decodeProperties, encodeProperties } from '../message/index.js';
 import { Producer } from '../producer/producer.js';
 import { encodeCommand } from '../remoting/codec.js';
+import { javaHashMapOrder } from '../remoting/hashmap-order.js';
 import { createRequest, isResponse, type RemotingCommand } from '../remoting/command.js';
 import { MemoryTransport } from '../testing/memory-transport.js';
 import { routeJson, scriptedBroker, scriptedNamesrv, sendResponse } from '../testing/scripted.js';
@@ -64,6 +65,8 @@ test('request(): heartbeats every broker before the first request, sends CORRELA
   assert.equal(props.REPLY_TO_CLIENT, p.clientId);
   assert.equal(props.TTL, '2000');
   assert.equal(props.a, '1');
+  // HashMap order of the final property set, as Java writes it (protocol 3.5).
+  assert.deepEqual(Object.keys(props), javaHashMapOrder(Object.keys(props)));
   // Both brokers heard HEART_BEAT before the request was written.
   const first = t.requests.indexOf(send);
   assert.deepEqual(t.requests.slice(0, first).filter((r) => r.cmd.code === 34).map((r) => r.target).sort(), ['A', 'B']);
