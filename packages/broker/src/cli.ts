@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { startBroker, startNameServer, type Broker, type NameServer } from './index.js';
 import { consoleLogger } from './logger.js';
+import { parseAclAccount, type AclAccount } from './broker/acl.js';
 
 const HELP = `Usage: rocketmq-edge-broker [options]
 
@@ -25,6 +26,7 @@ Runs an embedded RocketMQ name server and broker (real remoting protocol over TC
   --transaction-check-max <n>        checks before a half message is discarded (default 15)
   --reject-transaction-message       refuse transactional messages (NO_PERMISSION)
   --no-store-reply                   push replies without also storing them in <cluster>_REPLY_TOPIC
+  --acl-account <ak:sk>              turn ACL on: requests must be signed by this account (repeat for more)
   --verbose              log to stderr
   --help                 this text
 
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
         'transaction-check-max': { type: 'string' },
         'reject-transaction-message': { type: 'boolean' },
         'no-store-reply': { type: 'boolean' },
+        'acl-account': { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -85,6 +88,12 @@ async function main(): Promise<void> {
   const flush = (values.flush ?? 'async').toLowerCase();
   if (flush !== 'sync' && flush !== 'async') fail(`--flush must be sync or async, got "${values.flush}"`);
   const host = values.host ?? '127.0.0.1';
+  let aclAccounts: AclAccount[] | undefined;
+  try {
+    aclAccounts = values['acl-account']?.map(parseAclAccount);
+  } catch (e) {
+    fail((e as Error).message);
+  }
   const logger = values.verbose ? consoleLogger(true) : consoleLogger(false);
 
   let namesrv: NameServer | undefined;
@@ -109,6 +118,7 @@ async function main(): Promise<void> {
       transactionCheckMax: count(values['transaction-check-max'], '--transaction-check-max', 1),
       rejectTransactionMessage: values['reject-transaction-message'] ?? false,
       storeReplyMessageEnable: !values['no-store-reply'],
+      aclAccounts,
       logger,
     });
   } catch (e) {

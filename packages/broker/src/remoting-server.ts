@@ -63,9 +63,16 @@ export interface RemotingServerOptions {
   name?: string;
 }
 
+/**
+ * Runs before the processor of every request whose code has one (an RPCHook's doBeforeRequest);
+ * a returned string refuses the request: SYSTEM_ERROR with it as remark (oneway: dropped).
+ */
+export type RequestGuard = (request: RemotingCommand, conn: Connection) => string | undefined;
+
 export class RemotingServer {
   private readonly server: net.Server;
   private readonly processors = new Map<number, Processor>();
+  private guard: RequestGuard | undefined;
   private readonly connections = new Set<ConnectionImpl>();
   private nextConnId = 1;
   private opaque = 0;
@@ -86,6 +93,11 @@ export class RemotingServer {
 
   register(code: number, processor: Processor): void {
     this.processors.set(code, processor);
+  }
+
+  /** Sets the check every request with a processor passes first (ACL). */
+  setGuard(guard: RequestGuard): void {
+    this.guard = guard;
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -143,6 +155,11 @@ export class RemotingServer {
     }
     let result: ReturnType<Processor>;
     try {
+      const refused = this.guard?.(cmd, conn);
+      if (refused !== undefined) {
+        if (!oneway) conn.send(createResponse(cmd, ResponseCode.SYSTEM_ERROR, refused));
+        return;
+      }
       result = processor(cmd, conn);
     } catch (e) {
       this.failed(conn, cmd, oneway, e);

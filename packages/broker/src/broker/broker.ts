@@ -12,6 +12,7 @@ import { tagsHashCode } from '../store/record.js';
 import { registerClientProcessors } from './client-processors.js';
 import { ConsumerManager } from './consumer-manager.js';
 import { ConsumerOffsets } from './consumer-offsets.js';
+import { aclGuard, type AclAccount } from './acl.js';
 import { ProducerManager, PRODUCER_CHANNEL_EXPIRED_MS } from './producer-manager.js';
 import { registerReplyProcessor, replyTopicOf } from './reply.js';
 import {
@@ -105,6 +106,11 @@ export interface BrokerOptions {
   accessMessageInMemoryMaxRatio?: number;
   regionId?: string;
   traceOn?: boolean;
+  /**
+   * ACL on (BrokerConfig.aclEnable): every request must be signed (AclClientRPCHook) by one of
+   * these accounts; others are refused with SYSTEM_ERROR. Default: off.
+   */
+  aclAccounts?: AclAccount[];
   logger?: Logger;
 }
 
@@ -219,6 +225,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       name: brokerName,
       maxPendingPerConnection: MAX_PENDING_PER_CONNECTION,
     });
+    if (opts.aclAccounts?.length) server.setGuard(aclGuard(opts.aclAccounts));
     const listening = await server.listen();
     cleanup.unshift(() => server.close());
     let advertised = opts.advertisedHost ?? host;
