@@ -109,6 +109,23 @@ describe('broker: request-reply', () => {
   });
 });
 
+describe('broker: reply push and lost requesters', () => {
+  it('fails the push at once when the requester connection closes before answering', async (t) => {
+    const { addr } = await setup(t);
+    const raw = await RawConn.connect(addr);
+    t.after(() => raw.close());
+    assert.equal((await raw.call(heartbeat('raw@1', ['requesters']))).code, 0);
+    const replier = await RawConn.connect(addr);
+    t.after(() => replier.close());
+    const opaque = replier.send(reply('raw@1', 'lost'));
+    const push = await raw.waitFor((f) => f.code === 326);
+    assert.equal((push.flag & 2), 0, 'a two-way request');
+    raw.close();
+    const r = await replier.waitFor((f) => f.opaque === opaque && (f.flag & 1) === 1, 5000);
+    assert.deepEqual([r.code, r.remark], [1, 'push reply message to raw@1fail.']);
+  });
+});
+
 describe('broker: producer registry (4.9.8 ProducerManager)', () => {
   it('reaches only the first client id heartbeated on a connection for a group', async (t) => {
     const { addr } = await setup(t);
