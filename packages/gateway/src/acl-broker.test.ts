@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import { Producer } from '@rocketmq-edge/core/internal';
 import { startEmbedded } from '@rocketmq-edge/broker';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
-import { httpFixture } from './http-test-support.js';
+import { spawn } from 'node:child_process';
 import { startGateway } from './index.js';
+import { REPO_ROOT } from './test-support.js';
 
 const TOKEN = 'acl-broker-token';
+const BIN = join(REPO_ROOT, 'packages/gateway/bin/rocketmq-edge.mjs');
 const account = { accessKey: 'gateway-ak', secretKey: 'gateway-secret' };
 
 async function aclBroker(t: import('node:test').TestContext) {
@@ -25,12 +27,11 @@ async function aclBroker(t: import('node:test').TestContext) {
   return emb;
 }
 
-async function wsProducer(t: import('node:test').TestContext, namesrvAddr: string, acl?: typeof account) {
+async function wsProducer(t: import('node:test').TestContext, namesrvAddr: string) {
   const gw = await startGateway({
     namesrvAddr,
     auth: { staticTokens: { [TOKEN]: { sub: 'tester', topics: ['acl-*'] } } },
     logLevel: 'silent',
-    ...(acl ? { acl } : {}),
   });
   const transport = new WebSocketTransport({ url: gw.url, token: TOKEN });
   const producer = new Producer({ transport, producerGroup: 'acl-gw', retryTimesWhenSendFailed: 0, sendMsgTimeout: 5000 });
@@ -43,14 +44,35 @@ async function wsProducer(t: import('node:test').TestContext, namesrvAddr: strin
   return producer;
 }
 
-test('through a gateway holding ACL credentials, WebSocket sends and HTTP publishes reach an ACL broker', async (t) => {
+test('rocketmq-edge --acl-access-key/--acl-secret-key: WebSocket sends and HTTP publishes reach an ACL broker', async (t) => {
   const emb = await aclBroker(t);
-  const producer = await wsProducer(t, emb.namesrvAddr, account);
+  const child = spawn(process.execPath, [
+    BIN, '--port', '0', '--namesrv', emb.namesrvAddr, '--no-demo', '--log-level', 'warn', '--static-token', `${TOKEN}=acl-*`,
+    '--acl-access-key', account.accessKey, '--acl-secret-key', account.secretKey,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const ready = await new Promise<{ url: string; wsUrl: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready:\n${out}\n${err}`)), 30_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{"event":"ready"'));
+      if (line) { clearTimeout(timer); resolve(JSON.parse(line)); }
+    });
+    child.once('exit', () => { clearTimeout(timer); reject(new Error(`exited:\n${out}\n${err}`)); });
+  });
+  const transport = new WebSocketTransport({ url: ready.wsUrl, token: TOKEN });
+  const producer = new Producer({ transport, producerGroup: 'acl-gw', retryTimesWhenSendFailed: 0, sendMsgTimeout: 5000 });
+  t.after(async () => {
+    await producer.shutdown().catch(() => {});
+    await transport.close();
+  });
+  await producer.start();
   for (let i = 0; i < 5; i++) assert.equal((await producer.send({ topic: 'acl-ws', body: `ws-${i}` })).sendStatus, 'SEND_OK');
-
-  const { call } = await httpFixture(t, { acl: account }, emb.namesrvAddr);
-  const r = await call('/v1/topics/http-acl/messages', { body: 'over-http' });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
+  const r = await fetch(new URL('/v1/topics/acl-http/messages', ready.url), { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: 'over-http' });
+  assert.equal(r.status, 200, await r.text());
 });
 
 test('a gateway without credentials is refused by the ACL broker with its remark', async (t) => {
