@@ -77,11 +77,32 @@ function num(v: string | undefined): number {
   return Number.isFinite(n) ? Math.trunc(n) : NaN;
 }
 
+/** Resolved transactions: a repeated END_TRANSACTION, or one for another half copy of the same transaction, stores nothing twice. */
+interface Resolved {
+  /** Half queue offsets that have an op (from the op offset on). */
+  offsets: Set<number>;
+  /** PGROUP + UNIQ_KEY → the half queue's end when it was resolved (every copy of it lies below). */
+  txs: Map<string, number>;
+}
+
+/**
+ * Each check puts a half message back as a new copy, so one transaction can have several copies,
+ * each checked back; 4.9.8 commits every copy it is told to commit (twice, when an answer arrives
+ * after the next round checked again). Here a transaction is resolved once, by its first answer.
+ */
+function txKey(m: MessageExt): string | undefined {
+  const uniq = m.properties[MessageConst.UNIQ_KEY];
+  return uniq === undefined ? undefined : `${m.properties[MessageConst.PGROUP] ?? ''}\u0001${uniq}`;
+}
+
+/** Resolved transactions kept before the check prunes those whose copies it has all passed. */
+const RESOLVED_TXS_KEPT = 10_000;
+
 export class TransactionService {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
-  /** Half queue offsets that have an op (from the op offset on), so a repeated END_TRANSACTION stores nothing twice. */
-  private resolvedCache: Set<number> | undefined;
+  /** What has been committed or rolled back (see resolved()). */
+  private resolvedCache: Resolved | undefined;
 
   constructor(private readonly ctx: BrokerContext, private readonly opts: TransactionOptions) {
     this.timer = setInterval(() => this.check(Date.now()), opts.checkIntervalMs);
@@ -149,9 +170,16 @@ export class TransactionService {
     if (half.queueOffset !== num(h.tranStateTableOffset)) return createResponse(req, ResponseCode.SYSTEM_ERROR, 'The transaction state table offset wrong');
     if (half.commitLogOffset !== commitLogOffset) return createResponse(req, ResponseCode.SYSTEM_ERROR, 'The commit log offset wrong');
     // Already committed or rolled back (a repeated END_TRANSACTION): done, without storing it twice.
-    if (this.resolved().has(half.queueOffset)) return createResponse(req, ResponseCode.SUCCESS);
+    const resolved = this.resolved();
+    if (resolved.offsets.has(half.queueOffset)) return createResponse(req, ResponseCode.SUCCESS);
     if (!this.ctx.store.writable) return createResponse(req, ResponseCode.SERVICE_NOT_AVAILABLE, 'Service not available now.');
+    const key = txKey(half);
     try {
+      if (key !== undefined && resolved.txs.has(key)) {
+        // Another copy of this transaction was resolved first: record this one too, store nothing.
+        await this.ctx.store.durable(this.putOp(half.queueOffset, key));
+        return createResponse(req, ResponseCode.SUCCESS);
+      }
       if (commit) {
         const topic = half.properties[MessageConst.REAL_TOPIC];
         const queueId = num(half.properties[MessageConst.REAL_QID]);
@@ -172,20 +200,34 @@ export class TransactionService {
         });
         await this.ctx.store.durable(r);
       }
-      await this.ctx.store.durable(this.putOp(half.queueOffset));
+      await this.ctx.store.durable(this.putOp(half.queueOffset, key));
     } catch (e) {
       return createResponse(req, ResponseCode.SYSTEM_ERROR, (e as Error).message || 'UNKNOWN_ERROR');
     }
     return createResponse(req, ResponseCode.SUCCESS);
   }
 
-  private resolved(): Set<number> {
-    return (this.resolvedCache ??= new Set(this.opsFrom(this.offsetOf(OP_TOPIC)).keys()));
+  /** Built from the op queue on first use (after a restart too). */
+  private resolved(): Resolved {
+    if (!this.resolvedCache) {
+      const r: Resolved = { offsets: new Set(), txs: new Map() };
+      const end = this.ctx.store.maxOffset(HALF_TOPIC, 0);
+      for (const h of this.opsFrom(this.offsetOf(OP_TOPIC)).keys()) {
+        r.offsets.add(h);
+        const m = this.readQueue(HALF_TOPIC, h);
+        const key = m && txKey(m);
+        if (key !== undefined) r.txs.set(key, end);
+      }
+      this.resolvedCache = r;
+    }
+    return this.resolvedCache;
   }
 
   /** addRemoveTagInTransactionOp: tag "d", body = the half queue offset. */
-  private putOp(halfQueueOffset: number) {
-    this.resolved().add(halfQueueOffset);
+  private putOp(halfQueueOffset: number, key: string | undefined) {
+    const r = this.resolved();
+    r.offsets.add(halfQueueOffset);
+    if (key !== undefined) r.txs.set(key, this.ctx.store.maxOffset(HALF_TOPIC, 0));
     const props = inJavaOrder({ TAGS: REMOVE_TAG, WAIT: 'true', [MessageConst.UNIQ_KEY]: createUniqId() });
     return storeMessage(this.ctx, {
       topic: OP_TOPIC,
@@ -233,6 +275,7 @@ export class TransactionService {
     const halfOffset = this.offsetOf(HALF_TOPIC);
     const opOffset = this.offsetOf(OP_TOPIC);
     const removeMap = this.opsFrom(opOffset);
+    const resolved = this.resolved();
     const doneOp: number[] = [];
     for (const [h, o] of removeMap) {
       if (h < halfOffset) {
@@ -244,14 +287,16 @@ export class TransactionService {
     let i = Math.max(halfOffset, this.ctx.store.minOffset(HALF_TOPIC, 0));
     let newOffset = i;
     for (; i < max; i++, newOffset = i) {
-      const resolved = removeMap.get(i);
-      if (resolved !== undefined) {
+      const op = removeMap.get(i);
+      if (op !== undefined) {
         removeMap.delete(i);
-        doneOp.push(resolved);
+        doneOp.push(op);
         continue;
       }
       const m = this.readQueue(HALF_TOPIC, i);
       if (!m) continue;
+      const key = txKey(m);
+      if (key !== undefined && resolved.txs.has(key)) continue; // a copy of a resolved transaction
       const props = { ...m.properties };
       // needDiscard: the count goes up before the check it stands for.
       const times = props[MessageConst.TRANSACTION_CHECK_TIMES];
@@ -294,7 +339,8 @@ export class TransactionService {
       this.sendCheck(m, props, copy);
     }
     if (newOffset !== halfOffset) this.ctx.offsets.set(TRANS_GROUP, HALF_TOPIC, 0, newOffset);
-    for (const h of this.resolvedCache ?? []) if (h < newOffset) this.resolvedCache!.delete(h);
+    for (const h of resolved.offsets) if (h < newOffset) resolved.offsets.delete(h);
+    if (resolved.txs.size > RESOLVED_TXS_KEPT) for (const [k, end] of resolved.txs) if (end <= newOffset) resolved.txs.delete(k);
     doneOp.sort((a, b) => a - b);
     let op = opOffset;
     for (const o of doneOp) {
