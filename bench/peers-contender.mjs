@@ -6,6 +6,8 @@
 //   node bench/peers-contender.mjs --url ws://127.0.0.1:PORT/rmq --window 256 --count 200000 --size 1024
 //        [--token T]   default: fetched from the gateway's /demo-config.json (development mode)
 //        [--topic T]   default: bench
+//        [--auto-batch 1]  automatic batching on (`new Producer({ transport, autoBatch })`); default off.
+//                      Through the harness: --contender-args "--auto-batch 1" (a second run gives the row with it off).
 // The gateway it expects: node packages/gateway/bin/rocketmq-edge.mjs --port PORT --data DIR --no-demo \
 //        --rate 100000000 --burst 100000000 --max-in-flight 65536 --log-level warn
 // Side by side with the peers, from a copy of shared/bench/peers (the harness writes results there):
@@ -41,21 +43,26 @@ await runContender({
   version: pkgVersion(),
   async connect(opts) {
     globalThis.WebSocket ??= require('ws'); // Node 20: no global WebSocket; the bundle uses the global one
-    const { Producer, WebSocketTransport } = await loadBundle();
+    const { Producer, WebSocketTransport, autoBatch } = await loadBundle();
+    const batching = opts.autoBatch === '1' || opts.autoBatch === true;
     let token = opts.token;
     if (!token) {
       const cfgUrl = new URL('/demo-config.json', opts.url.replace(/^ws/, 'http'));
       token = (await (await fetch(cfgUrl)).json()).token;
     }
     const transport = new WebSocketTransport({ url: opts.url, token });
-    const producer = new Producer({ transport, producerGroup: 'peers_bench', sendMsgTimeout: 10_000 });
+    const producer = new Producer({ transport, producerGroup: 'peers_bench', sendMsgTimeout: 10_000, autoBatch: batching && autoBatch });
     await producer.start();
     const topic = opts.topic ?? 'bench';
     await producer.send({ topic, body: new Uint8Array(opts.size) }); // route + topic auto-creation
     return {
       publish: (payload) => producer.send({ topic, body: payload }),
       close: async () => { await producer.shutdown(); await transport.close(); },
-      info: { send_mode: 'SYNC send(), acked by the broker (ASYNC_FLUSH)', path: 'browser bundle → ws → gateway → embedded broker' },
+      info: {
+        send_mode: `SYNC send(), acked by the broker (ASYNC_FLUSH)${batching ? ', autoBatch on' : ''}`,
+        auto_batch: batching,
+        path: 'browser bundle → ws → gateway → embedded broker',
+      },
     };
   },
 });

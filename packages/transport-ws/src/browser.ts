@@ -7,6 +7,7 @@
 // SUBPROTOCOL) in `@rocketmq-edge/transport-ws` and `@rocketmq-edge/transport-ws/envelope`.
 export {
   Producer,
+  autoBatch,
   RocketMQError,
   MQClientError,
   MQBrokerError,
@@ -32,6 +33,7 @@ export type {
   SendOptions,
   ServiceState,
   ProducerOptions,
+  AutoBatch,
   SendResult,
   SendStatus,
   Clock,
