@@ -59,9 +59,10 @@ interface Batch {
 /** Properties a batched message may carry besides user properties: anything else (delay, timer, transaction, reply…) goes alone. */
 const PLAIN = /^(TAGS|KEYS|UNIQ_KEY|WAIT)$/;
 /**
- * A member's property string is stored with the batch's CLUSTER and WAIT appended (3.9), and a
- * broker refuses a record whose stored string passes 32767 bytes after the records before it were
- * stored. Long property strings (rare) therefore go alone, where the broker checks them first.
+ * A member's property string is stored with the batch's CLUSTER and WAIT appended (3.9). A broker
+ * refuses a record whose stored string passes 32767 bytes, and the embedded one only after storing
+ * the records before it, which the member-by-member retry would then store twice. Long property
+ * strings (rare) therefore go alone.
  */
 const MAX_PROPS_CHARS = 8192;
 
@@ -79,17 +80,17 @@ export class ProduceAccumulator {
   }
 
   /**
-   * For a message that may be batched: a promise of the permit for its body bytes (wait within
-   * `ms` or be refused, per `backpressure`). Undefined for one that goes alone: a body of over
-   * batchMaxBytes or one that would be compressed, a %RETRY% topic, or a reserved property other
-   * than TAGS, KEYS, UNIQ_KEY, WAIT.
+   * For a message that may be batched: a promise of the permit for its body bytes (a SYNC send
+   * waits for room within `ms`; an ASYNC one waits or is refused as asyncBackpressure says).
+   * Undefined for one that goes alone: a body of over batchMaxBytes or one that would be
+   * compressed, a %RETRY% topic, or a reserved property other than TAGS, KEYS, UNIQ_KEY, WAIT.
    */
-  hold_(w: WireMessage, backpressure: 'wait' | 'reject', ms: number, signal?: AbortSignal): Promise<() => void> | undefined {
+  hold_(w: WireMessage, async: boolean, ms: number, signal?: AbortSignal): Promise<() => void> | undefined {
     const n = w.body.length;
     const o = this.#o;
     if (n > o.batchMaxBytes || n >= o.compressMsgBodyOverHowmuch || w.topic.startsWith('%RETRY%')) return;
     for (const k in w.properties) if (isReservedPropertyName(k) && !PLAIN.test(k)) return;
-    return this.#limiter.acquire(n, backpressure, ms, signal);
+    return this.#limiter.acquire(n, async ? o.asyncBackpressure : 'wait', ms, signal);
   }
 
   /** One attempt of a held send (its SEND_MESSAGE_V2 request `req`): joins the open batch for its broker, topic and WAIT. */

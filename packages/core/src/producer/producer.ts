@@ -267,17 +267,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /** ASYNC sends wait for (or are refused) an in-flight permit first. */
   async #dispatch(out: Outgoing, mq: MessageQueue | undefined, selector: SendOptions['selector'], arg: unknown): Promise<SendResult | undefined> {
-    const { mode_: mode, signal_: signal } = out;
-    const o = this.#o;
-    const release = mode === Mode.ASYNC
-      ? await this.#limiter.acquire(out.wire_.body.length, o.asyncBackpressure, out.end_ - this.#now(), signal)
+    const release = out.mode_ === Mode.ASYNC
+      ? await this.#limiter.acquire(out.wire_.body.length, this.#o.asyncBackpressure, out.end_ - this.#now(), out.signal_)
       : undefined;
     let held: (() => void) | undefined;
     try {
       if (!mq && !selector) {
-        // autoBatch: a plain SYNC or ASYNC message first takes room under totalBatchMaxBytes (ASYNC ones as asyncBackpressure says).
-        const hold = mode === Mode.ONEWAY || out.ids_ ? undefined
-          : this.#batcher?.hold_(out.wire_, mode === Mode.ASYNC ? o.asyncBackpressure : 'wait', out.end_ - this.#now(), signal);
+        // autoBatch: a SYNC or ASYNC message that may be batched first takes room under totalBatchMaxBytes.
+        const hold = out.mode_ === Mode.ONEWAY || out.ids_ ? undefined : this.#batcher?.hold_(out.wire_, out.mode_ === Mode.ASYNC, out.end_ - this.#now(), out.signal_);
         out.batch_ = !!(held = hold && (await hold));
         return await this.#sendDefault(out);
       }
