@@ -17,7 +17,7 @@ const topicName = (what: string): string => `AB_${what}_${process.pid}_${n++}`;
 
 /** An embedded name server + broker and an autoBatch producer over a recording TcpTransport. */
 async function setup(t: TestContext, opts: {
-  maxBatchMessages?: number; batchMaxBytes?: number; totalBatchMaxBytes?: number; asyncBackpressure?: 'wait' | 'reject';
+  maxBatchMessages?: number; batchMaxBytes?: number; totalBatchMaxBytes?: number; asyncBackpressure?: 'wait' | 'reject'; batchMaxDelayMs?: number;
 } = {}) {
   const defer = cleanupStack(t);
   const dataDir = await tempDir(t);
@@ -145,6 +145,48 @@ describe('autoBatch → embedded broker over TCP', () => {
     const c = stored.find((m) => m.properties.TAGS === 'compressible');
     assert.ok(c && c.sysFlag & MessageSysFlag.COMPRESSED_FLAG, 'stored compressed, as without autoBatch');
     assert.deepEqual(u8(await decompressZlib(c.body)), compressible);
+  });
+
+  it('batchMaxDelayMs: sends from different tasks within the delay share one batch', async (t) => {
+    const { producer, requests, namesrvAddr } = await setup(t, { batchMaxDelayMs: 2000 });
+    const topic = topicName('delay');
+    await producer.send({ topic, body: 'create' }, { timeout: 10_000 });
+    const msgs = Array.from({ length: 3 }, (_, i) => ({ topic, body: `d${i}`, tags: 'D', keys: `d${i}` }));
+    const sends: Promise<SendResult>[] = [];
+    for (const m of msgs) {
+      sends.push(producer.send(m));
+      await new Promise((r) => setTimeout(r, 0)); // the next send starts in another task
+    }
+    const results = await Promise.all(sends);
+    const batches = sendsOf(requests, topic).filter(isBatch);
+    assert.deepEqual(batches.map((b) => records(b).map((m) => m.properties.KEYS)), [['d0', 'd1', 'd2']]);
+    assertEachStored((await readAll({ namesrvAddr, topic })).filter((m) => m.properties.TAGS === 'D'), msgs.map((msg, i) => ({ msg, result: results[i]! })));
+  });
+
+  it('a batch waiting for company leaves by its members\' deadlines: a short timeout fails on time, the others go then', { timeout: 20_000 }, async (t) => {
+    const { producer, requests, namesrvAddr } = await setup(t, { batchMaxDelayMs: 30_000, batchMaxBytes: 16 });
+    const topic = topicName('deadline');
+    await producer.send({ topic, body: 'over batchMaxBytes: goes at once' });
+    const msg = { topic, body: 'long', tags: 'L' };
+    const long = producer.send(msg, { timeout: 15_000 });
+    const short = producer.send({ topic, body: 'short', tags: 'L' }, { timeout: 200 });
+    await assert.rejects(short, RemotingTimeoutError);
+    const result = await long; // within the test's 20 s, not after batchMaxDelayMs (30 s)
+    assert.equal(sendsOf(requests, topic).filter((r) => r.cmd.extFields!.i!.includes('TAGS\u0001L')).length, 1, 'the long one alone: the short one was out of time');
+    assertEachStored((await readAll({ namesrvAddr, topic })).filter((m) => m.properties.TAGS === 'L'), [{ msg, result }]);
+  });
+
+  it('shutdown sends a batch still waiting for its delay at once (answered before the connection closes)', async (t) => {
+    const { producer, requests, namesrvAddr } = await setup(t, { batchMaxDelayMs: 30_000, batchMaxBytes: 16 });
+    const topic = topicName('shutdown');
+    const big = { topic, body: 'over batchMaxBytes: goes at once' };
+    const first = await producer.send(big); // route, connection, and a broker to unregister from at shutdown
+    const msg = { topic, body: 'waits', tags: 'W' };
+    const waiting = producer.send(msg, { timeout: 10_000 }); // would wait 30 s for company
+    await waitUntil(() => requests.some((r) => r.cmd.code === RequestCode.HEART_BEAT));
+    await producer.shutdown(); // written before UNREGISTER_CLIENT, on the same connection: answered before it
+    const result = await waiting;
+    assertEachStored(await readAll({ namesrvAddr, topic }), [{ msg: big, result: first }, { msg, result }]);
   });
 
   it('an aborted member is left out of a batch not yet written; the others are stored', async (t) => {

@@ -53,6 +53,9 @@ interface Batch {
   /** Body bytes (batchMaxBytes) and an upper bound of the encoded batch (maxMessageSize). */
   bytes_: number;
   size_: number;
+  /** With batchMaxDelayMs: when its timer fires (Date.now time); 0 for a batch leaving at the end of the task. */
+  due_: number;
+  timer_?: ReturnType<typeof setTimeout>;
   sent_?: boolean;
 }
 
@@ -72,6 +75,7 @@ export class ProduceAccumulator {
   readonly #limiter: InFlightLimiter;
   /** Batches still taking members, by broker address, topic and WAIT. */
   readonly #open = new Map<string, Batch>();
+  #closed = false;
 
   constructor(client: RemotingClient, o: Options) {
     this.#client = client;
@@ -96,30 +100,33 @@ export class ProduceAccumulator {
   /** One attempt of a held send (its SEND_MESSAGE_V2 request `req`): joins the open batch for its broker, topic and WAIT. */
   invoke_(addr: string, req: RemotingCommand, ms: number, w: WireMessage, signal?: AbortSignal): Promise<RemotingCommand> {
     const props = req.extFields!.i!;
-    if (props.length > MAX_PROPS_CHARS) return this.#client.invoke(addr, req, ms, signal);
+    if (props.length > MAX_PROPS_CHARS || this.#closed) return this.#client.invoke(addr, req, ms, signal);
     const o = this.#o;
     const key = `${addr} ${w.topic} ${w.properties.WAIT}`;
     const bytes = w.body.length;
     const size = 22 + bytes + 3 * props.length; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    const now = Date.now();
     let b = this.#open.get(key);
     if (b && (b.bytes_ + bytes > o.batchMaxBytes || b.size_ + size > o.maxMessageSize || b.members_.length >= DEFAULT_MAX_BATCH_MESSAGES)) {
       this.#send(key, b);
       b = undefined;
     }
     if (!b) {
-      const batch: Batch = (b = { addr_: addr, members_: [], bytes_: 0, size_: 0 });
+      const batch: Batch = (b = { addr_: addr, members_: [], bytes_: 0, size_: 0, due_: 0 });
       this.#open.set(key, batch);
-      const flush = (): void => this.#send(key, batch);
       // Default: at the end of the current task, so a lone send waits no timer and sends started
       // together (a burst, or the continuations of one read's responses) leave together.
-      if (o.batchMaxDelayMs) setTimeout(flush, o.batchMaxDelayMs);
-      else queueMicrotask(flush);
+      if (o.batchMaxDelayMs) this.#due(key, batch, now + o.batchMaxDelayMs);
+      else queueMicrotask(() => this.#send(key, batch));
     }
+    const end = now + ms;
+    // A batch waiting for company leaves by its members' deadlines at the latest.
+    if (end < b.due_) this.#due(key, b, end);
     b.bytes_ += bytes;
     b.size_ += size;
     return new Promise((resolve, reject) => {
       const m: Member = {
-        req_: req, wire_: w, end_: Date.now() + ms, ms_: ms, signal_: signal,
+        req_: req, wire_: w, end_: end, ms_: ms, signal_: signal,
         done_: (r) => {
           m.settled_ = true;
           if (r instanceof Error) reject(r);
@@ -130,17 +137,26 @@ export class ProduceAccumulator {
     });
   }
 
-  /** Sends every open batch now (shutdown). */
-  flush_(): void {
+  /** Shutdown: every open batch leaves now, and later attempts go alone (the client refuses them once closed). */
+  close_(): void {
+    this.#closed = true;
     for (const [key, b] of this.#open) this.#send(key, b);
   }
 
-  #send(key: string, b: Batch): void {
+  /** (Re)arms the timer of a batch that waits for company. */
+  #due(key: string, b: Batch, at: number): void {
+    clearTimeout(b.timer_);
+    b.due_ = at;
+    // A timer may fire a millisecond early: a member whose deadline it is for counts as out of time.
+    b.timer_ = setTimeout(() => this.#send(key, b, Math.max(Date.now(), at)), at - Date.now());
+  }
+
+  #send(key: string, b: Batch, now = Date.now()): void {
     if (b.sent_) return; // flushed early because it was full
     b.sent_ = true;
+    clearTimeout(b.timer_);
     if (this.#open.get(key) === b) this.#open.delete(key);
     const addr = b.addr_;
-    const now = Date.now();
     // A member aborted or out of time before the batch is written is left out; after, only its caller stops waiting.
     const members = b.members_.filter((m) => {
       if (m.signal_?.aborted) m.done_(new AbortError());
@@ -160,14 +176,14 @@ export class ProduceAccumulator {
     for (const m of members) end = Math.max(end, m.end_);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expire = (): void => {
-      const now = Date.now();
+      const t = Date.now();
       let next = end;
       for (const m of members) {
         if (m.settled_) continue;
-        if (m.end_ <= now) m.done_(new RemotingTimeoutError(addr, m.ms_));
+        if (m.end_ <= t) m.done_(new RemotingTimeoutError(addr, m.ms_));
         else next = Math.min(next, m.end_);
       }
-      timer = next < end ? setTimeout(expire, next - now) : undefined;
+      timer = next < end ? setTimeout(expire, next - t) : undefined;
     };
     expire();
     this.#client.invoke(addr, req, end - Date.now()).then(

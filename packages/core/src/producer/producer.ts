@@ -150,7 +150,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (this.#state !== 'RUNNING') return;
     this.#setState('SHUTDOWN_ALREADY');
     for (const t of this.#timers) clearTimeout(t);
-    this.#batcher?.flush_();
+    this.#batcher?.close_();
     await Promise.all([...this.#brokers].map((addr) => this.#unregister(addr)));
     this.#limiter.rejectAll(new MQClientError(-1, 'the producer shut down'));
     await this.#client.close();
