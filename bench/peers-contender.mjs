@@ -1,6 +1,6 @@
 // rocketmq-edge as a contender of the shared peers harness (shared/bench/peers/README.md):
 // the prebuilt browser library file dist/browser/rocketmq-edge.js (core + WebSocketTransport, what
-// the demo, worker and Deno apps import) over the `ws` package as the
+// the demo, worker and Deno apps import; with --auto-batch 1 that file plus autoBatch) over the `ws` package as the
 // global WebSocket (what the other peers do on Node 20), publishing acknowledged SYNC sends.
 //
 //   node bench/peers-contender.mjs --url ws://127.0.0.1:PORT/rmq --window 256 --count 200000 --size 1024
@@ -29,9 +29,13 @@ const rootRequire = createRequire(join(ROOT, 'package.json'));
  * The library file dist/browser/rocketmq-edge.js, (re)built from the sources first in a child
  * process: current, and esbuild never loads into this process, whose memory the harness measures.
  */
-async function loadBundle() {
+async function loadBundle(autoBatch) {
   execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 2, 2] });
-  return import(pathToFileURL(join(ROOT, 'dist/browser/rocketmq-edge.js')).href);
+  if (!autoBatch) return import(pathToFileURL(join(ROOT, 'dist/browser/rocketmq-edge.js')).href);
+  // The same file plus autoBatch, which rocketmq-edge.js leaves out (bench/peers-autobatch-bundle.mjs).
+  const file = join(ROOT, 'dist/bench/rocketmq-edge-autobatch.js');
+  execFileSync(process.execPath, [join(ROOT, 'bench/peers-autobatch-bundle.mjs'), file], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  return import(pathToFileURL(file).href);
 }
 
 function pkgVersion() {
@@ -43,8 +47,8 @@ await runContender({
   version: pkgVersion(),
   async connect(opts) {
     globalThis.WebSocket ??= require('ws'); // Node 20: no global WebSocket; the bundle uses the global one
-    const { Producer, WebSocketTransport, autoBatch } = await loadBundle();
     const batching = opts.autoBatch === '1' || opts.autoBatch === true;
+    const { Producer, WebSocketTransport, autoBatch } = await loadBundle(batching);
     let token = opts.token;
     if (!token) {
       const cfgUrl = new URL('/demo-config.json', opts.url.replace(/^ws/, 'http'));

@@ -1,6 +1,6 @@
-// autoBatch in real Chromium, from the library file the apps ship (dist/browser/rocketmq-edge.js,
-// built here in memory with the same options), through the real gateway CLI and its embedded broker:
-// concurrent sends from a page resolve each with its own message as the broker stored it.
+// autoBatch in real Chromium, bundled as an app that uses it bundles it (the browser bundle's
+// esbuild options), through the real gateway CLI and its embedded broker: concurrent sends from a
+// page resolve each with its own message as the broker stored it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -20,12 +20,21 @@ describe('autoBatch in Chromium through the gateway', { timeout: 120_000 }, () =
   let site: Server;
 
   before(async () => {
-    const { bundleOptions, BUNDLE_ENTRY } = (await import(join(ROOT, 'scripts/build.mjs'))) as { bundleOptions: esbuild.BuildOptions; BUNDLE_ENTRY: string };
-    const bundle = await esbuild.build({ ...bundleOptions, entryPoints: [BUNDLE_ENTRY], outfile: 'rocketmq-edge.js', write: false });
+    const { bundleOptions } = (await import(join(ROOT, 'scripts/build.mjs'))) as { bundleOptions: esbuild.BuildOptions };
+    const bundle = await esbuild.build({
+      ...bundleOptions,
+      stdin: {
+        contents: "export { Producer, autoBatch } from '@rocketmq-edge/core';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';",
+        resolveDir: join(ROOT, 'e2e'),
+        loader: 'js',
+      },
+      outfile: 'rmq.js',
+      write: false,
+    });
     const js = bundle.outputFiles![0]!.contents;
     site = createServer((req, res) => {
-      if (req.url === '/rocketmq-edge.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-      else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module">import * as rmq from "/rocketmq-edge.js"; window.rmq = rmq;</script>');
+      if (req.url === '/rmq.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+      else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module">import * as rmq from "/rmq.js"; window.rmq = rmq;</script>');
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
     data = await tempDir();

@@ -7,7 +7,6 @@
 // SUBPROTOCOL) in `@rocketmq-edge/transport-ws` and `@rocketmq-edge/transport-ws/envelope`.
 export {
   Producer,
-  autoBatch,
   RocketMQError,
   MQClientError,
   MQBrokerError,
@@ -33,7 +32,6 @@ export type {
   SendOptions,
   ServiceState,
   ProducerOptions,
-  AutoBatch,
   SendResult,
   SendStatus,
   Clock,
