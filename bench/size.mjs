@@ -4,6 +4,8 @@
 //   {"bundle":"core+transport-ws","min":N,"gzip":N}  what a browser app that publishes ships:
 //       `export { Producer } from '@rocketmq-edge/core';
 //        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'`, tree-shaken.
+//   {"bundle":"core+transport-ws+autoBatch","min":N,"gzip":N}  the same with automatic batching on
+//       (`new Producer({ transport, autoBatch })`): what it adds. Not budgeted.
 //   {"bundle":"consumer+transport-ws","min":N,"gzip":N}  what a browser app that consumes ships:
 //       `export { LitePullConsumer } from '@rocketmq-edge/core/consumer';
 //        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'` (an entry of its own: the
@@ -12,6 +14,8 @@
 //       '@rocketmq-edge/core/transaction'` + WebSocketTransport (an entry of its own; not budgeted).
 //   {"bundle":"request+transport-ws","min":N,"gzip":N}  `export { RequestProducer, createReplyMessage } from
 //       '@rocketmq-edge/core/request'` + WebSocketTransport (an entry of its own; not budgeted).
+//   {"bundle":"acl","min":N,"gzip":N}  `export { AclTransport } from '@rocketmq-edge/core/acl'` (an entry
+//       of its own, for ACL-enabled clusters; what it adds depends on what the app already ships).
 //   {"bundle":"rocketmq-edge.js","min":N,"gzip":N}   the prebuilt library file
 //       dist/browser/rocketmq-edge.js (packages/transport-ws/src/browser.ts, all of its exports),
 //       which the demo, the worker and the Deno app import: what those apps really ship.
@@ -39,6 +43,10 @@ const bundles = [
     ...app("export { Producer } from '@rocketmq-edge/core';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
   },
   {
+    name: 'core+transport-ws+autoBatch',
+    ...app("export { Producer, autoBatch } from '@rocketmq-edge/core';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
+  },
+  {
     name: 'consumer+transport-ws',
     ...app("export { LitePullConsumer } from '@rocketmq-edge/core/consumer';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
   },
@@ -50,6 +58,7 @@ const bundles = [
     name: 'request+transport-ws',
     ...app("export { RequestProducer, createReplyMessage } from '@rocketmq-edge/core/request';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
   },
+  { name: 'acl', ...app("export { AclTransport } from '@rocketmq-edge/core/acl';") },
   // Same options as scripts/build.mjs uses for dist/browser/rocketmq-edge.js, so the figure is that
   // file's size without having to build it first.
   { name: 'rocketmq-edge.js', entryPoints: [BUNDLE_ENTRY] },

@@ -11,6 +11,8 @@ export {
   MessageConst, validateTopic, validateGroup, validateMessage, isSystemTopic, decodeStoredMessages, createUniqId, wrapNamespace, withoutNamespace,
 } from './message/index.js';
 export { Producer } from './producer/producer.js';
+export { autoBatch } from './producer/accumulator.js';
+export type { AutoBatch } from './producer/accumulator.js';
 export type { ProducerEvents, SendOptions, ServiceState, SendContext, SendHook, SendMode } from './producer/producer.js';
 export type { ProducerOptions } from './producer/options.js';
 export * from './producer/options.js';

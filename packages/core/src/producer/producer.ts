@@ -18,6 +18,7 @@ import { inJavaOrder } from '../remoting/hashmap-order.js';
 import { fastjsonString } from '../remoting/json.js';
 import { RouteManager } from '../route/manager.js';
 import type { TopicPublishInfo } from '../route/topic-route.js';
+import type { ProduceAccumulator } from './accumulator.js';
 import { MQFaultStrategy, systemClock, type Clock } from './fault.js';
 import { InFlightLimiter } from './in-flight.js';
 import { CLIENT_INNER_PRODUCER_GROUP, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
@@ -117,6 +118,8 @@ interface Outgoing {
   sent_: boolean;
   /** Attempts so far (SendContext.attempt). */
   n_: number;
+  /** autoBatch: its attempts may join a batch (it holds totalBatchMaxBytes room). */
+  batch_: boolean;
 }
 
 /**
@@ -144,6 +147,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   #state: ServiceState = 'CREATE_JUST';
   readonly #clock: Clock;
   readonly #limiter: InFlightLimiter;
+  readonly #batcher: ProduceAccumulator | undefined;
   /** Broker addresses this producer has talked to: heartbeat and unregister targets. */
   readonly #brokers = new Set<string>();
   /** The route-refresh and heartbeat timers. */
@@ -165,6 +169,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.routes = this.#routes = new RouteManager(client, o);
     this.faultStrategy = this.#strategy = new MQFaultStrategy({ ...o, clock });
     this.#limiter = new InFlightLimiter(o.maxAsyncInFlight, o.maxAsyncInFlightBytes);
+    this.#batcher = (o.autoBatch || undefined)?.(client, o);
   }
 
   get serviceState(): ServiceState {
@@ -193,6 +198,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (this.#state !== 'RUNNING') return;
     this.#setState('SHUTDOWN_ALREADY');
     for (const t of this.#timers) clearTimeout(t);
+    this.#batcher?.close_();
     await Promise.all([...this.#brokers].map((addr) => this.#unregister(addr)));
     this.#limiter.rejectAll(new MQClientError(-1, 'the producer shut down'));
     await this.#client.close();
@@ -315,7 +321,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
     if (props) wire.properties = inJavaOrder({ ...wire.properties, ...props });
     return {
-      wire_: wire, msg_: first, ids_: ids, mode_: mode, end_: this.#now() + timeout, ms_: timeout, signal_: opts.signal, body_: undefined, sent_: false, n_: 0,
+      wire_: wire, msg_: first, ids_: ids, mode_: mode, end_: this.#now() + timeout, ms_: timeout, signal_: opts.signal, body_: undefined, sent_: false, n_: 0, batch_: false,
     };
   }
 
@@ -340,8 +346,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const release = out.mode_ === Mode.ASYNC
       ? await this.#limiter.acquire(out.wire_.body.length, this.#o.asyncBackpressure, out.end_ - this.#now(), out.signal_)
       : undefined;
+    let held: (() => void) | undefined;
     try {
-      if (!mq && !selector) return await this.#sendDefault(out);
+      if (!mq && !selector) {
+        // autoBatch: a SYNC or ASYNC message that may be batched first takes room under totalBatchMaxBytes.
+        const hold = out.mode_ === Mode.ONEWAY || out.ids_ ? undefined : this.#batcher?.hold_(out.wire_, out.mode_ === Mode.ASYNC, out.end_ - this.#now(), out.signal_);
+        out.batch_ = !!(held = hold && (await hold));
+        return await this.#sendDefault(out);
+      }
       // send(msg, mq) and send(msg, selector, arg): exactly one attempt; no retry, no fault update (5.7).
       // The caller names queues without the namespace (queueWithNamespace).
       if (mq) {
@@ -358,6 +370,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       return await this.#sendKernel(out, { ...mq, topic: this.#ns(mq.topic) });
     } finally {
       release?.();
+      held?.();
     }
   }
 
@@ -457,7 +470,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
         const begin = this.#now();
         let res: RemotingCommand | void;
         try {
-          res = mode === Mode.ONEWAY ? await client.invokeOneway(addr, req, signal) : await client.invoke(addr, req, left, signal);
+          res = mode === Mode.ONEWAY ? await client.invokeOneway(addr, req, signal)
+            : await (out.batch_ ? this.#batcher!.invoke_(addr, req, left, wire, signal) : client.invoke(addr, req, left, signal));
         } catch (e) {
           if (mode !== Mode.ASYNC || e instanceof AbortError) throw e;
           this.#fault(brokerName, begin, true);
