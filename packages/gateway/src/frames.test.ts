@@ -3,6 +3,10 @@
 // frame gets; every malformed or abusive FRAMES message refused while a good client carries on.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import {
   NAMESRV_TARGET,
@@ -24,7 +28,7 @@ import {
   encodeEnvelope,
 } from '@rocketmq-edge/transport-ws/envelope';
 import { startGateway, type GatewayOptions } from './index.js';
-import { SILENT_FLAG, goodClient, sendV2, startFakeCluster, waitFor } from './test-support.js';
+import { REPO_ROOT, SILENT_FLAG, goodClient, sendV2, startFakeCluster, waitFor } from './test-support.js';
 
 const TOKEN = 'frames-token';
 const BROKER = 'broker-a@0';
@@ -157,6 +161,42 @@ test('a client from before FRAMES (no hello of its own) gets single envelopes fr
   assert.deepEqual(old.problems, []);
   assert.equal(old.messages(), 300, 'one WebSocket message per answer');
   assert.ok(old.answers.every((a) => a.code === ResponseCode.SUCCESS));
+});
+
+/**
+ * WebSocketTransport exactly as released before FRAMES: its sources at the parent of the commit
+ * that made WIRE_VERSION 3, from git, loaded from a folder inside transport-ws (so that its
+ * package imports resolve as they did).
+ */
+async function transportBeforeFrames(t: TestContext): Promise<typeof WebSocketTransport> {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' });
+  const intro = git('log', '--format=%H', '-S', 'export const WIRE_VERSION = 3', '--', 'packages/transport-ws/src/envelope.ts').trim().split('\n').at(-1);
+  assert.ok(intro, 'the commit that introduced FRAMES is in the history');
+  const dir = join(REPO_ROOT, 'packages/transport-ws', `.before-frames-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const f of ['transport.ts', 'envelope.ts', 'defaults.ts', 'types.ts']) {
+    writeFileSync(join(dir, f), git('show', `${intro}~1:packages/transport-ws/src/${f}`));
+  }
+  const old = await import(pathToFileURL(join(dir, 'transport.ts')).href) as { WebSocketTransport: typeof WebSocketTransport };
+  return old.WebSocketTransport;
+}
+
+test('the WebSocketTransport released before FRAMES, against a new gateway: its sends go through and it gets one envelope per message', async (t) => {
+  const { gw, broker } = await fixture(t);
+  const OldTransport = await transportBeforeFrames(t);
+  const rec = recording();
+  const transport = new OldTransport({ url: gw.url, token: TOKEN, heartbeatIntervalMs: 0, webSocketFactory: rec.factory });
+  const c = new RemotingClient(transport);
+  t.after(async () => { await c.close(); await transport.close(); });
+  assert.equal((await c.invoke(NAMESRV_TARGET, createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'demo-events' }), 3000)).code, ResponseCode.SUCCESS);
+  const before = [rec.received(), broker.received.length];
+  const answers = await burst(c, 300);
+  assert.ok(answers.every((r) => r.code === ResponseCode.SUCCESS));
+  assert.equal(broker.received.length - before[1]!, 300);
+  assert.equal(rec.received() - before[0]!, 300, 'one WebSocket message per answer: no FRAMES to a client that never asked');
+  assert.ok(!rec.sent.some((m) => typeof m === 'string' && m.includes('hello')));
+  assert.ok(rec.binary().every((m) => m[0] === 0x21 || m[0] === 0x11), 'it writes what it always wrote');
 });
 
 test('a new client with a gateway pinned to wire version 2 (as before FRAMES): single frames both ways, nothing refused', async (t) => {
