@@ -144,8 +144,8 @@ test('new client and gateway: sends of one task leave in a few WebSocket message
   assert.deepEqual(new Set(answers.map((r) => r.opaque)).size, 300, 'each send got its own answer');
   assert.equal(broker.received.length - before, 301, 'every frame relayed to the broker, once');
   const sent = rec.binary().slice(sentBefore);
-  // 300 sends of ~230 bytes: about 69 KB, two or three FRAMES messages of at most 64 KiB
-  assert.ok(sent.length <= 3, `300 sends in ${sent.length} WebSocket messages`);
+  // 300 sends of ~230 bytes: about 69 KB, five or six FRAMES messages of at most 16 KiB
+  assert.ok(sent.length <= 6, `300 sends in ${sent.length} WebSocket messages`);
   assert.ok(sent.every((m) => m.length <= MAX_FRAMES_BYTES));
   assert.equal(sent.reduce((n, m) => n + decodeEnvelopes(m).length, 0), 300);
   assert.ok(rec.received() - receivedBefore < 100, `300 answers in ${rec.received() - receivedBefore} WebSocket messages`);
@@ -228,8 +228,8 @@ test('thousands of tiny frames in FRAMES messages count against the rate like si
   const { gw, namesrv } = await fixture(t, { rate: { perSecond: 1, burst: 100 } });
   const good = goodClient(t, gw.url, TOKEN);
   const bad = await raw(gw.url, { readsFrames: true });
-  // Two messages of 1,400 tiny frames each (about 60 KB, under the 64 KiB bound).
-  for (let m = 0; m < 2; m++) bad.ws.send(framesOf(Array.from({ length: 1400 }, (_, i) => tiny(m * 1400 + i + 1))));
+  // Eight messages of 350 tiny frames each (about 15 KB each, under the 16 KiB bound).
+  for (let m = 0; m < 8; m++) bad.ws.send(framesOf(Array.from({ length: 350 }, (_, i) => tiny(m * 350 + i + 1))));
   await waitFor(() => bad.answers.length === 2800, 10_000, '2,800 answers');
   assert.deepEqual(bad.problems, []);
   const limited = bad.answers.filter((a) => a.code === ResponseCode.SYSTEM_BUSY && /RATE_LIMIT/.test(a.remark ?? ''));
@@ -245,17 +245,17 @@ test('thousands of tiny frames in FRAMES messages count against the rate like si
 });
 
 test('frames of one FRAMES message count against in-flight like single frames: past the limit each gets its own refusal', async (t) => {
-  const { gw, broker } = await fixture(t, { maxInFlightPerConnection: 50 });
+  const { gw, broker } = await fixture(t, { maxInFlightPerConnection: 20 });
   const good = goodClient(t, gw.url, TOKEN);
   await waitFor(() => gw.aliases.resolve(BROKER) !== undefined, 3000, 'the broker alias known');
   const bad = await raw(gw.url, { readsFrames: true });
-  // 200 sends the broker never answers (flag SILENT_FLAG), in one message.
+  // 60 sends the broker never answers (flag SILENT_FLAG), in one message.
   const silent = createRequest(RequestCode.SEND_MESSAGE_V2,
     { a: 'g', b: ATTACK, c: 'TBW102', d: '4', e: '0', f: '0', g: '1', h: SILENT_FLAG, j: '0', k: 'false', m: 'false' }, { body: new Uint8Array(8) });
-  bad.ws.send(framesOf(Array.from({ length: 200 }, (_, i) => envelope(BROKER, silent, i + 1))));
-  await waitFor(() => bad.answers.length === 150, 5000, '150 refusals');
-  assert.ok(bad.answers.every((a) => a.code === ResponseCode.SYSTEM_BUSY && /in flight on this connection \(limit 50\)/.test(a.remark ?? '')));
-  await waitFor(() => attackSends(broker) === 50, 3000, '50 relayed');
+  bad.ws.send(framesOf(Array.from({ length: 60 }, (_, i) => envelope(BROKER, silent, i + 1))));
+  await waitFor(() => bad.answers.length === 40, 5000, '40 refusals');
+  assert.ok(bad.answers.every((a) => a.code === ResponseCode.SYSTEM_BUSY && /in flight on this connection \(limit 20\)/.test(a.remark ?? '')));
+  await waitFor(() => attackSends(broker) === 20, 3000, '20 relayed');
   const r = await good.stop();
   assert.deepEqual(r.failures, []);
   assert.ok(r.ok > 0);
@@ -308,8 +308,9 @@ test('a client that reads FRAMES and never reads its socket is still closed as a
   await new Promise((r) => setTimeout(r, 50));
   (bad.ws as unknown as { _socket: { pause(): void } })._socket.pause();
   const route = createRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'demo-events' });
-  const msg = framesOf(Array.from({ length: 400 }, (_, i) => envelope(NAMESRV_TARGET, route, i)));
-  for (let i = 0; i < 100 && bad.ws.readyState === WebSocket.OPEN; i++) {
+  const msg = framesOf(Array.from({ length: 100 }, (_, i) => envelope(NAMESRV_TARGET, route, i)));
+  assert.ok(msg.length <= MAX_FRAMES_BYTES);
+  for (let i = 0; i < 400 && bad.ws.readyState === WebSocket.OPEN; i++) {
     bad.ws.send(msg);
     await new Promise((r) => setTimeout(r, 5));
   }

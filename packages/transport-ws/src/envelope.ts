@@ -36,11 +36,12 @@ export const FRAMES_VERSION = 3;
 export const HEADER_FRAMES = 0x32;
 /**
  * The gateway's bound on one FRAMES message (its hello's `frames`; its maxFrameBytes when smaller):
- * a bound on the work one message may cause (at most a few thousand tiny frames), so that no
- * message holds the gateway's event loop for long. Writers split beyond it; the gateway closes a
+ * a bound on the work one message may cause (at most about 400 tiny frames), so that no message
+ * holds the gateway's event loop for long; and small enough that a window of sends still flows
+ * through client, gateway and broker as a pipeline rather than in one lockstep batch. Writers split beyond it; the gateway closes a
  * larger FRAMES message with 4400.
  */
-export const MAX_FRAMES_BYTES = 64 * 1024;
+export const MAX_FRAMES_BYTES = 16 * 1024;
 /** Byte 0 of a version-1 FRAME envelope (no budget). */
 export const HEADER_V1 = 0x11;
 /** Byte 0 of a version-2 FRAME envelope (4-byte budget after the target). */
