@@ -24,13 +24,15 @@
 // Environment: BENCH_W1_MSGS (5000), BENCH_W256_MSGS (100000), BENCH_MAX_MS (30000), BENCH_IDLE (5000),
 // BENCH_FLOOD_MS (3000), BENCH_FLOOD_CONNECTIONS (100), BENCH_FLOOD_DRAIN_MS (2000), BENCH_FLOOD_MAX_RSS_MB (2048),
 // BENCH_FLOOD_GW_ARGS (extra gateway flags for the flood cases, e.g. "--embedded-broker thread"),
-// BENCH_ONLY (comma list of case-name prefixes), BENCH_GW_NODE_ARGS (extra node flags for the gateway processes).
+// BENCH_ONLY (comma list of case-name prefixes), BENCH_GW_NODE_ARGS (extra node flags for the gateway processes),
+// BENCH_FRAMES=0 (several frames per WebSocket message off: clients without `coalesce`, gateways with --wire-version 2;
+// each ws-gateway line says which as "frames").
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Producer, autoBatch, type Transport } from '@rocketmq-edge/core';
 import { TcpTransport } from '@rocketmq-edge/transport-tcp';
-import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
+import { WebSocketTransport, coalesceFrames } from '@rocketmq-edge/transport-ws';
 import { startBrokerProcess } from './lib/broker-process.js';
 import { NO_LIMITS, TOKEN, startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { measured as measuredCase } from './lib/measured.js';
@@ -48,6 +50,10 @@ const want = (...names: string[]) => ONLY.length === 0 || names.some((n) => ONLY
 const bodies = Array.from({ length: 256 }, () => randomBody(1024));
 const gwNodeArgs = (process.env.BENCH_GW_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** FRAMES (wire version 3) both ways, unless BENCH_FRAMES=0 pins clients and gateways to one frame per message. */
+const FRAMES = process.env.BENCH_FRAMES !== '0';
+const wireArgs = FRAMES ? [] : ['--wire-version', '2'];
+const wsTransport = (url: string) => new WebSocketTransport({ url, token: TOKEN, ...(FRAMES ? { coalesce: coalesceFrames } : {}) });
 
 /** Relay CPU per message of the cases with --embedded-broker thread (the tracked target), for the summary on stderr. */
 const threadRelay: string[] = [];
@@ -117,7 +123,7 @@ async function floorCases(): Promise<void> {
 
 /** A gateway process of the default deployment (ASYNC flush, limits lifted), with its idle event-loop threads. */
 async function loadGateway(extra: string[]): Promise<{ gw: GatewayProcess; loops: Set<number> }> {
-  const gw = await startGatewayProcess([...NO_LIMITS, '--flush', 'async', ...extra], gwNodeArgs);
+  const gw = await startGatewayProcess([...NO_LIMITS, '--flush', 'async', ...wireArgs, ...extra], gwNodeArgs);
   await sleep(200);
   return { gw, loops: eventLoopThreads(gw.pid) };
 }
@@ -163,8 +169,8 @@ if (anyLoadCase) {
     for (const on of [false, true]) {
       const ab = on ? '-autobatch' : '';
       if (want(`ws-gateway${ab}-w1`, `ws-gateway${ab}-w256`)) {
-        await producerCases(`ws-gateway${ab}`, new WebSocketTransport({ url: gateway.wsUrl, token: TOKEN }),
-          gatewayPlan(gateway, loops, true), { embedded_broker: mode, auto_batch: on });
+        await producerCases(`ws-gateway${ab}`, wsTransport(gateway.wsUrl),
+          gatewayPlan(gateway, loops, true), { embedded_broker: mode, auto_batch: on, frames: FRAMES });
       }
       if (want(`tcp-direct${ab}-w1`, `tcp-direct${ab}-w256`)) {
         await producerCases(`tcp-direct${ab}`, new TcpTransport({ namesrvAddr: gateway.namesrvAddr }), gatewayPlan(gateway, loops, false),
@@ -176,9 +182,9 @@ if (anyLoadCase) {
       const broker = await startBrokerProcess({ flush: 'async' });
       let remote: GatewayProcess | undefined;
       try {
-        remote = await startGatewayProcess([...NO_LIMITS, '--namesrv', broker.namesrvAddr], gwNodeArgs);
-        await producerCases('ws-gateway-remote', new WebSocketTransport({ url: remote.wsUrl, token: TOKEN }),
-          { pid: remote.pid, main: 'relay', whole: [{ pid: broker.child.pid!, key: 'broker' }] }, {}, [256]);
+        remote = await startGatewayProcess([...NO_LIMITS, '--namesrv', broker.namesrvAddr, ...wireArgs], gwNodeArgs);
+        await producerCases('ws-gateway-remote', wsTransport(remote.wsUrl),
+          { pid: remote.pid, main: 'relay', whole: [{ pid: broker.child.pid!, key: 'broker' }] }, { frames: FRAMES }, [256]);
       } finally {
         await remote?.stop();
         await broker.stop();
@@ -188,8 +194,8 @@ if (anyLoadCase) {
       // Extra: the embedded broker in the mode the default did not pick (own worker thread / gateway's event loop).
       const { gw, loops: otherLoops } = await loadGateway(['--embedded-broker', other]);
       try {
-        await producerCases(`ws-gateway-${other}`, new WebSocketTransport({ url: gw.wsUrl, token: TOKEN }),
-          gatewayPlan(gw, otherLoops, true), { embedded_broker: other });
+        await producerCases(`ws-gateway-${other}`, wsTransport(gw.wsUrl),
+          gatewayPlan(gw, otherLoops, true), { embedded_broker: other, frames: FRAMES });
       } finally {
         await gw.stop();
       }

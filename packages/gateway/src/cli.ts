@@ -58,6 +58,8 @@ Options (env var in brackets; --config file.json takes the same keys in camelCas
   --request-budget-ms N    in-flight slot hold for clients that send no deadline (10000) [ROCKETMQ_EDGE_REQUEST_BUDGET_MS]
   --max-connections N      refuse connections beyond N                  [ROCKETMQ_EDGE_MAX_CONNECTIONS]
   --enable-consumer        relay consumer requests (tokens with read claims) [ROCKETMQ_EDGE_ENABLE_CONSUMER=1]
+  --wire-version 2|3       3 (default): several frames per WebSocket message with clients that read them;
+                           2: one frame per message, as gateways before FRAMES [ROCKETMQ_EDGE_WIRE_VERSION]
 HTTP publish API (POST /v1/topics/{topic}/messages, /v1/beacon-tokens, /v1/beacon):
   --no-http-publish        do not serve it                              [ROCKETMQ_EDGE_HTTP_PUBLISH=0]
   --http-max-body-bytes N  largest request body (4718592)               [ROCKETMQ_EDGE_HTTP_MAX_BODY_BYTES]
@@ -160,7 +162,7 @@ export function parseArgs(argv: string[]): Opts {
 const ENV_KEYS = [
   'host', 'port', 'namesrv', 'data', 'namesrvPort', 'brokerPort', 'flush', 'embeddedBroker', 'jwtSecret', 'jwtPublicKey', 'jwtIssuer', 'jwtAudience', 'jwtAllowNoExpiry',
   'allowedOrigins', 'aclAccessKey', 'aclSecretKey', 'aclSecurityToken', 'maxFrameBytes', 'maxInFlight', 'rate', 'burst',
-  'maxBatchMessages', 'maxOutboundBytes', 'requestBudgetMs',
+  'maxBatchMessages', 'maxOutboundBytes', 'requestBudgetMs', 'wireVersion',
   'maxConnections', 'enableConsumer', 'demoDir', 'logLevel', 'staticTokens', 'topic',
   'httpPublish', 'httpMaxBodyBytes', 'httpRate', 'httpBurst', 'httpMaxInFlight', 'httpSendTimeoutMs', 'httpHeadersTimeoutMs',
   'httpRequestTimeoutMs', 'idempotencyWindowMs', 'idempotencyMaxIds', 'beaconSecret',
@@ -359,7 +361,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   if (mif !== undefined) gwOpts.maxInFlightPerConnection = mif;
   const mc = num(o.maxConnections, '--max-connections');
   if (mc !== undefined) gwOpts.maxConnections = mc;
-  for (const [key, flag] of [['maxBatchMessages', '--max-batch-messages'], ['maxOutboundBytes', '--max-outbound-bytes'], ['requestBudgetMs', '--request-budget-ms']] as const) {
+  for (const [key, flag] of [['maxBatchMessages', '--max-batch-messages'], ['maxOutboundBytes', '--max-outbound-bytes'], ['requestBudgetMs', '--request-budget-ms'], ['wireVersion', '--wire-version']] as const) {
     const v = num(o[key], flag);
     if (v !== undefined) gwOpts[key] = v;
   }

@@ -20,6 +20,9 @@ export function parseControl(buf: Buffer): ControlMessage | string {
     case 'ping':
     case 'pong':
       return { type: m.type, id: typeof m.id === 'number' && Number.isFinite(m.id) ? m.id : 0 };
+    case 'hello':
+      // A client that reads FRAMES messages says so (the session decides what that changes).
+      return { type: 'hello', version: typeof m.version === 'number' ? m.version : 0 };
     case 'auth':
       // An empty token is a client saying it has none: the session refuses it with 4401.
       if (typeof m.token !== 'string') return 'auth message without a token';

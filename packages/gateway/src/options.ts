@@ -1,6 +1,7 @@
 // Gateway limits: named defaults, validated once (as core's producer options are). The CLI help
 // and the README quote these constants, so a default lives in exactly one place.
 import { DEFAULT_MAX_BATCH_MESSAGES } from '@rocketmq-edge/core/internal';
+import { WIRE_VERSION } from '@rocketmq-edge/transport-ws/envelope';
 
 /** Largest remoting frame relayed (a 4 MiB message plus headers). */
 export const DEFAULT_MAX_FRAME_BYTES = Math.floor(4.5 * 1024 * 1024);
@@ -67,6 +68,11 @@ export interface GatewayLimits {
   pingIntervalMs: number;
   drainTimeoutMs: number;
   maxConsumerLinks: number;
+  /**
+   * The wire version the gateway speaks (its hello's `version`), 2 or 3 (the default): 2 pins the
+   * behaviour of gateways before FRAMES messages (one frame per WebSocket message both ways).
+   */
+  wireVersion: number;
 }
 
 const LIMITS: Record<keyof GatewayLimits, [number, number]> = {
@@ -88,6 +94,7 @@ const LIMITS: Record<keyof GatewayLimits, [number, number]> = {
   pingIntervalMs: [DEFAULT_PING_INTERVAL_MS, 10],
   drainTimeoutMs: [DEFAULT_DRAIN_TIMEOUT_MS, 0],
   maxConsumerLinks: [DEFAULT_MAX_CONSUMER_LINKS, 1],
+  wireVersion: [WIRE_VERSION, 2],
 };
 
 /** Limits with every default filled in; throws a RangeError naming the option otherwise. */
@@ -102,6 +109,7 @@ export function resolveLimits(given: Partial<Record<keyof GatewayLimits, number 
   if (out.outboundPauseBytes > out.maxOutboundBytes) {
     throw new RangeError(`gateway option outboundPauseBytes (${out.outboundPauseBytes}) must not exceed maxOutboundBytes (${out.maxOutboundBytes})`);
   }
+  if (out.wireVersion > WIRE_VERSION) throw new RangeError(`gateway option wireVersion must be 2 or ${WIRE_VERSION}, got ${out.wireVersion}`);
   if (out.requestBudgetMs > out.maxRequestBudgetMs) out.requestBudgetMs = out.maxRequestBudgetMs;
   return out;
 }

@@ -8,19 +8,19 @@ import {
   RequestCode,
   ResponseCode,
   createResponse,
-  decodeCommand,
   encodeCommand,
   isOneway,
   isResponse,
   type RemotingCommand,
   type SerializeType,
 } from '@rocketmq-edge/core/internal';
-import { CloseCode, WIRE_VERSION, decodeEnvelope, encodeEnvelope, targetBytes, type ControlMessage, type Envelope } from '@rocketmq-edge/transport-ws/envelope';
+import { CloseCode, FRAMES_VERSION, encodeEnvelope, targetBytes, type ControlMessage } from '@rocketmq-edge/transport-ws/envelope';
 import { signRequest, type AclCredentials } from './acl.js';
 import type { AliasTable } from './aliases.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { Admission } from './admission.js';
 import { parseControl } from './control.js';
+import { decodeInbound, framesBytes } from './frames.js';
 import { Outbound } from './outbound.js';
 import { envelopeWithOpaque } from './reply-frame.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
@@ -199,23 +199,17 @@ export class ClientSession implements RelayOwner {
       this.refuseConnection(CloseCode.TOKEN_EXPIRED, 'token_expired', 'token expired: reconnect with a fresh token');
       return;
     }
-    let env: Envelope;
-    try {
-      env = decodeEnvelope(buf);
-    } catch (e) {
-      this.violation(`bad envelope: ${(e as Error).message}`);
+    // One frame, or (FRAMES) several, each relayed under the same checks as a single one.
+    const frames = decodeInbound(buf, framesBytes(this.cfg.limits), this.cfg.maxDecodeBytes);
+    if (typeof frames === 'string') {
+      this.violation(frames);
       return;
     }
-    let cmd: RemotingCommand;
-    try {
-      cmd = decodeCommand(env.frame, { maxFrameSize: this.cfg.maxDecodeBytes });
-    } catch (e) {
-      this.violation(`undecodable remoting frame: ${(e as Error).message}`);
-      return;
+    for (const { target, cmd, size, budgetMs } of frames) {
+      if (this.draining || this.closed) return; // shutting down: the close that follows makes the client retry elsewhere
+      if (isResponse(cmd)) continue; // broker-initiated requests are not relayed, so there is nothing to answer
+      this.onRequest(target, cmd, size, budgetMs);
     }
-    if (this.draining) return; // shutting down: the close that follows makes the client retry elsewhere
-    if (isResponse(cmd)) return; // broker-initiated requests are not relayed, so there is nothing to answer
-    this.onRequest(env.target, cmd, env.frame.length, env.budgetMs);
   }
 
   private onRequest(target: string, cmd: RemotingCommand, size: number, budgetMs: number | undefined): void {
@@ -350,6 +344,12 @@ export class ClientSession implements RelayOwner {
         return;
       case 'pong':
         return;
+      case 'hello':
+        // The client reads FRAMES (it answers a hello that offered them): its answers coalesce.
+        // A gateway pinned to version 2 never offered them: a violation, as it always was.
+        if (msg.version >= FRAMES_VERSION && framesBytes(this.cfg.limits)) this.out.coalesce(framesBytes(this.cfg.limits));
+        else this.violation('control message type hello is sent by the gateway, not by clients');
+        return;
       case 'auth':
         if (this.principal || this.authPending) return;
         this.authPending = true;
@@ -379,9 +379,11 @@ export class ClientSession implements RelayOwner {
       }
     }
     this.cfg.metrics.connections.inc();
+    const frames = framesBytes(this.cfg.limits);
     this.sendControl({
-      type: 'hello', version: WIRE_VERSION, sub: p.sub, maxFrameBytes: this.cfg.limits.maxFrameBytes,
+      type: 'hello', version: this.cfg.limits.wireVersion, sub: p.sub, maxFrameBytes: this.cfg.limits.maxFrameBytes,
       ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}),
+      ...(frames ? { frames } : {}),
     });
   }
 

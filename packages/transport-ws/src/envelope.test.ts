@@ -1,5 +1,6 @@
-// The envelope: version 1 byte for byte as before, version 2 with the budget, and malformed input
-// (fuzzed) always a thrown EnvelopeError, never anything else.
+// The envelope: version 1 byte for byte as before, version 2 with the budget, FRAMES messages
+// (version 3) of several envelopes, and malformed input (fuzzed) always a thrown EnvelopeError,
+// never anything else.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -10,8 +11,11 @@ import {
   HEADER_V2,
   MAX_BUDGET_MS,
   MAX_TARGET_BYTES,
+  HEADER_FRAMES,
   decodeEnvelope,
+  decodeEnvelopes,
   encodeEnvelope,
+  framesWriter,
 } from './envelope.js';
 
 const RUNS = 2000;
@@ -140,4 +144,74 @@ test('property: any bytes, and damaged or cut valid envelopes of either version,
     }),
     { numRuns: RUNS },
   );
+});
+
+/** What a framesWriter sends for `envs` written in one task (its flush run by hand at the end). */
+function written(envs: Uint8Array[], maxBytes: number): Uint8Array[] {
+  const sent: Uint8Array[] = [];
+  const deferred: (() => void)[] = [];
+  const write = framesWriter(maxBytes, (m) => sent.push(m), (f) => deferred.push(f));
+  for (const e of envs) write(e);
+  for (const f of deferred) f();
+  return sent;
+}
+
+test('FRAMES: envelopes of one task leave as one message (0x32, then uint32 length + envelope each) and decode back in order', () => {
+  const envs = [encodeEnvelope('namesrv', frame, 0, 1500), encodeEnvelope('broker-a@0', frame), encodeEnvelope('broker-a@0', Uint8Array.of(0, 0, 0, 0), 0, 9)];
+  const [msg, ...more] = written(envs, 64 * 1024);
+  assert.equal(more.length, 0);
+  assert.deepEqual(msg, Uint8Array.of(HEADER_FRAMES, ...envs.flatMap((e) => [0, 0, 0, e.length, ...e])));
+  assert.deepEqual(decodeEnvelopes(msg!), envs.map((e) => decodeEnvelope(e)));
+  assert.deepEqual(decodeEnvelopes(envs[0]!), [decodeEnvelope(envs[0]!)], 'a single envelope is read as before');
+});
+
+test('FRAMES writer: a lone envelope goes as itself (not copied); the bound splits; one too large to share goes alone', () => {
+  const env = encodeEnvelope('broker-a@0', frame, 0, 10);
+  const [lone, ...none] = written([env], 64 * 1024);
+  assert.equal(lone, env, 'the very same bytes: a lone send costs nothing');
+  assert.equal(none.length, 0);
+  // 10 envelopes of 18 bytes, 22 with their length: at most 4 fit a 100-byte message (1 + 4 × 22 = 89)
+  const ten = Array.from({ length: 10 }, (_, i) => encodeEnvelope('broker-a@0', Uint8Array.of(0, 0, 0, 0, i, i)));
+  const msgs = written(ten, 100);
+  assert.deepEqual(msgs.map((m) => m.length), [89, 89, 45]);
+  assert.deepEqual(msgs.flatMap((m) => decodeEnvelopes(m)), ten.map((e) => decodeEnvelope(e)), 'order kept across messages');
+  const big = encodeEnvelope('broker-a@0', new Uint8Array(200));
+  const split = written([ten[0]!, big, ten[1]!, ten[2]!], 100);
+  assert.deepEqual(split.map((m) => m[0]), [0x11, 0x11, HEADER_FRAMES]);
+  assert.equal(split[1], big);
+  // what the writer returns is what it holds, for the gateway's exact outbound bound
+  const holds = framesWriter(1000, () => {}, () => {});
+  assert.equal(holds(ten[0]!), 22);
+  assert.equal(holds(ten[1]!), 44);
+});
+
+test('FRAMES decode refuses lying lengths, zero lengths, nesting, an empty message, junk after the last envelope: EnvelopeError', () => {
+  const env = encodeEnvelope('broker-a@0', frame);
+  const frames = (...parts: number[][]) => Uint8Array.of(HEADER_FRAMES, ...parts.flat());
+  const len = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  const bad: [string, Uint8Array][] = [
+    ['empty', frames()],
+    ['length past the end', frames(len(env.length + 1), [...env])],
+    ['huge length', frames(len(0xffffffff), [...env])],
+    ['zero length', frames(len(0), len(env.length), [...env])],
+    ['cut inside a length', frames(len(env.length), [...env], [0, 0])],
+    ['nested FRAMES', frames(len(env.length + 5), [HEADER_FRAMES, ...len(env.length), ...env])],
+    ['a bad inner envelope', frames(len(3), [0x11, 0, 0])],
+  ];
+  for (const [what, m] of bad) assert.throws(() => decodeEnvelopes(m), EnvelopeError, what);
+  assert.equal(decodeEnvelopes(frames(len(env.length), [...env])).length, 1, 'one envelope is a valid FRAMES message');
+});
+
+test('property: FRAMES round trip for any envelopes and bound; any bytes behind 0x32 decode or throw EnvelopeError', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(targetArb, fc.uint8Array({ maxLength: 64 }), budgetArb), { maxLength: 20 }), fc.integer({ min: 16, max: 2000 }), (specs, max) => {
+      const envs = specs.map(([t, b, ms]) => encodeEnvelope(t, b, 0, ms));
+      const msgs = written(envs, max);
+      for (const m of msgs) assert.ok(m.length <= max || (m[0] !== HEADER_FRAMES && envs.includes(m)), 'within the bound, or one envelope alone');
+      assert.deepEqual(msgs.flatMap((m) => decodeEnvelopes(m)).map((e) => [e.target, [...e.frame], e.budgetMs]),
+        envs.map((e) => decodeEnvelope(e)).map((e) => [e.target, [...e.frame], e.budgetMs]));
+    }),
+    { numRuns: RUNS },
+  );
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (m) => void onlyEnvelopeErrors(() => decodeEnvelopes(Uint8Array.of(HEADER_FRAMES, ...m)))), { numRuns: RUNS });
 });

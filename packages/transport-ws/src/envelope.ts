@@ -1,5 +1,6 @@
 // The binary envelope between WebSocketTransport and the gateway (one WebSocket binary message
-// = one remoting frame for one target). See README.md "Wire format".
+// = one remoting frame for one target, or, from wire version 3, a FRAMES message carrying several).
+// See README.md "Wire format".
 //
 //   byte 0        version (high nibble: 1 or 2) | kind (low nibble, 1 = FRAME): 0x11 or 0x21
 //   byte 1        target length N (1..255)
@@ -11,13 +12,36 @@
 //
 // Both versions are valid in both directions. A client writes version 2 only to a gateway whose
 // hello says version >= 2. Text messages are control only (JSON objects, see ControlMessage).
+//
+// FRAMES (wire version 3): several of the envelopes above in one WebSocket message:
+//   byte 0        0x32 (version 3 | kind 2)
+//   then, at least once:
+//     4 bytes     L: uint32 big-endian, the length of the envelope that follows (L >= 1)
+//     L bytes     one version-1 or version-2 FRAME envelope (never another FRAMES message)
+// A gateway that reads FRAMES says so in its hello (version 3): `"frames": B`, the most bytes one
+// FRAMES message may have. A client writes FRAMES only then, each at most B bytes. The gateway
+// writes FRAMES only to a client that answered its hello with {"type":"hello","version":3}; an
+// older client never does, and keeps getting single frames.
 
 /**
- * The highest envelope version this module reads and writes. A gateway that reads version 2 says
- * so in its hello (`version: WIRE_VERSION`); WebSocketTransport writes version 2 only then.
+ * The highest wire version this module reads and writes. A gateway says in its hello which it
+ * reads (`version`); WebSocketTransport writes version 2 envelopes only to version >= 2, and FRAMES
+ * only when the hello carries `frames` (version 3).
  */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
 export const KIND_FRAME = 1;
+/** The wire version from which FRAMES messages (several envelopes in one) are understood. */
+export const FRAMES_VERSION = 3;
+/** Byte 0 of a FRAMES message (version 3, kind 2). */
+export const HEADER_FRAMES = 0x32;
+/**
+ * The gateway's bound on one FRAMES message (its hello's `frames`; its maxFrameBytes when smaller):
+ * a bound on the work one message may cause (at most about 400 tiny frames), so that no message
+ * holds the gateway's event loop for long; and small enough that a window of sends still flows
+ * through client, gateway and broker as a pipeline rather than in one lockstep batch. Writers split beyond it; the gateway closes a
+ * larger FRAMES message with 4400.
+ */
+export const MAX_FRAMES_BYTES = 16 * 1024;
 /** Byte 0 of a version-1 FRAME envelope (no budget). */
 export const HEADER_V1 = 0x11;
 /** Byte 0 of a version-2 FRAME envelope (4-byte budget after the target). */
@@ -73,7 +97,10 @@ export type ControlMessage =
   | { type: 'auth'; token: string }
   | { type: 'ping'; id: number }
   | { type: 'pong'; id: number }
-  | { type: 'hello'; version: number; sub?: string; maxFrameBytes?: number; expiresAt?: number }
+  // Gateway → client: authenticated; `frames` (version 3): it reads FRAMES messages of at most
+  // that many bytes. Client → gateway, only after a hello with `frames`: {"type":"hello","version":3},
+  // "I read FRAMES messages".
+  | { type: 'hello'; version: number; sub?: string; maxFrameBytes?: number; expiresAt?: number; frames?: number }
   | { type: 'notice'; message: string };
 
 const utf8 = new TextEncoder();
@@ -149,6 +176,54 @@ export function decodeEnvelope(msg: Uint8Array): Envelope {
   let budgetMs = 0;
   for (i = at; i < end; ) budgetMs = budgetMs * 256 + msg[i++]!;
   return { kind: KIND_FRAME, target: lastTarget, frame: msg.subarray(end), budgetMs: budgetMs || undefined };
+}
+
+/**
+ * The envelopes of one binary message: each inner envelope of a FRAMES message, else the message
+ * itself. Throws EnvelopeError for anything malformed: no envelope, an inner length of 0 or past
+ * the end, a nested FRAMES message, a bad inner envelope.
+ */
+export function decodeEnvelopes(msg: Uint8Array): Envelope[] {
+  if (msg[0] != HEADER_FRAMES) return [decodeEnvelope(msg)];
+  const out: Envelope[] = [];
+  for (let at = 1, n = 0, end; at < msg.length || !n; out.push(decodeEnvelope(msg.subarray(at - n, at)))) {
+    // uint32 big-endian (a byte past the end makes it NaN)
+    for (n = 0, end = at + 4; at < end; ) n = n * 256 + msg[at++]!;
+    if (!n || (at += n) > msg.length) throw new EnvelopeError('bad FRAMES message');
+  }
+  return out;
+}
+
+/**
+ * What a writer of FRAMES messages calls with each envelope, in order; returns the bytes it holds.
+ * It sends them at the end of the task (`defer`: queueMicrotask in browsers, process.nextTick in
+ * the gateway), or at once when the next envelope would take the message past `maxBytes`. A
+ * message that would hold one envelope (alone, or too large to share) is that envelope itself,
+ * exactly a single frame, not copied.
+ */
+export function framesWriter(maxBytes: number, send: (msg: Uint8Array) => void, defer: (flush: () => void) => void): (env: Uint8Array) => number {
+  let q: Uint8Array[] = [];
+  let size = 1;
+  const flush = () => {
+    let out = q[0];
+    if (q[1]) {
+      out = new Uint8Array(size);
+      out[0] = HEADER_FRAMES;
+      for (let at = 1, i = 0, e, n; (e = q[i++]); at += n) {
+        n = e.length;
+        out.set([n >>> 24, n >> 16, n >> 8, n], at);
+        out.set(e, (at += 4));
+      }
+    }
+    if (out) send(out);
+    q = [];
+    size = 1;
+  };
+  return (env) => {
+    if (size + 4 + env.length > maxBytes) flush();
+    if (q.push(env) == 1) defer(flush);
+    return (size += 4 + env.length) - 1;
+  };
 }
 
 export class EnvelopeError extends Error {

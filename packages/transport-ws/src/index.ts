@@ -1,5 +1,5 @@
 // Public API of @rocketmq-edge/transport-ws.
-export { WebSocketTransport, backoffDelay } from './transport.js';
+export { WebSocketTransport, backoffDelay, coalesceFrames } from './transport.js';
 export {
   DEFAULT_RECONNECT,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -7,7 +7,7 @@ export {
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_CONNECT_TIMEOUT_MS,
 } from './defaults.js';
-export type { WebSocketTransportOptions, WebSocketTransportEvents, TokenSource } from './transport.js';
+export type { WebSocketTransportOptions, WebSocketTransportEvents, TokenSource, Coalesce } from './transport.js';
 export type {
   ConnectionState,
   ReconnectOptions,

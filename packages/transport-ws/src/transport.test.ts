@@ -238,7 +238,7 @@ test('against a version-1 gateway requests and oneways go out as 0x11 envelopes,
 });
 
 test('against a version-2 gateway requests carry 0x21 and what is left of their timeout; oneways (no deadline) stay 0x11', async (t) => {
-  assert.equal(WIRE_VERSION, 2);
+  assert.ok(WIRE_VERSION >= 2);
   const { fake, got } = await versionedGateway(2, 200, true);
   const tr = new WebSocketTransport({ url: fake.url, token: 'x' });
   const client = new RemotingClient(tr);

@@ -20,7 +20,9 @@ import {
   FATAL_CLOSE_CODES,
   BUDGET_BYTES,
   SUBPROTOCOL,
-  decodeEnvelope,
+  FRAMES_VERSION,
+  framesWriter,
+  decodeEnvelopes,
   encodeEnvelope,
   targetBytes,
   isSubprotocolSafe,
@@ -66,7 +68,22 @@ export interface WebSocketTransportOptions {
   maxQueuedBytes?: number;
   /** Bound for one handshake (open + hello) and for a connect() call waiting for the socket. */
   connectTimeoutMs?: number;
+  /**
+   * `coalesceFrames`: frames written in the same task leave as one WebSocket message (a FRAMES
+   * message) when the gateway offers it; without it, one message each. An import of its own,
+   * so bundles without it stay smaller.
+   */
+  coalesce?: Coalesce;
 }
+
+/** Makes the writer of one socket's envelopes (see coalesceFrames). */
+export type Coalesce = (maxBytes: number, send: (msg: Uint8Array) => void) => (env: Uint8Array) => void;
+
+/**
+ * The `coalesce` option that sends what one task writes as one FRAMES message at its end (a
+ * microtask: a lone send waits for nothing), within the gateway's bound.
+ */
+export const coalesceFrames: Coalesce = (maxBytes, send) => framesWriter(maxBytes, send, queueMicrotask);
 
 export interface WebSocketTransportEvents {
   state: (s: ConnectionState) => void;
@@ -104,6 +121,8 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   #why = ''; // why connect() is refused once Refused/Closed
   /** BUDGET_BYTES once this socket's hello said version >= 2 (envelopes carry the request's budget), else 0. */
   #budget = 0;
+  /** With `coalesce`, once the hello offered FRAMES: writes one envelope into this task's FRAMES message (else ws.send). */
+  #write: ((env: Uint8Array) => void) | undefined;
   #conns = new Set<Conn>();
   #waiters = new Set<Waiter>();
   /** Handshake timeout (Connecting), heartbeat interval (Open) or retry delay (Waiting). */
@@ -156,11 +175,13 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
             const ws = this.#ws;
             if (!ws || !this.#conns.has(c)) throw new ConnectError(target, 'WebSocket not open (reconnecting)');
             const max = o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+            // (Not counted: what this task wrote and has not sent yet, at most the hello's `frames`.)
             if (ws.bufferedAmount + frame.length > max) throw new TooMuchError(target, `send buffer over maxQueuedBytes ${max}: retry later`);
             // Version 2 carries the request's budget: the gateway frees the request's in-flight
             // slot once the caller stopped waiting. Oneway requests and responses (no timeoutMs)
             // need none: version 1, which every gateway reads.
-            ws.send(encodeEnvelope(target, frame, room, budget ? timeoutMs : undefined));
+            const env = encodeEnvelope(target, frame, room, budget ? timeoutMs : undefined);
+            this.#write ? this.#write(env) : ws.send(env);
           },
           close: () => this.#drop(c),
         };
@@ -220,6 +241,9 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
             clearTimeout(this.#timer);
             this.#phase = Phase.Open;
             this.#budget = msg.version >= 2 ? BUDGET_BYTES : 0; // an older gateway reads version-1 envelopes only
+            // FRAMES offered (version 3): this client reads them (the gateway then coalesces its
+            // answers), and with `coalesce` writes them within the gateway's bound.
+            this.#write = msg.frames ? (send({ type: 'hello', version: FRAMES_VERSION }), o.coalesce?.(msg.frames, (m) => ws.send(m))) : undefined;
             const every = o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
             if (every > 0) {
               this.#timer = setInterval(() => {
@@ -235,17 +259,19 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
           // A Blob: some runtimes ignore binaryType. Keep frame order while converting.
           blobs = blobs.then(() => (data as Blob).arrayBuffer()).then(onMessage, () => {});
         } else {
-          let env;
+          let envs;
           try {
             // An ArrayBuffer, or a view of one (Node's Buffer).
             const v = data as Uint8Array;
-            env = decodeEnvelope(new Uint8Array(v.buffer ?? v, v.byteOffset, v.byteLength));
+            envs = decodeEnvelopes(new Uint8Array(v.buffer ?? v, v.byteOffset, v.byteLength));
           } catch {
             return; // not binary, or a gateway bug: nothing a caller could do
           }
-          for (const c of this.#conns) {
-            if (c.target == env.target) {
-              try { c.h.onFrame(env.frame); } catch { /* the handler's problem */ }
+          for (const env of envs) {
+            for (const c of this.#conns) {
+              if (c.target == env.target) {
+                try { c.h.onFrame(env.frame); } catch { /* the handler's problem */ }
+              }
             }
           }
         }
