@@ -1,6 +1,6 @@
 // Writes the browser library file with automatic batching added, for the peers contender's
-// --auto-batch 1: dist/browser/rocketmq-edge.js's entry (the same esbuild options) plus `autoBatch`,
-// which that file leaves out so that the apps importing it do not ship it.
+// --auto-batch 1 / --coalesce 1: dist/browser/rocketmq-edge.js's entry (the same esbuild options) plus `autoBatch`
+// and `coalesceFrames`, which that file leaves out so that the apps importing it do not ship it.
 //   node bench/peers-autobatch-bundle.mjs OUTFILE
 import * as esbuild from 'esbuild';
 import { BUNDLE_ENTRY, bundleOptions } from '../scripts/build.mjs';
@@ -10,7 +10,7 @@ if (!outfile) throw new Error('usage: node bench/peers-autobatch-bundle.mjs OUTF
 await esbuild.build({
   ...bundleOptions,
   stdin: {
-    contents: `export * from ${JSON.stringify(BUNDLE_ENTRY)};\nexport { autoBatch } from '@rocketmq-edge/core';`,
+    contents: `export * from ${JSON.stringify(BUNDLE_ENTRY)};\nexport { autoBatch } from '@rocketmq-edge/core';\nexport { coalesceFrames } from '@rocketmq-edge/transport-ws';`,
     resolveDir: new URL('.', import.meta.url).pathname,
     loader: 'js',
   },

@@ -8,6 +8,7 @@
 //        [--topic T]   default: bench
 //        [--auto-batch 1]  automatic batching on (`new Producer({ transport, autoBatch })`); default off.
 //                      Through the harness: --contender-args "--auto-batch 1" (a second run gives the row with it off).
+//        [--coalesce 1]    several frames per WebSocket message (`coalesce: coalesceFrames`); default off.
 // The gateway it expects: node packages/gateway/bin/rocketmq-edge.mjs --port PORT --data DIR --no-demo \
 //        --rate 100000000 --burst 100000000 --max-in-flight 65536 --log-level warn
 // Side by side with the peers, from a copy of shared/bench/peers (the harness writes results there):
@@ -29,10 +30,10 @@ const rootRequire = createRequire(join(ROOT, 'package.json'));
  * The library file dist/browser/rocketmq-edge.js, (re)built from the sources first in a child
  * process: current, and esbuild never loads into this process, whose memory the harness measures.
  */
-async function loadBundle(autoBatch) {
+async function loadBundle(extras) {
   execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 2, 2] });
-  if (!autoBatch) return import(pathToFileURL(join(ROOT, 'dist/browser/rocketmq-edge.js')).href);
-  // The same file plus autoBatch, which rocketmq-edge.js leaves out (bench/peers-autobatch-bundle.mjs).
+  if (!extras) return import(pathToFileURL(join(ROOT, 'dist/browser/rocketmq-edge.js')).href);
+  // The same file plus autoBatch and coalesceFrames, which rocketmq-edge.js leaves out (bench/peers-autobatch-bundle.mjs).
   const file = join(ROOT, 'dist/bench/rocketmq-edge-autobatch.js');
   execFileSync(process.execPath, [join(ROOT, 'bench/peers-autobatch-bundle.mjs'), file], { cwd: ROOT, stdio: ['ignore', 2, 2] });
   return import(pathToFileURL(file).href);
@@ -48,13 +49,14 @@ await runContender({
   async connect(opts) {
     globalThis.WebSocket ??= require('ws'); // Node 20: no global WebSocket; the bundle uses the global one
     const batching = opts.autoBatch === '1' || opts.autoBatch === true;
-    const { Producer, WebSocketTransport, autoBatch } = await loadBundle(batching);
+    const coalescing = opts.coalesce === '1' || opts.coalesce === true;
+    const { Producer, WebSocketTransport, autoBatch, coalesceFrames } = await loadBundle(batching || coalescing);
     let token = opts.token;
     if (!token) {
       const cfgUrl = new URL('/demo-config.json', opts.url.replace(/^ws/, 'http'));
       token = (await (await fetch(cfgUrl)).json()).token;
     }
-    const transport = new WebSocketTransport({ url: opts.url, token });
+    const transport = new WebSocketTransport({ url: opts.url, token, ...(coalescing ? { coalesce: coalesceFrames } : {}) });
     const producer = new Producer({ transport, producerGroup: 'peers_bench', sendMsgTimeout: 10_000, autoBatch: batching && autoBatch });
     await producer.start();
     const topic = opts.topic ?? 'bench';
@@ -63,8 +65,9 @@ await runContender({
       publish: (payload) => producer.send({ topic, body: payload }),
       close: async () => { await producer.shutdown(); await transport.close(); },
       info: {
-        send_mode: `SYNC send(), acked by the broker (ASYNC_FLUSH)${batching ? ', autoBatch on' : ''}`,
+        send_mode: `SYNC send(), acked by the broker (ASYNC_FLUSH)${batching ? ', autoBatch on' : ''}${coalescing ? ', frames coalesced' : ''}`,
         auto_batch: batching,
+        coalesce_frames: coalescing,
         path: 'browser bundle → ws → gateway → embedded broker',
       },
     };
