@@ -1,5 +1,5 @@
 // What the broker's processors share, and the one path by which any message gets stored.
-import { encodeProperties, inJavaOrder, MessageConst } from '@rocketmq-edge/core/internal';
+import { encodeProperties, inJavaOrder, MessageConst, type MessageExt } from '@rocketmq-edge/core/internal';
 import type { Logger } from '../logger.js';
 import type { MessageStore, PutResult } from '../store/message-store.js';
 import { encodeRecord } from '../store/record.js';
@@ -109,6 +109,17 @@ export function applyDelay(ctx: BrokerContext, msg: InnerMessage, now: number): 
   props[MessageConst.REAL_QID] = String(msg.queueId);
   props[MessageConst.TIMER_OUT_MS] = String(Math.floor(due));
   return { ...msg, topic: TIMER_TOPIC, queueId: 0, properties: inJavaOrder(props), propertiesString: undefined };
+}
+
+/**
+ * A stored message written again under another topic/queue (transaction commit, check-back renewal,
+ * discard, delayed delivery): its body, flags, born time and host kept, `properties` in Java order.
+ */
+export function storedCopy(m: MessageExt, topic: string, queueId: number, properties: Record<string, string> = m.properties, reconsumeTimes = m.reconsumeTimes): InnerMessage {
+  return {
+    topic, queueId, body: m.body, flag: m.flag, sysFlag: m.sysFlag, bornTimestamp: m.bornTimestamp, bornHost: m.bornHost,
+    reconsumeTimes, properties: inJavaOrder(properties),
+  };
 }
 
 /** Encodes and appends a record. Throws IllegalMessageError for oversize properties. */

@@ -5,10 +5,10 @@
 // round), and is persisted in <dataDir>/config/delay-progress.json, so delivery survives restarts;
 // a crash between a delivery and that write delivers the message again (at least once).
 import path from 'node:path';
-import { MessageConst, decodeStoredMessages, inJavaOrder } from '@rocketmq-edge/core/internal';
+import { MessageConst, decodeStoredMessages } from '@rocketmq-edge/core/internal';
 import { readJsonFile, writeJsonFileAtomic } from '../store/json-file.js';
 import type { PutResult } from '../store/message-store.js';
-import { storeMessage, type BrokerContext } from './context.js';
+import { storeMessage, storedCopy, type BrokerContext } from './context.js';
 import { SCHEDULE_TOPIC, TIMER_TOPIC } from './topic-config.js';
 
 interface Progress {
@@ -132,18 +132,7 @@ export class ScheduleService {
     // The delivered copy keeps DELAY / REAL_TOPIC / REAL_QID / WAIT, as the 4.9.8 schedule service does.
     return storeMessage(
       this.ctx,
-      {
-        topic,
-        queueId,
-        body: m.body,
-        flag: m.flag,
-        sysFlag: m.sysFlag,
-        bornTimestamp: m.bornTimestamp,
-        bornHost: m.bornHost,
-        reconsumeTimes: m.reconsumeTimes,
-        properties: inJavaOrder(m.properties),
-        propertiesString: m.propertiesString,
-      },
+      { ...storedCopy(m, topic, queueId), propertiesString: m.propertiesString },
       now,
     );
   }

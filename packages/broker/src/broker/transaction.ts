@@ -22,7 +22,7 @@ import {
 } from '@rocketmq-edge/core/internal';
 import type { Connection, RemotingServer } from '../remoting-server.js';
 import { encodeRecord } from '../store/record.js';
-import { storeMessage, type BrokerContext, type InnerMessage } from './context.js';
+import { storeMessage, storedCopy, type BrokerContext, type InnerMessage } from './context.js';
 import { splitHost } from './send.js';
 import { PERM_READ, PERM_WRITE } from './topic-config.js';
 
@@ -187,15 +187,8 @@ export class TransactionService {
         // endMessageTransaction: the stored string is the half's whole property map (4.9.8 serializes it
         // before clearing REAL_TOPIC / REAL_QID / TRAN_MSG), sysFlag commit type, the half's offset.
         const r = storeMessage(this.ctx, {
-          topic,
-          queueId,
-          body: half.body,
-          flag: half.flag,
+          ...storedCopy(half, topic, queueId),
           sysFlag: resetTransactionValue(half.sysFlag, MessageSysFlag.TRANSACTION_COMMIT_TYPE),
-          bornTimestamp: half.bornTimestamp,
-          bornHost: half.bornHost,
-          reconsumeTimes: half.reconsumeTimes,
-          properties: inJavaOrder(half.properties),
           preparedTransactionOffset: commitLogOffset,
         });
         await this.ctx.store.durable(r);
@@ -245,17 +238,7 @@ export class TransactionService {
   /** A half message stored again at the end of the half queue (renewHalfMessageInner); undefined when the write fails. */
   private putBack(m: MessageExt, props: Record<string, string>): { queueOffset: number; commitLogOffset: number } | undefined {
     try {
-      const r = storeMessage(this.ctx, {
-        topic: HALF_TOPIC,
-        queueId: 0,
-        body: m.body,
-        flag: m.flag,
-        sysFlag: m.sysFlag,
-        bornTimestamp: m.bornTimestamp,
-        bornHost: m.bornHost,
-        reconsumeTimes: 0,
-        properties: inJavaOrder(props),
-      });
+      const r = storeMessage(this.ctx, storedCopy(m, HALF_TOPIC, 0, props, 0));
       return { queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
     } catch (e) {
       this.ctx.log('error', `transaction check: cannot put back half message ${m.offsetMsgId}: ${(e as Error).message}`);
@@ -393,17 +376,7 @@ export class TransactionService {
     this.ctx.log('warn', `half message ${m.offsetMsgId} (${m.properties[MessageConst.UNIQ_KEY] ?? ''}) has been checked ${this.opts.checkMax} times: discarded to ${CHECK_MAX_TIME_TOPIC}`);
     this.ctx.topics.ensure(CHECK_MAX_TIME_TOPIC, 1, PERM_READ | PERM_WRITE);
     try {
-      storeMessage(this.ctx, {
-        topic: CHECK_MAX_TIME_TOPIC,
-        queueId: 0,
-        body: m.body,
-        flag: m.flag,
-        sysFlag: m.sysFlag,
-        bornTimestamp: m.bornTimestamp,
-        bornHost: m.bornHost,
-        reconsumeTimes: m.reconsumeTimes,
-        properties: inJavaOrder(m.properties),
-      });
+      storeMessage(this.ctx, storedCopy(m, CHECK_MAX_TIME_TOPIC, 0));
     } catch (e) {
       this.ctx.log('error', `cannot store discarded half message: ${(e as Error).message}`);
     }
