@@ -66,6 +66,8 @@ export class ProducerCallbacks {
   readonly replies = new ReplyRouting<Link>();
   /** Set by the first half message, request or END_TRANSACTION: the broker may call this client from then on. */
   needsCallbacks = false;
+  /** The recorded heartbeats on newly opened own connections, until the brokers answer them. */
+  private registering: Promise<void> | undefined;
 
   constructor(private readonly host: CallbackHost, private readonly deps: CallbackDeps) {}
 
@@ -171,9 +173,16 @@ export class ProducerCallbacks {
     this.needsCallbacks = true;
     const scope = this.host.ownLinks();
     const missing = [...this.registration.brokers.keys()].filter((k) => !scope.links.has(k));
-    if (missing.length === 0) return via;
-    if (this.deps.relay.dedicatedCount + missing.length > this.deps.limits.maxConsumerLinks) return this.linksFull();
-    return Promise.all(missing.map((k) => this.register(k))).then(() => via);
+    if (missing.length > 0) {
+      if (this.deps.relay.dedicatedCount + missing.length > this.deps.limits.maxConsumerLinks) return this.linksFull();
+      const before = this.registering;
+      const now: Promise<void> = Promise.all([before, ...missing.map((k) => this.register(k))]).then(() => {
+        if (this.registering === now) this.registering = undefined;
+      });
+      this.registering = now;
+    }
+    // Requests sent while the registration is under way wait for it too.
+    return this.registering ? this.registering.then(() => via) : via;
   }
 
   /** Over the session's own connection to `key`, registered first when it is not open yet. */

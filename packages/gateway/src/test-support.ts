@@ -15,6 +15,7 @@ import {
   decodeCommand,
   encodeFrame,
   isOneway,
+  isResponse,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
@@ -252,12 +253,16 @@ export function goodClient(t: TestContext, url: string, token: string, topic = '
 export function rawClient(url: string, protocols: string[], headers: Record<string, string> = {}) {
   const ws = new WebSocket(url, protocols, { headers });
   const waiting = new Map<number, (c: RemotingCommand) => void>();
+  /** Requests the gateway relayed from a broker (check-backs, reply pushes), with their target. */
+  const requests: { target: string; cmd: RemotingCommand }[] = [];
   const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
   /** True once the gateway says hello (authenticated), false when it closes first. */
   const opened = new Promise<boolean>((resolve) => {
     ws.on('message', (d, binary) => {
       if (!binary) { if ((JSON.parse(String(d)) as { type?: string }).type === 'hello') resolve(true); return; }
-      const cmd = decodeCommand(decodeEnvelope(d as Buffer).frame);
+      const env = decodeEnvelope(d as Buffer);
+      const cmd = decodeCommand(env.frame);
+      if (!isResponse(cmd)) { requests.push({ target: env.target, cmd }); return; }
       waiting.get(cmd.opaque)?.(cmd);
       waiting.delete(cmd.opaque);
     });
@@ -266,7 +271,11 @@ export function rawClient(url: string, protocols: string[], headers: Record<stri
   ws.on('error', () => {});
   let opaque = 1;
   return {
-    ws, closed, opened,
+    ws, closed, opened, requests,
+    /** Writes a frame as is (a oneway request, or an answer to a relayed broker request). */
+    send(target: string, cmd: RemotingCommand): void {
+      ws.send(encodeEnvelope(target, encodeCommand(cmd)));
+    },
     request(target: string, cmd: RemotingCommand, timeoutMs = 5000): Promise<RemotingCommand> {
       cmd.opaque = opaque++;
       return new Promise((resolve, reject) => {
@@ -276,6 +285,23 @@ export function rawClient(url: string, protocols: string[], headers: Record<stri
       });
     },
   };
+}
+
+/** A JSON-header frame whose extFields are written exactly as listed (duplicates and all). */
+export function jsonFrame(code: number, fields: [string, string][], opaque: number, body: Uint8Array = utf8.encode('hello'), flag = 0, rawKeys = false): Uint8Array {
+  const ext = fields.map(([k, v]) => `${rawKeys ? `"${k}"` : JSON.stringify(k)}:${JSON.stringify(v)}`).join(',');
+  const header = utf8.encode(`{"code":${code},"extFields":{${ext}},"flag":${flag},"language":"JAVA","opaque":${opaque},"serializeTypeCurrentRPC":"JSON","version":409}`);
+  return frame(0, header, body);
+}
+
+/** A remoting frame (no length prefix) from its serialize type, header and body bytes. */
+export function frame(type: number, header: Uint8Array, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + header.length + body.length);
+  out[0] = type;
+  out[1] = header.length >> 16; out[2] = header.length >> 8; out[3] = header.length;
+  out.set(header, 4);
+  out.set(body, 4 + header.length);
+  return out;
 }
 
 /** SEND_MESSAGE_V2 to `topic`, the shape a producer sends. */
