@@ -23,7 +23,7 @@ import {
 import type { Principal } from './auth.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayLimits } from './options.js';
-import { ClientIdOwners, ProducerRegistration } from './producer-registry.js';
+import { ClientIdOwners, ProducerRegistration, type ClientIdHolder } from './producer-registry.js';
 import type { Link, LinkScope, Relay, RelayEntry } from './relay.js';
 import { ReplyRouting } from './reply-routing.js';
 import type { CheckedRequest, Refusal } from './schema.js';
@@ -40,6 +40,8 @@ export interface CallbackHost {
   ownLinks(): LinkScope & { aliases: Map<string, string> };
   /** Sends a (broker-initiated) request frame to the client, enveloped for `alias`. */
   toClient(alias: string, frame: Uint8Array, from: number, to: number, cmd: RemotingCommand): void;
+  /** Closes the session: a newer connection of its token took its client id over. */
+  evict(why: string): void;
 }
 
 export interface CallbackDeps {
@@ -60,7 +62,7 @@ const denied = (reason: Refusal['reason'], remark: string, code: number = Respon
 /** A half message's send, remembered until its response: the END_TRANSACTION ticket is made from both. */
 export interface HalfSend { group: string; msgId: string }
 
-export class ProducerCallbacks {
+export class ProducerCallbacks implements ClientIdHolder {
   readonly registration = new ProducerRegistration();
   readonly tickets = new TransactionTickets();
   readonly replies = new ReplyRouting<Link>();
@@ -70,6 +72,14 @@ export class ProducerCallbacks {
   private registering: Promise<void> | undefined;
 
   constructor(private readonly host: CallbackHost, private readonly deps: CallbackDeps) {}
+
+  get sub(): string {
+    return this.host.principal().sub;
+  }
+
+  evict(why: string): void {
+    this.host.evict(why);
+  }
 
   /**
    * Decides where a producer request for broker `key` (alias `target`) goes, recording what it
@@ -98,9 +108,11 @@ export class ProducerCallbacks {
     const props = decodeProperties(raw);
     const group = ext.a ?? ext.producerGroup ?? '';
     if (props[MessageConst.TRAN_MSG]?.toLowerCase() === 'true') {
-      const pgroup = props[MessageConst.PGROUP];
-      if (pgroup !== group || !this.registration.hasGroup(group)) {
-        return denied('callback_refused', `a transaction's half message needs property PGROUP equal to its producer group ("${group.slice(0, 64)}"), a group this connection registered by HEART_BEAT first`);
+      // The broker checks back on connections registered for PGROUP. The group need not be
+      // registered yet: a producer heartbeats a broker right after its first exchange with it
+      // (which may be this send), and what is relayed to it later is checked then (group, topic).
+      if (props[MessageConst.PGROUP] !== group) {
+        return denied('callback_refused', `a transaction's half message needs property PGROUP equal to its producer group ("${group.slice(0, 64)}")`);
       }
       half?.({ group, msgId: props[MessageConst.UNIQ_KEY] ?? '' });
       return this.callbacksNeeded('shared');
@@ -134,7 +146,7 @@ export class ProducerCallbacks {
   private heartbeat(target: string, key: string, req: CheckedRequest): Via | Refusal {
     const hb = req.heartbeat!;
     if (!this.deps.owners.claim(hb.clientID, this)) {
-      return denied('client_id_taken', `client id "${hb.clientID.slice(0, 64)}" is in use by another connection of this gateway; every client needs an id of its own`);
+      return denied('client_id_taken', `client id "${hb.clientID.slice(0, 64)}" is in use by a connection of another token; every client needs an id of its own`);
     }
     const problem = this.registration.record(hb.clientID, hb.producerGroups, key, target);
     if (problem) return denied('producer_limits', problem, ResponseCode.SYSTEM_BUSY);

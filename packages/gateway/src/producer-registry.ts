@@ -12,24 +12,40 @@ export const MAX_BROKERS_PER_SESSION = 256;
 
 const utf8 = new TextEncoder();
 
+/** A session as ClientIdOwners knows it: whose token it runs under, and how to end it. */
+export interface ClientIdHolder {
+  readonly sub: string;
+  /** Ends the session (its ids are released as it closes). */
+  evict(why: string): void;
+}
+
 /**
  * Client id → the session holding it, gateway-wide. A broker finds a requester's connection by
  * client id (4.9.8 ProducerManager.clientChannelTable): two sessions with one id would receive
- * each other's replies, so an id belongs to one live session at a time.
+ * each other's replies, so an id belongs to one live session at a time. A session of another
+ * token is refused it. A session of the same token takes it over and the older one is closed:
+ * that is a client reconnecting before the gateway noticed its old connection die (a half-open
+ * TCP connection lives until the next missed ping), and clients sharing a token trust each other
+ * with its topics already.
  */
 export class ClientIdOwners {
-  private readonly owners = new Map<string, object>();
+  private readonly owners = new Map<string, ClientIdHolder>();
 
-  /** True when `id` is now (or already was) held by `owner`. */
-  claim(id: string, owner: object): boolean {
+  /** True when `id` is now (or already was) held by `holder`. */
+  claim(id: string, holder: ClientIdHolder): boolean {
     const held = this.owners.get(id);
-    if (held !== undefined) return held === owner;
-    this.owners.set(id, owner);
+    if (held === holder) return true;
+    if (held !== undefined) {
+      if (held.sub !== holder.sub) return false;
+      held.evict(`client id "${id.slice(0, 40)}" was taken over by a newer connection`);
+      this.owners.delete(id); // released by the eviction already, unless the session was gone
+    }
+    this.owners.set(id, holder);
     return true;
   }
 
-  release(ids: Iterable<string>, owner: object): void {
-    for (const id of ids) if (this.owners.get(id) === owner) this.owners.delete(id);
+  release(ids: Iterable<string>, holder: ClientIdHolder): void {
+    for (const id of ids) if (this.owners.get(id) === holder) this.owners.delete(id);
   }
 
   get size(): number {

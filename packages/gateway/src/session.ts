@@ -107,6 +107,10 @@ export class ClientSession implements RelayOwner {
       principal: () => this.principal!,
       ownLinks: () => this.ownLinks(),
       toClient: (alias, frame, from, to, cmd) => this.brokerRequestToClient(alias, frame, from, to, cmd),
+      evict: (why) => {
+        this.cfg.log.info({ conn: id, sub: this.principal?.sub }, why);
+        this.close(CloseCode.GOING_AWAY, why);
+      },
     }, { relay: cfg.relay, limits: l, owners: cfg.clientIds, metrics: cfg.metrics, log: cfg.log });
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer | ArrayBuffer | Buffer[], isBinary));
     ws.on('close', () => this.cleanup());
