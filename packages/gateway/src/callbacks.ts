@@ -127,7 +127,9 @@ export class ProducerCallbacks implements ClientIdHolder {
     if (!this.replies.expect(correlation, props[MessageConst.TTL])) {
       return denied('callback_refused', `[TOO_MANY_REQUESTS] ${this.replies.pendingRequests} requests on this connection are waiting for replies; wait for replies or timeouts`, ResponseCode.SYSTEM_BUSY);
     }
-    return this.callbacksNeeded('shared');
+    const via = this.callbacksNeeded('shared');
+    if (typeof via === 'object' && 'remark' in via) this.replies.forget(correlation);
+    return via;
   }
 
   /** A half message's send response: its offsets make the ticket END_TRANSACTION must match. */

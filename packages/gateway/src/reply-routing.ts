@@ -37,6 +37,11 @@ export class ReplyRouting<L> {
     return true;
   }
 
+  /** The request was not sent after all. */
+  forget(correlationId: string): void {
+    this.requests.delete(correlationId);
+  }
+
   /** Whether a reply with this correlation id is awaited; the first reply uses it up. */
   takeReply(correlationId: string, now = performance.now()): boolean {
     const until = this.requests.get(correlationId);
