@@ -323,6 +323,9 @@ test('a check-back reaches the client when its group and topic are the client\'s
   });
   call(own, check('payments-1', 'pg', 1000), 0); // the token may not publish there
   call(own, check('orders-1', 'pg-x', 2000), 0); // a group this client did not register
+  // Nothing else a broker sends there reaches the client (CONSUME_MESSAGE_DIRECTLY, GET_CONSUMER_RUNNING_INFO).
+  call(own, createRequest(309, { consumerGroup: 'pg', clientId: 'a@1', msgId: 'X' }), 7001);
+  call(own, createRequest(307, { consumerGroup: 'pg', clientId: 'a@1' }), 7002);
   call(own, check('orders-1', 'pg', 3000), 0);
   await waitFor(() => a.requests.length === 1, 5000, 'check relayed');
   await sleep(50);
