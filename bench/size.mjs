@@ -8,6 +8,8 @@
 //       `export { LitePullConsumer } from '@rocketmq-edge/core/consumer';
 //        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'` (an entry of its own: the
 //       producer bundles above do not grow with it; not budgeted).
+//   {"bundle":"acl","min":N,"gzip":N}  `export { AclTransport } from '@rocketmq-edge/core/acl'` (an entry
+//       of its own, for ACL-enabled clusters; what it adds depends on what the app already ships).
 //   {"bundle":"rocketmq-edge.js","min":N,"gzip":N}   the prebuilt library file
 //       dist/browser/rocketmq-edge.js (packages/transport-ws/src/browser.ts, all of its exports),
 //       which the demo, the worker and the Deno app import: what those apps really ship.
@@ -38,6 +40,7 @@ const bundles = [
     name: 'consumer+transport-ws',
     ...app("export { LitePullConsumer } from '@rocketmq-edge/core/consumer';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
   },
+  { name: 'acl', ...app("export { AclTransport } from '@rocketmq-edge/core/acl';") },
   // Same options as scripts/build.mjs uses for dist/browser/rocketmq-edge.js, so the figure is that
   // file's size without having to build it first.
   { name: 'rocketmq-edge.js', entryPoints: [BUNDLE_ENTRY] },

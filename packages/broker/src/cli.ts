@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { startBroker, startNameServer, type Broker, type NameServer } from './index.js';
 import { consoleLogger } from './logger.js';
+import { parseAclAccount, type AclAccount } from './broker/acl.js';
 
 const HELP = `Usage: rocketmq-edge-broker [options]
 
@@ -20,6 +21,12 @@ Runs an embedded RocketMQ name server and broker (real remoting protocol over TC
   --cluster <name>       cluster name (default DefaultCluster)
   --flush sync|async     SYNC: fsync before each ack; ASYNC (default): fsync every 500 ms
   --no-auto-create       refuse sends to unknown topics (no TBW102)
+  --transaction-check-interval <ms>  how often half messages are checked back (default 60000)
+  --transaction-timeout <ms>         a half message younger than this is not checked yet (default 6000)
+  --transaction-check-max <n>        checks before a half message is discarded (default 15)
+  --reject-transaction-message       refuse transactional messages (NO_PERMISSION)
+  --no-store-reply                   push replies without also storing them in <cluster>_REPLY_TOPIC
+  --acl-account <ak:sk>              turn ACL on: requests must be signed by this account (repeat for more)
   --verbose              log to stderr
   --help                 this text
 
@@ -28,6 +35,13 @@ Prints one JSON line with the addresses on stdout when ready; SIGTERM / SIGINT c
 function fail(msg: string): never {
   process.stderr.write(`rocketmq-edge-broker: ${msg}\n\n${HELP}\n`);
   process.exit(2);
+}
+
+function count(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) fail(`${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
 }
 
 function port(v: string | undefined, fallback: number, name: string): number {
@@ -52,6 +66,12 @@ async function main(): Promise<void> {
         cluster: { type: 'string' },
         flush: { type: 'string' },
         'no-auto-create': { type: 'boolean' },
+        'transaction-check-interval': { type: 'string' },
+        'transaction-timeout': { type: 'string' },
+        'transaction-check-max': { type: 'string' },
+        'reject-transaction-message': { type: 'boolean' },
+        'no-store-reply': { type: 'boolean' },
+        'acl-account': { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -68,6 +88,12 @@ async function main(): Promise<void> {
   const flush = (values.flush ?? 'async').toLowerCase();
   if (flush !== 'sync' && flush !== 'async') fail(`--flush must be sync or async, got "${values.flush}"`);
   const host = values.host ?? '127.0.0.1';
+  let aclAccounts: AclAccount[] | undefined;
+  try {
+    aclAccounts = values['acl-account']?.map(parseAclAccount);
+  } catch (e) {
+    fail((e as Error).message);
+  }
   const logger = values.verbose ? consoleLogger(true) : consoleLogger(false);
 
   let namesrv: NameServer | undefined;
@@ -87,6 +113,12 @@ async function main(): Promise<void> {
       clusterName: values.cluster ?? 'DefaultCluster',
       flushDiskType: flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH',
       autoCreateTopicEnable: !values['no-auto-create'],
+      transactionCheckIntervalMs: count(values['transaction-check-interval'], '--transaction-check-interval', 1),
+      transactionTimeoutMs: count(values['transaction-timeout'], '--transaction-timeout', 0),
+      transactionCheckMax: count(values['transaction-check-max'], '--transaction-check-max', 1),
+      rejectTransactionMessage: values['reject-transaction-message'] ?? false,
+      storeReplyMessageEnable: !values['no-store-reply'],
+      aclAccounts,
       logger,
     });
   } catch (e) {

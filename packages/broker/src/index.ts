@@ -8,6 +8,7 @@ export { startBroker, startNameServer };
 export type { Broker, BrokerOptions, NameServer, NameServerOptions };
 export type { FlushMode } from './store/message-store.js';
 export { DEFAULT_MAX_BATCH_MESSAGES } from './broker/send.js';
+export type { AclAccount } from './broker/acl.js';
 export { consoleLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export { startEmbeddedThread } from './thread.js';

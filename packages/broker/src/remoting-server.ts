@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_FRAME_SIZE,
   FrameDecoder,
   FLAG_ONEWAY,
+  FLAG_RESPONSE,
   ResponseCode,
   createResponse,
   decodeCommand,
@@ -29,6 +30,11 @@ export interface Connection {
   send(cmd: RemotingCommand): void;
   /** Sends a oneway request initiated by the server (opaque allocated here). */
   sendOnewayRequest(cmd: RemotingCommand): void;
+  /**
+   * Sends a two-way request initiated by the server (Broker2Client.callClient) and resolves with
+   * the peer's response; rejects on timeout or when the connection closes first.
+   */
+  invoke(cmd: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
   /** Called once when the connection closes (immediately if already closed). */
   onClose(cb: () => void): void;
   close(): void;
@@ -57,9 +63,16 @@ export interface RemotingServerOptions {
   name?: string;
 }
 
+/**
+ * Runs before the processor of every request whose code has one (an RPCHook's doBeforeRequest);
+ * a returned string refuses the request: SYSTEM_ERROR with it as remark (oneway: dropped).
+ */
+export type RequestGuard = (request: RemotingCommand, conn: Connection) => string | undefined;
+
 export class RemotingServer {
   private readonly server: net.Server;
   private readonly processors = new Map<number, Processor>();
+  private guard: RequestGuard | undefined;
   private readonly connections = new Set<ConnectionImpl>();
   private nextConnId = 1;
   private opaque = 0;
@@ -80,6 +93,11 @@ export class RemotingServer {
 
   register(code: number, processor: Processor): void {
     this.processors.set(code, processor);
+  }
+
+  /** Sets the check every request with a processor passes first (ACL). */
+  setGuard(guard: RequestGuard): void {
+    this.guard = guard;
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -126,7 +144,7 @@ export class RemotingServer {
 
   /** Runs one decoded request; returns a promise when processing is asynchronous. */
   dispatch(conn: ConnectionImpl, cmd: RemotingCommand): void | Promise<void> {
-    if (isResponse(cmd)) return; // responses to our oneway notifications never come; ignore strays
+    if (isResponse(cmd)) return conn.responseArrived(cmd); // answers to invoke(); strays are ignored
     const oneway = isOneway(cmd);
     const processor = this.processors.get(cmd.code);
     if (!processor) {
@@ -137,6 +155,11 @@ export class RemotingServer {
     }
     let result: ReturnType<Processor>;
     try {
+      const refused = this.guard?.(cmd, conn);
+      if (refused !== undefined) {
+        if (!oneway) conn.send(createResponse(cmd, ResponseCode.SYSTEM_ERROR, refused));
+        return;
+      }
       result = processor(cmd, conn);
     } catch (e) {
       this.failed(conn, cmd, oneway, e);
@@ -168,6 +191,8 @@ class ConnectionImpl implements Connection {
   private readonly beforeWrite: () => void;
   private readonly settled = () => this.requestDone();
   private closeCbs: (() => void)[] = [];
+  /** Server-initiated two-way requests awaiting their response, by opaque. */
+  private readonly waiting = new Map<number, { settle: (r: RemotingCommand | Error) => void }>();
   private pending = 0;
   private pausedForPending = false;
   private pausedForWrite = false;
@@ -264,6 +289,26 @@ class ConnectionImpl implements Connection {
     this.send({ ...cmd, opaque: this.server.nextOpaque(), flag: cmd.flag | FLAG_ONEWAY });
   }
 
+  invoke(cmd: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    if (this.closed) return Promise.reject(new Error(`connection to ${this.remoteAddr} is closed`));
+    const opaque = this.server.nextOpaque();
+    return new Promise<RemotingCommand>((resolve, reject) => {
+      const timer = setTimeout(() => settle(new Error(`wait response on the channel <${this.remoteAddr}> timeout, ${timeoutMs}(ms)`)), timeoutMs);
+      const settle = (r: RemotingCommand | Error) => {
+        if (!this.waiting.delete(opaque)) return;
+        clearTimeout(timer);
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
+      this.waiting.set(opaque, { settle });
+      this.send({ ...cmd, opaque, flag: cmd.flag & ~(FLAG_ONEWAY | FLAG_RESPONSE) });
+    });
+  }
+
+  responseArrived(cmd: RemotingCommand): void {
+    this.waiting.get(cmd.opaque)?.settle(cmd);
+  }
+
   onClose(cb: () => void): void {
     if (this.closed) cb();
     else this.closeCbs.push(cb);
@@ -273,6 +318,7 @@ class ConnectionImpl implements Connection {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
+    for (const w of [...this.waiting.values()]) w.settle(new Error(`connection to ${this.remoteAddr} closed`));
     const cbs = this.closeCbs;
     this.closeCbs = [];
     for (const cb of cbs) {

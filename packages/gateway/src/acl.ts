@@ -1,8 +1,14 @@
-// AclClientRPCHook as the gateway applies it to every upstream request (protocol section 9).
+// AclClientRPCHook as the gateway applies it to every upstream request (protocol section 9), with
+// core's definition of what is signed (aclContent, addAclFields: one implementation of the
+// algorithm). The relay signs here synchronously with node:crypto's HMAC rather than with core's
+// WebCrypto signRequest: a relayed frame is parsed, checked, signed and written to a pooled upstream
+// connection in one synchronous step, so frames of all sessions leave in the order they arrived and
+// the hot path allocates no promise per frame; an async sign would need a queue per upstream connection.
 import { createHmac } from 'node:crypto';
+import { aclContent, addAclFields, type AclCredentials } from '@rocketmq-edge/core/acl';
 import type { RemotingCommand } from '@rocketmq-edge/core/internal';
 
-export interface AclCredentials { accessKey: string; secretKey: string; securityToken?: string }
+export type { AclCredentials };
 
 /** extFields keys a client may never set itself: ACL identity belongs to the gateway. */
 export const ACL_KEYS = ['AccessKey', 'SecretKey', 'Signature', 'SecurityToken'] as const;
@@ -22,18 +28,10 @@ export function stripAclFields(cmd: RemotingCommand): void {
 
 /** Signature = Base64(HMAC-SHA1(secretKey, values of extFields sorted by key (minus Signature) + body)). */
 export function aclSignature(extFields: Record<string, string>, body: Uint8Array | undefined, secretKey: string): string {
-  const keys = Object.keys(extFields).filter((k) => k !== 'Signature').sort();
-  let content = '';
-  for (const k of keys) content += extFields[k];
-  const h = createHmac('sha1', secretKey).update(content, 'utf8');
-  if (body && body.length) h.update(body);
-  return h.digest('base64');
+  return createHmac('sha1', secretKey).update(aclContent(extFields, body)).digest('base64');
 }
 
 export function signRequest(cmd: RemotingCommand, acl: AclCredentials): void {
-  const ext = (cmd.extFields ??= {});
-  ext.AccessKey = acl.accessKey;
-  if (acl.securityToken) ext.SecurityToken = acl.securityToken;
-  delete ext.Signature;
+  const ext = addAclFields(cmd, acl);
   ext.Signature = aclSignature(ext, cmd.body, acl.secretKey);
 }

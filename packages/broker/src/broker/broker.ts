@@ -12,6 +12,12 @@ import { tagsHashCode } from '../store/record.js';
 import { registerClientProcessors } from './client-processors.js';
 import { ConsumerManager } from './consumer-manager.js';
 import { ConsumerOffsets } from './consumer-offsets.js';
+import { aclGuard, type AclAccount } from './acl.js';
+import { ProducerManager, PRODUCER_CHANNEL_EXPIRED_MS } from './producer-manager.js';
+import { registerReplyProcessor, replyTopicOf } from './reply.js';
+import {
+  DEFAULT_TRANSACTION_CHECK_INTERVAL_MS, DEFAULT_TRANSACTION_CHECK_MAX, DEFAULT_TRANSACTION_TIMEOUT_MS, TransactionService, isTransactionTopic,
+} from './transaction.js';
 import { DEFAULT_DELAY_LEVELS, makeTagsCodeOf, parseDelayLevels, type BrokerContext } from './context.js';
 import { PullService } from './pull.js';
 import { Registrar } from './registrar.js';
@@ -66,8 +72,23 @@ export interface BrokerOptions {
   scheduleTickMs?: number;
   /** Periodic re-registration (default 30 s). */
   registerIntervalMs?: number;
-  /** Clients without heartbeat for this long are dropped (default 120 s). */
+  /**
+   * Clients without heartbeat for this long are dropped (default 120 s); a producer's connection is
+   * then also closed, as 4.9.8's ProducerManager does.
+   */
   clientExpireMs?: number;
+  /** How often silent clients are looked for (default 10 s, ClientHousekeepingService). */
+  clientScanIntervalMs?: number;
+  /** How often half messages are checked back (BrokerConfig.transactionCheckInterval, default 60 s). */
+  transactionCheckIntervalMs?: number;
+  /** A half message younger than this is not checked yet (transactionTimeOut, default 6 s). */
+  transactionTimeoutMs?: number;
+  /** Checks of one half message before it is discarded to TRANS_CHECK_MAX_TIME_TOPIC (transactionCheckMax, default 15). */
+  transactionCheckMax?: number;
+  /** Refuse transactional (half) messages with NO_PERMISSION (rejectTransactionMessage, default false). */
+  rejectTransactionMessage?: boolean;
+  /** Also store replies in <cluster>_REPLY_TOPIC after pushing them (storeReplyMessageEnable, default true). */
+  storeReplyMessageEnable?: boolean;
   /** Consumer offsets persist interval (default 5 s). */
   offsetPersistIntervalMs?: number;
   /** Upper bound of a long-polling hold (default 30 s). */
@@ -85,6 +106,11 @@ export interface BrokerOptions {
   accessMessageInMemoryMaxRatio?: number;
   regionId?: string;
   traceOn?: boolean;
+  /**
+   * ACL on (BrokerConfig.aclEnable): every request must be signed (AclClientRPCHook) by one of
+   * these accounts; others are refused with SYSTEM_ERROR. Default: off.
+   */
+  aclAccounts?: AclAccount[];
   logger?: Logger;
 }
 
@@ -180,12 +206,15 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     });
     cleanup.unshift(() => topics.close());
     for (const topic of store.topics()) {
-      if (topic === TIMER_TOPIC || !topics.adoptStored(topic, store.queueCount(topic))) continue;
+      if (topic === TIMER_TOPIC || isTransactionTopic(topic) || !topics.adoptStored(topic, store.queueCount(topic))) continue;
       log('warn', `topic ${topic} holds messages but was not in topics.json (created just before a crash?): re-created with ${topics.get(topic)!.readQueueNums} queues`);
     }
     const offsets = new ConsumerOffsets(configDir, opts.offsetPersistIntervalMs ?? 5000, log);
     cleanup.unshift(() => offsets.close());
     const consumers = new ConsumerManager();
+    const producers = new ProducerManager();
+    // TopicConfigManager's reply topic of the cluster (1 queue).
+    topics.ensure(replyTopicOf(clusterName), 1);
 
     const server = new RemotingServer({
       host,
@@ -196,6 +225,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       name: brokerName,
       maxPendingPerConnection: MAX_PENDING_PER_CONNECTION,
     });
+    if (opts.aclAccounts?.length) server.setGuard(aclGuard(opts.aclAccounts));
     const listening = await server.listen();
     cleanup.unshift(() => server.close());
     let advertised = opts.advertisedHost ?? host;
@@ -210,11 +240,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       topics,
       offsets,
       consumers,
+      producers,
       delayLevelsMs,
       maxMessageSize: opts.maxMessageSize ?? 4 * 1024 * 1024,
       maxBatchMessages: positiveInt('maxBatchMessages', opts.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES),
       regionId: opts.regionId ?? 'DefaultRegion',
       traceOn: opts.traceOn ?? true,
+      rejectTransactionMessage: opts.rejectTransactionMessage ?? false,
       log,
     };
 
@@ -230,6 +262,15 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     cleanup.unshift(() => pull.close());
     server.register(RequestCode.PULL_MESSAGE, pull.processor);
     registerClientProcessors(server, ctx);
+    registerReplyProcessor(server, ctx, { storeReplyMessageEnable: opts.storeReplyMessageEnable ?? true });
+    const transactions = new TransactionService(ctx, {
+      checkIntervalMs: positiveInt('transactionCheckIntervalMs', opts.transactionCheckIntervalMs ?? DEFAULT_TRANSACTION_CHECK_INTERVAL_MS),
+      timeoutMs: opts.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS,
+      checkMax: positiveInt('transactionCheckMax', opts.transactionCheckMax ?? DEFAULT_TRANSACTION_CHECK_MAX),
+      fileReservedTimeMs: opts.fileReservedTimeMs ?? 72 * 3600_000,
+    });
+    transactions.register(server);
+    cleanup.unshift(() => transactions.close());
     const schedule = new ScheduleService(ctx, configDir, opts.scheduleTickMs ?? 100);
     cleanup.unshift(() => schedule.close());
     registerRuntimeInfoProcessor(server, {
@@ -239,7 +280,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       maxPendingPerConnection: MAX_PENDING_PER_CONNECTION,
     });
 
-    const expiry = setInterval(() => consumers.expire(Date.now(), opts.clientExpireMs ?? 120_000), 10_000);
+    const expiry = setInterval(() => {
+      const now = Date.now();
+      consumers.expire(now, opts.clientExpireMs ?? 120_000);
+      producers.expire(now, opts.clientExpireMs ?? PRODUCER_CHANNEL_EXPIRED_MS);
+    }, positiveInt('clientScanIntervalMs', opts.clientScanIntervalMs ?? 10_000));
     expiry.unref();
     cleanup.unshift(() => clearInterval(expiry));
 

@@ -23,6 +23,8 @@ import { notWritableRemark, splitHost } from './send.js';
 import { DLQ_PREFIX, PERM_READ, PERM_WRITE, RETRY_PREFIX, topicConfig } from './topic-config.js';
 
 const utf8 = new TextEncoder();
+/** RequestCode.GET_PRODUCER_CONNECTION_LIST (admin). */
+export const GET_PRODUCER_CONNECTION_LIST = 204;
 const utf8d = new TextDecoder();
 
 function num(v: string | undefined, fallback: number): number {
@@ -77,13 +79,27 @@ export function registerClientProcessors(server: RemotingServer, ctx: BrokerCont
         messageModel: typeof cd.messageModel === 'string' ? cd.messageModel : undefined,
       });
     }
+    // ProducerManager.registerProducer for each producer group.
+    for (const pd of (Array.isArray(hb.producerDataSet) ? hb.producerDataSet : []) as Record<string, unknown>[]) {
+      if (pd && typeof pd.groupName === 'string' && pd.groupName) ctx.producers.register(pd.groupName, clientId, conn, req.language, req.version);
+    }
     return ok(req);
   });
 
   server.register(RequestCode.UNREGISTER_CLIENT, (req, conn) => {
     const h = req.extFields ?? {};
+    if (h.producerGroup) ctx.producers.unregister(h.producerGroup, h.clientID ?? '', conn);
     if (h.consumerGroup) ctx.consumers.unregister(h.consumerGroup, conn);
     return ok(req, {});
+  });
+
+  // AdminBrokerProcessor.getProducerConnectionList (mqadmin producerConnection).
+  server.register(GET_PRODUCER_CONNECTION_LIST, (req) => {
+    const group = req.extFields?.producerGroup ?? '';
+    const list = ctx.producers.connections(group);
+    if (list.length === 0) return createResponse(req, ResponseCode.SYSTEM_ERROR, `the producer group[${group}] not exist`);
+    const set = list.map((p) => `{"clientAddr":${JSON.stringify(p.conn.remoteAddr)},"clientId":${JSON.stringify(p.clientId)},"language":${JSON.stringify(p.language)},"version":${p.version}}`);
+    return ok(req, undefined, utf8.encode(`{"connectionSet":[${set.join(',')}]}`));
   });
 
   server.register(RequestCode.GET_CONSUMER_LIST_BY_GROUP, (req) => {

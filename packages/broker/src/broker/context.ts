@@ -5,6 +5,7 @@ import type { MessageStore, PutResult } from '../store/message-store.js';
 import { encodeRecord } from '../store/record.js';
 import type { ConsumerManager } from './consumer-manager.js';
 import type { ConsumerOffsets } from './consumer-offsets.js';
+import type { ProducerManager } from './producer-manager.js';
 import { SCHEDULE_TOPIC, TIMER_TOPIC, type TopicConfigManager } from './topic-config.js';
 
 export const DEFAULT_DELAY_LEVELS = '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h';
@@ -32,12 +33,15 @@ export interface BrokerContext {
   topics: TopicConfigManager;
   offsets: ConsumerOffsets;
   consumers: ConsumerManager;
+  producers: ProducerManager;
   delayLevelsMs: number[];
   maxMessageSize: number;
   /** Most records one SEND_BATCH_MESSAGE may hold. */
   maxBatchMessages: number;
   regionId: string;
   traceOn: boolean;
+  /** BrokerConfig.rejectTransactionMessage: half messages are refused with NO_PERMISSION. */
+  rejectTransactionMessage: boolean;
   log: Logger;
 }
 
@@ -54,6 +58,8 @@ export interface InnerMessage {
   properties: Record<string, string>;
   /** Exact stored property string, when it must not be re-serialized (batch records). */
   propertiesString?: string;
+  /** Commit-log offset of the half message a committed transactional message came from (else 0). */
+  preparedTransactionOffset?: number;
 }
 
 export class IllegalMessageError extends Error {}
@@ -123,7 +129,7 @@ export function storeMessage(ctx: BrokerContext, msg: InnerMessage, now = Date.n
     storeTimestamp: now,
     storeHost: ctx.storeHost,
     reconsumeTimes: msg.reconsumeTimes,
-    preparedTransactionOffset: 0,
+    preparedTransactionOffset: msg.preparedTransactionOffset ?? 0,
     body: msg.body,
     propertiesString,
   });

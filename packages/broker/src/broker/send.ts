@@ -21,6 +21,7 @@ import { StoreNotWritableError, describeWriteError } from '../store/errors.js';
 import type { PutResult } from '../store/message-store.js';
 import { applyDelay, IllegalMessageError, notDelayed, storeMessage, type BrokerContext, type InnerMessage } from './context.js';
 import { parseSendHeader } from './send-header.js';
+import { isHalfMessage, toHalfMessage } from './transaction.js';
 import { DLQ_PREFIX, PERM_WRITE, RETRY_PREFIX, TIMER_TOPIC } from './topic-config.js';
 
 /** Per-context constants of the send responses (computed once: they do not change). */
@@ -120,6 +121,30 @@ export function notWritableRemark(reason: unknown): string {
     'it takes writes again by itself once the disk has room.';
 }
 
+/**
+ * The topic part of AbstractSendMessageProcessor.msgCheck: the topic exists (or is auto-created
+ * from the default topic), takes writes, and has the queue; a negative queue id picks one at random.
+ * Returns the queue id, or the error response.
+ */
+export function checkQueue(
+  ctx: BrokerContext, req: RemotingCommand, conn: Connection, topic: string, requestedQueueId: number,
+  h: { defaultTopic: string; defaultTopicQueueNums: number },
+): { queueId: number } | RemotingCommand {
+  let tc = ctx.topics.get(topic);
+  if (!tc) {
+    tc = ctx.topics.createFromDefault(topic, h.defaultTopic, h.defaultTopicQueueNums);
+    if (!tc) return errorResponse(ctx, req, ResponseCode.TOPIC_NOT_EXIST, `topic[${topic}] not exist, apply first please!${FAQ}`);
+  }
+  if (!(tc.perm & PERM_WRITE)) return errorResponse(ctx, req, ResponseCode.NO_PERMISSION, `the topic[${topic}] sending message is forbidden`);
+  const queueNums = Math.max(tc.readQueueNums, tc.writeQueueNums);
+  let queueId = requestedQueueId;
+  if (queueId >= queueNums) {
+    return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, `request queueId[${queueId}] is illegal, topic ${topic} has ${queueNums} queues, Producer: ${conn.remoteAddr}`);
+  }
+  if (queueId < 0) queueId = Math.floor(Math.random() * Math.max(1, tc.writeQueueNums));
+  return { queueId };
+}
+
 /** The response, or a promise of it once the stored message is durable per the flush policy. */
 function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): RemotingCommand | Promise<RemotingCommand> {
     const h = parseSendHeader(req);
@@ -167,19 +192,9 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
         delete props[MessageConst.DELAY];
       }
     }
-    let tc = ctx.topics.get(topic);
-    if (!tc) {
-      tc = ctx.topics.createFromDefault(topic, h.defaultTopic, h.defaultTopicQueueNums);
-      if (!tc) return errorResponse(ctx, req, ResponseCode.TOPIC_NOT_EXIST, `topic[${topic}] not exist, apply first please!${FAQ}`);
-    }
-    if (!(tc.perm & PERM_WRITE)) return errorResponse(ctx, req, ResponseCode.NO_PERMISSION, `the topic[${topic}] sending message is forbidden`);
-    const queueNums = Math.max(tc.readQueueNums, tc.writeQueueNums);
-    let queueId = h.queueId;
-    if (topic !== h.topic) queueId = 0;
-    if (queueId >= queueNums) {
-      return errorResponse(ctx, req, ResponseCode.SYSTEM_ERROR, `request queueId[${queueId}] is illegal, topic ${topic} has ${queueNums} queues, Producer: ${conn.remoteAddr}`);
-    }
-    if (queueId < 0) queueId = Math.floor(Math.random() * Math.max(1, tc.writeQueueNums));
+    const checked = checkQueue(ctx, req, conn, topic, topic !== h.topic ? 0 : h.queueId, h);
+    if ('code' in checked) return checked;
+    const { queueId } = checked;
 
     const base = {
       topic,
@@ -200,7 +215,13 @@ function send(ctx: BrokerContext, req: RemotingCommand, conn: Connection): Remot
         // A single message's stored string leaves WAIT out (4.9.8); a delayed one gets it back below.
         delete stored[MessageConst.WAIT];
         let msg: InnerMessage = { ...base, body, properties: inJavaOrder(stored) };
-        if (!notDelayed(props)) {
+        if (isHalfMessage(props)) {
+          // A transaction's half message (TransactionalMessageBridge.parseHalfMessageInner), WAIT put back as 4.9.8 does.
+          if (ctx.rejectTransactionMessage) {
+            return errorResponse(ctx, req, ResponseCode.NO_PERMISSION, `the broker[${splitHost(ctx.storeHost)[0]}] sending transaction message is forbidden`);
+          }
+          msg = toHalfMessage(wait !== undefined ? { ...msg, properties: { ...stored, [MessageConst.WAIT]: wait } } : msg);
+        } else if (!notDelayed(props)) {
           const parked = applyDelay(ctx, { ...msg, properties: wait !== undefined ? { ...msg.properties, [MessageConst.WAIT]: wait } : msg.properties }, now);
           if (parked.topic !== topic) msg = parked;
         }
