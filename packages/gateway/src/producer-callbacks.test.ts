@@ -22,7 +22,10 @@ import { encodeRecord } from '@rocketmq-edge/broker/testing';
 import { CloseCode, encodeEnvelope } from '@rocketmq-edge/transport-ws/envelope';
 import { startGateway, type Gateway } from './index.js';
 import { MAX_PENDING_PUSHES } from './reply-routing.js';
-import { clusterInfoBody, goodClient, jsonFrame, rawClient, routeBody, sleep, startFakeRemoting, waitFor } from './test-support.js';
+import {
+  clusterInfoBody, endTx, goodClient, jsonFrame, producerHeartbeat as heartbeat, push, rawClient, request, routeBody, sendWith as send, sleep,
+  startFakeRemoting, waitFor,
+} from './test-support.js';
 
 const TOKEN = 'callbacks-token';
 const OTHER = 'callbacks-other-token';
@@ -89,25 +92,6 @@ async function fixture(t: TestContext, opts: { brokerRequestTimeoutMs?: number; 
 
 type Client = Awaited<ReturnType<Awaited<ReturnType<typeof fixture>>['client']>>;
 
-const heartbeat = (clientID: string, groups: string[]) => createRequest(RequestCode.HEART_BEAT, undefined, {
-  body: utf8.encode(JSON.stringify({ clientID, consumerDataSet: [], producerDataSet: groups.map((groupName) => ({ groupName })) })),
-});
-const send = (props: Record<string, string>, opts: { group?: string; topic?: string; code?: number } = {}) =>
-  createRequest(opts.code ?? RequestCode.SEND_MESSAGE_V2, {
-    a: opts.group ?? 'pg', b: opts.topic ?? 'orders-1', c: 'TBW102', d: '4', e: '0', f: '0', g: '1', h: '0',
-    i: encodeProperties({ [MessageConst.UNIQ_KEY]: `U${Math.random().toString(16).slice(2)}`, ...props }), j: '0', k: 'false', m: 'false',
-  }, { body: utf8.encode('hello') });
-const request = (replyTo: string, correlation: string) =>
-  send({ [MessageConst.REPLY_TO_CLIENT]: replyTo, [MessageConst.CORRELATION_ID]: correlation, [MessageConst.TTL]: '60000' });
-const endTx = (h: Record<string, string>) => createRequest(RequestCode.END_TRANSACTION, {
-  producerGroup: 'pg', commitOrRollback: '8', fromTransactionCheck: 'false', ...h,
-}, { oneway: true });
-/** The broker's PUSH_REPLY_MESSAGE_TO_CLIENT for a reply to `replyTo`'s request `correlation`. */
-const push = (replyTo: string, correlation: string) => createRequest(RequestCode.PUSH_REPLY_MESSAGE_TO_CLIENT, {
-  producerGroup: 'rg', topic: 'DefaultCluster_REPLY_TOPIC', defaultTopic: 'TBW102', defaultTopicQueueNums: '4', queueId: '0',
-  sysFlag: '0', bornTimestamp: '1', flag: '0', unitMode: 'false', bornHost: '10.0.0.1:1', storeHost: '10.0.0.2:2', storeTimestamp: '2',
-  properties: encodeProperties({ [MessageConst.REPLY_TO_CLIENT]: replyTo, [MessageConst.CORRELATION_ID]: correlation, [MessageConst.MSG_TYPE]: 'reply' }),
-}, { body: utf8.encode(`reply to ${correlation}`) });
 const refusals = async (gw: Gateway, reason: string): Promise<number> => {
   const m = await gw.metrics.registry.getSingleMetricAsString('rocketmq_edge_refusals_total');
   return Number(new RegExp(`reason="${reason}"} (\\d+)`).exec(m)?.[1] ?? 0);

@@ -16,6 +16,8 @@ import {
   encodeFrame,
   isOneway,
   isResponse,
+  MessageConst,
+  encodeProperties,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
@@ -304,6 +306,31 @@ export function frame(type: number, header: Uint8Array, body: Uint8Array): Uint8
   return out;
 }
 
+// ---------- producers with broker callbacks ----------
+
+/** A producer-only HEART_BEAT. */
+export const producerHeartbeat = (clientID: string, groups: string[]) => createRequest(RequestCode.HEART_BEAT, undefined, {
+  body: utf8.encode(JSON.stringify({ clientID, consumerDataSet: [], producerDataSet: groups.map((groupName) => ({ groupName })) })),
+});
+/** SEND_MESSAGE_V2 (or `code`) with these properties (and a fresh UNIQ_KEY), group pg, topic orders-1 unless given. */
+export const sendWith = (props: Record<string, string>, opts: { group?: string; topic?: string; code?: number } = {}) =>
+  createRequest(opts.code ?? RequestCode.SEND_MESSAGE_V2, {
+    a: opts.group ?? 'pg', b: opts.topic ?? 'orders-1', c: 'TBW102', d: '4', e: '0', f: '0', g: String(Date.now()), h: '0',
+    i: encodeProperties({ [MessageConst.UNIQ_KEY]: `U${Math.random().toString(16).slice(2)}`, ...props }), j: '0', k: 'false', m: 'false',
+  }, { body: utf8.encode('hello') });
+/** A request message (REPLY_TO_CLIENT, CORRELATION_ID, TTL). */
+export const request = (replyTo: string, correlation: string) =>
+  sendWith({ [MessageConst.REPLY_TO_CLIENT]: replyTo, [MessageConst.CORRELATION_ID]: correlation, [MessageConst.TTL]: '60000' });
+/** END_TRANSACTION (oneway) of group pg, commit unless given. */
+export const endTx = (h: Record<string, string>) => createRequest(RequestCode.END_TRANSACTION, {
+  producerGroup: 'pg', commitOrRollback: '8', fromTransactionCheck: 'false', ...h,
+}, { oneway: true });
+/** The broker's PUSH_REPLY_MESSAGE_TO_CLIENT for a reply to `replyTo`'s request `correlation`. */
+export const push = (replyTo: string, correlation: string) => createRequest(RequestCode.PUSH_REPLY_MESSAGE_TO_CLIENT, {
+  producerGroup: 'rg', topic: 'DefaultCluster_REPLY_TOPIC', defaultTopic: 'TBW102', defaultTopicQueueNums: '4', queueId: '0',
+  sysFlag: '0', bornTimestamp: '1', flag: '0', unitMode: 'false', bornHost: '10.0.0.1:1', storeHost: '10.0.0.2:2', storeTimestamp: '2',
+  properties: encodeProperties({ [MessageConst.REPLY_TO_CLIENT]: replyTo, [MessageConst.CORRELATION_ID]: correlation, [MessageConst.MSG_TYPE]: 'reply' }),
+}, { body: utf8.encode(`reply to ${correlation}`) });
 /** SEND_MESSAGE_V2 to `topic`, the shape a producer sends. */
 export const sendV2 = (topic: string, body = new Uint8Array(8)): RemotingCommand =>
   createRequest(RequestCode.SEND_MESSAGE_V2,
