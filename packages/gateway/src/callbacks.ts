@@ -20,6 +20,7 @@ import {
   GATEWAY_DENIED,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
+import { signRequest, type AclCredentials } from './acl.js';
 import type { Principal } from './auth.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayLimits } from './options.js';
@@ -46,6 +47,8 @@ export interface CallbackHost {
 
 export interface CallbackDeps {
   relay: Relay;
+  /** The gateway's ACL credentials: the heartbeats it writes itself are signed like relayed requests. */
+  acl?: AclCredentials;
   limits: GatewayLimits;
   owners: ClientIdOwners;
   metrics: GatewayMetrics;
@@ -222,6 +225,7 @@ export class ProducerCallbacks implements ClientIdHolder {
         owner: { deliver: () => resolve(), fail: () => resolve() },
         clientOpaque: 0, target: alias ?? '', code: hb.code, startedAt: now, deadline: now + this.deps.limits.requestBudgetMs,
       };
+      if (this.deps.acl) signRequest(hb, this.deps.acl);
       try {
         this.deps.relay.send(key, hb, entry, scope);
       } catch {

@@ -16,12 +16,17 @@ const TOKEN = 'callbacks-broker-token';
 const BROKER = 'broker-a@0';
 const utf8d = new TextDecoder();
 
-async function fixture(t: TestContext) {
+const ACCOUNT = { accessKey: 'gateway-ak', secretKey: 'gateway-secret' };
+
+async function fixture(t: TestContext, opts: { acl?: boolean } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'rmq-edge-callbacks-'));
   // Half messages are checked back 300 ms after they are stored, every 300 ms (4.9.8: 6 s, 60 s).
-  const emb = await startEmbedded({ dataDir: dir, transactionTimeoutMs: 300, transactionCheckIntervalMs: 300 });
+  const emb = await startEmbedded({
+    dataDir: dir, transactionTimeoutMs: 300, transactionCheckIntervalMs: 300, ...(opts.acl ? { aclAccounts: [ACCOUNT] } : {}),
+  });
   const gw = await startGateway({
     namesrvAddr: emb.namesrvAddr,
+    ...(opts.acl ? { acl: ACCOUNT } : {}),
     auth: { staticTokens: { [TOKEN]: { sub: 'app', topics: ['orders-*', 'DefaultCluster_REPLY_TOPIC'] } } },
     logLevel: 'silent',
   });
@@ -128,4 +133,12 @@ test('a reply reaches its requester only: the broker pushes it through the gatew
   assert.notEqual(misdirected.code, ResponseCode.SUCCESS);
   assert.equal(bystander.requests.length, 0);
   assert.equal(requester.requests.length, 1);
+});
+
+test('on an ACL-enabled cluster the registration the gateway writes itself is signed: the check-back arrives', async (t) => {
+  const { client } = await fixture(t, { acl: true });
+  const a = await client();
+  await ok(a, producerHeartbeat('a@1', ['pg']));
+  await ok(a, half('orders-acl', 'signed'));
+  await waitFor(() => a.requests.some((r) => r.cmd.code === RequestCode.CHECK_TRANSACTION_STATE), 10_000, 'check-back');
 });

@@ -111,7 +111,7 @@ export class ClientSession implements RelayOwner {
         this.cfg.log.info({ conn: id, sub: this.principal?.sub }, why);
         this.close(CloseCode.GOING_AWAY, why);
       },
-    }, { relay: cfg.relay, limits: l, owners: cfg.clientIds, metrics: cfg.metrics, log: cfg.log });
+    }, { relay: cfg.relay, limits: l, owners: cfg.clientIds, metrics: cfg.metrics, log: cfg.log, ...(cfg.acl ? { acl: cfg.acl } : {}) });
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer | ArrayBuffer | Buffer[], isBinary));
     ws.on('close', () => this.cleanup());
     ws.on('error', () => { /* close follows */ });
