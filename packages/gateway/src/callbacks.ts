@@ -35,7 +35,6 @@ export type Via = 'shared' | 'own' | 'answered';
 
 export interface CallbackHost {
   readonly id: number;
-  readonly closed: boolean;
   principal(): Principal;
   /** The session's own upstream connections (created on first use). */
   ownLinks(): LinkScope & { aliases: Map<string, string> };

@@ -100,10 +100,8 @@ export class ClientSession implements RelayOwner {
     const l = cfg.limits;
     this.bucket = new TokenBucket(l.ratePerSecond, l.rateBurst);
     this.out = new Outbound(ws, l, (why) => this.slowReader(why));
-    const session = this;
     this.producer = new ProducerCallbacks({
       id,
-      get closed() { return session.closed; },
       principal: () => this.principal!,
       ownLinks: () => this.ownLinks(),
       toClient: (alias, frame, from, to, cmd) => this.brokerRequestToClient(alias, frame, from, to, cmd),
