@@ -4,6 +4,8 @@
 //   {"bundle":"core+transport-ws","min":N,"gzip":N}  what a browser app that publishes ships:
 //       `export { Producer } from '@rocketmq-edge/core';
 //        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'`, tree-shaken.
+//   {"bundle":"core+transport-ws+autoBatch","min":N,"gzip":N}  the same with automatic batching on
+//       (`new Producer({ transport, autoBatch })`): what it adds. Not budgeted.
 //   {"bundle":"consumer+transport-ws","min":N,"gzip":N}  what a browser app that consumes ships:
 //       `export { LitePullConsumer } from '@rocketmq-edge/core/consumer';
 //        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'` (an entry of its own: the
@@ -35,6 +37,10 @@ const bundles = [
   {
     name: 'core+transport-ws',
     ...app("export { Producer } from '@rocketmq-edge/core';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
+  },
+  {
+    name: 'core+transport-ws+autoBatch',
+    ...app("export { Producer, autoBatch } from '@rocketmq-edge/core';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
   },
   {
     name: 'consumer+transport-ws',

@@ -2,6 +2,7 @@
 //   {"case":"ws-gateway-w1"|"ws-gateway-w256","msgs_per_s":…,"p50_ms":…,"p99_ms":…,"embedded_broker":…,"cpu_us_per_msg":{…}}
 //                                                                    Producer → WebSocketTransport → gateway → embedded broker
 //   {"case":"tcp-direct-w1"|"tcp-direct-w256",…}                     Producer → TcpTransport → the same embedded broker
+//   {"case":"ws-gateway-autobatch-…"|"tcp-direct-autobatch-…",…}     the same two with autoBatch on ("auto_batch":true)
 //   {"case":"ws-gateway-remote-w256",…}                              Producer → WebSocketTransport → gateway → broker in its own process
 //   {"case":"ws-gateway-thread-…"|"ws-gateway-inline-…",…}           the same as ws-gateway-*, with the --embedded-broker mode the default did not pick
 //   {"case":"ws-floor-w1"|"ws-floor-w256",…}                         raw `ws` client → ack server (no broker)
@@ -27,12 +28,13 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { Producer, type Transport } from '@rocketmq-edge/core';
+import { Producer, autoBatch, type Transport } from '@rocketmq-edge/core';
 import { TcpTransport } from '@rocketmq-edge/transport-tcp';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
 import { startBrokerProcess } from './lib/broker-process.js';
 import { NO_LIMITS, TOKEN, startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
-import { busyThreads, cpuPerOp, cpuSample, eventLoopThreads, mb, statusKb, type CpuPlan } from './lib/proc-stats.js';
+import { measured as measuredCase } from './lib/measured.js';
+import { eventLoopThreads, mb, statusKb, type CpuPlan } from './lib/proc-stats.js';
 import { REPO_ROOT as ROOT, startProcess } from './lib/process.js';
 import { randomBody, report, runCase } from './lib/runner.js';
 import { floodCase, type FloodMode } from './ws-flood.js';
@@ -52,14 +54,7 @@ const threadRelay: string[] = [];
 
 /** runCase + report, with CPU µs per message by role (see the top of this file) as "cpu_us_per_msg". */
 async function measured(opts: Parameters<typeof runCase>[0], plan: CpuPlan | undefined, extra: Record<string, unknown>): Promise<void> {
-  const a = cpuSample(plan);
-  const r = await runCase(opts);
-  const b = cpuSample(plan);
-  const done = Math.max(1, Math.min(opts.msgs, r.details.completed) + (opts.warmup ?? 0));
-  const cpu = cpuPerOp(plan, a, b, done);
-  report(r, { ...extra, cpu_us_per_msg: cpu });
-  const busy = busyThreads(a, b, done);
-  process.stderr.write(`  ${opts.name}: cpu µs/msg ${JSON.stringify(cpu)}${busy ? ` (server threads: ${busy})` : ''}\n`);
+  const cpu = await measuredCase(opts, plan, extra);
   if (extra.embedded_broker === 'thread' && cpu.relay !== undefined) threadRelay.push(`${opts.name} ${cpu.relay}`);
 }
 
@@ -70,9 +65,12 @@ function gatewayPlan(gw: GatewayProcess, loops: Set<number>, relayed: boolean): 
   return { pid: gw.pid, main: relayed ? 'relay+broker' : 'broker' };
 }
 
+/** The w1 and w256 cases of one producer; `extra.auto_batch` turns autoBatch on. */
 async function producerCases(prefix: string, transport: Transport, plan: CpuPlan | undefined, extra: Record<string, unknown>,
   windows: (1 | 256)[] = [1, 256]): Promise<void> {
-  const producer = new Producer({ transport, producerGroup: `bench_${prefix.replace(/-/g, '_')}`, sendMsgTimeout: 10_000 });
+  const producer = new Producer({
+    transport, producerGroup: `bench_${prefix.replace(/-/g, '_')}`, sendMsgTimeout: 10_000, autoBatch: extra.auto_batch === true && autoBatch,
+  });
   try {
     await producer.start();
     const topic = `BenchWs_${prefix.replace(/-/g, '_')}`;
@@ -152,6 +150,7 @@ async function idleCase(): Promise<void> {
 
 const FLOOD_MODES: FloodMode[] = ['send', 'ping-auth', 'ping-unauth'];
 const anyLoadCase = want('ws-gateway-w1', 'ws-gateway-w256', 'tcp-direct-w1', 'tcp-direct-w256', 'ws-gateway-remote-w256',
+  'ws-gateway-autobatch-w1', 'ws-gateway-autobatch-w256', 'tcp-direct-autobatch-w1', 'tcp-direct-autobatch-w256',
   'ws-gateway-thread-w1', 'ws-gateway-thread-w256', 'ws-gateway-inline-w1', 'ws-gateway-inline-w256');
 
 if (anyLoadCase) {
@@ -161,13 +160,16 @@ if (anyLoadCase) {
     const mode = gateway.embeddedBroker!;
     const other = mode === 'thread' ? 'inline' : 'thread';
     process.stderr.write(`  default gateway: --embedded-broker ${mode} (${availableParallelism()} cores)\n`);
-    if (want('ws-gateway-w1', 'ws-gateway-w256')) {
-      await producerCases('ws-gateway', new WebSocketTransport({ url: gateway.wsUrl, token: TOKEN }),
-        gatewayPlan(gateway, loops, true), { embedded_broker: mode });
-    }
-    if (want('tcp-direct-w1', 'tcp-direct-w256')) {
-      await producerCases('tcp-direct', new TcpTransport({ namesrvAddr: gateway.namesrvAddr }), gatewayPlan(gateway, loops, false),
-        { embedded_broker: mode });
+    for (const on of [false, true]) {
+      const ab = on ? '-autobatch' : '';
+      if (want(`ws-gateway${ab}-w1`, `ws-gateway${ab}-w256`)) {
+        await producerCases(`ws-gateway${ab}`, new WebSocketTransport({ url: gateway.wsUrl, token: TOKEN }),
+          gatewayPlan(gateway, loops, true), { embedded_broker: mode, auto_batch: on });
+      }
+      if (want(`tcp-direct${ab}-w1`, `tcp-direct${ab}-w256`)) {
+        await producerCases(`tcp-direct${ab}`, new TcpTransport({ namesrvAddr: gateway.namesrvAddr }), gatewayPlan(gateway, loops, false),
+          { embedded_broker: mode, auto_batch: on });
+      }
     }
     if (want('ws-gateway-remote-w256')) {
       // Extra: the gateway relaying to a broker in another process (gateway CLI --namesrv → broker CLI).

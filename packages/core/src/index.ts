@@ -9,6 +9,8 @@ export {
   MessageConst, validateTopic, validateGroup, validateMessage, isSystemTopic, decodeStoredMessages, createUniqId,
 } from './message/index.js';
 export { Producer } from './producer/producer.js';
+export { autoBatch } from './producer/accumulator.js';
+export type { AutoBatch } from './producer/accumulator.js';
 export type { ProducerEvents, SendOptions, ServiceState } from './producer/producer.js';
 export type { ProducerOptions } from './producer/options.js';
 export * from './producer/options.js';

@@ -14,5 +14,6 @@ export * from './route/index.js';
 export * from './producer/index.js';
 export * from './testing/memory-transport.js';
 export * from './testing/scripted.js';
+export * from './testing/recording-transport.js';
 export { buildSubscriptionData, matchesTags, SUB_ALL } from './consumer/subscription.js';
 export type { SubscriptionData } from './consumer/subscription.js';

@@ -5,9 +5,13 @@ import type { WireMessage } from './message.js';
 import { decodeProperties, encodeProperties } from './properties.js';
 import { utf8, utf8Decoder } from '../utf8.js';
 
-/** MessageDecoder.encodeMessages. Throws CodecError('OVERSIZE') if a property string exceeds 32767 bytes. */
-export function encodeBatchBody(msgs: WireMessage[]): Uint8Array {
-  const props = msgs.map((m) => utf8.encode(encodeProperties(m.properties)));
+/**
+ * MessageDecoder.encodeMessages. `propStrings`: the messages' property strings if already encoded
+ * (auto-batching has them from each member's request header). Throws CodecError('OVERSIZE') if a
+ * property string exceeds 32767 bytes.
+ */
+export function encodeBatchBody(msgs: WireMessage[], propStrings?: string[]): Uint8Array {
+  const props = msgs.map((m, i) => utf8.encode(propStrings?.[i] ?? encodeProperties(m.properties)));
   let size = 0;
   msgs.forEach((m, i) => {
     if (props[i]!.length > 0x7fff) throw new CodecError('OVERSIZE', `properties of batch message ${i} are ${props[i]!.length} bytes; the limit is 32767`);

@@ -22,6 +22,12 @@ export const DEFAULT_POLL_NAME_SERVER_INTERVAL = 30_000;
 export const DEFAULT_HEARTBEAT_BROKER_INTERVAL = 30_000;
 export const DEFAULT_MAX_ASYNC_IN_FLIGHT = 10_000;
 export const DEFAULT_MAX_ASYNC_IN_FLIGHT_BYTES = 104_857_600 // 100 MiB;
+/** 0 = a batch leaves at the end of the task its first message was sent in (5.x: 10 ms). */
+export const DEFAULT_BATCH_MAX_DELAY_MS = 0;
+/** Body bytes one automatic batch holds at most (5.x: 32 KiB). */
+export const DEFAULT_BATCH_MAX_BYTES = 32_768;
+/** Body bytes of automatically batched sends in flight at most (5.x: 32 MiB). */
+export const DEFAULT_TOTAL_BATCH_MAX_BYTES = 33_554_432;
 /** Placeholder client IP: browsers cannot learn their address; only used in the client id. */
 export const DEFAULT_CLIENT_IP = '127.0.0.1';
 /** 4.9.8 retry set: TOPIC_NOT_EXIST, SERVICE_NOT_AVAILABLE, SYSTEM_ERROR, NO_PERMISSION, NO_BUYER_ID, NOT_IN_CURRENT_UNIT (SYSTEM_BUSY is not retried). */

@@ -11,9 +11,14 @@ export class InFlightLimiter {
   readonly #waiters: Waiter[] = [];
   declare readonly maxCount: number;
   declare readonly maxBytes: number;
-  constructor(maxCount: number, maxBytes: number) {
+  readonly #what: string;
+  readonly #raise: string;
+  /** `what` it counts and the options to `raise`, for the refusal's message. */
+  constructor(maxCount: number, maxBytes: number, what = 'async sends', raise = 'maxAsyncInFlight(Bytes)') {
     this.maxCount = maxCount;
     this.maxBytes = maxBytes;
+    this.#what = what;
+    this.#raise = raise;
   }
 
   /** A message larger than maxBytes may still go alone, so it cannot wait forever. */
@@ -45,7 +50,7 @@ export class InFlightLimiter {
     const waiters = this.#waiters;
     return new Promise((resolve, reject) => {
       const full = (): Error =>
-        new RemotingTooMuchRequestError('', `${this.count} async sends (${this.bytes} bytes) in flight: await some, or raise maxAsyncInFlight(Bytes)`);
+        new RemotingTooMuchRequestError('', `${this.count} ${this.#what} (${this.bytes} bytes) in flight: await some, or raise ${this.#raise}`);
       if (!waiters.length && this.#fits(bytes)) return resolve(this.#take(bytes));
       if (mode === 'reject' || waitMs <= 0) return reject(full());
       const done = (e?: Error): void => {

@@ -11,6 +11,7 @@ import {
   DEFAULT_SEND_MSG_TIMEOUT, DEFAULT_TOPIC_QUEUE_NUMS,
 } from './defaults.js';
 import type { Clock, LatencyTableName } from './fault.js';
+import type { AutoBatch } from './accumulator.js';
 
 export * from './defaults.js';
 
@@ -37,6 +38,19 @@ export interface ProducerOptions {
   maxAsyncInFlightBytes?: number;
   /** 'wait': wait for capacity within the send's timeout; 'reject': fail at once. */
   asyncBackpressure?: 'wait' | 'reject';
+  /**
+   * RocketMQ 5.x autoBatch, off by default: pass the `autoBatch` function exported by this package
+   * (`new Producer({ transport, autoBatch })`) and concurrent send/sendAsync calls to one topic and
+   * broker go as one SEND_BATCH_MESSAGE; each call still gets its own SendResult once its own
+   * message is stored. A function rather than `true` so that producers without it do not ship it.
+   */
+  autoBatch?: AutoBatch | false;
+  /** autoBatch: how long a batch waits for more messages, ms (default 0: until the end of the current task). */
+  batchMaxDelayMs?: number;
+  /** autoBatch: message-body bytes in one batch at most (default 32 KiB); a larger message goes alone. */
+  batchMaxBytes?: number;
+  /** autoBatch: message-body bytes of batched sends in flight at most (default 32 MiB); then they wait or are refused as asyncBackpressure says. */
+  totalBatchMaxBytes?: number;
   serializeType?: SerializeType;
   /** Used in the client id only; web runtimes cannot know their address. */
   clientIP?: string;
@@ -45,7 +59,9 @@ export interface ProducerOptions {
   clock?: Clock;
 }
 
-export type ResolvedProducerOptions = Required<Omit<ProducerOptions, 'clock' | 'instanceName'>> & Pick<ProducerOptions, 'clock' | 'instanceName'>;
+/** Options without a default here (the autoBatch ones are resolved by autoBatch). */
+type Optional = 'clock' | 'instanceName' | 'autoBatch' | 'batchMaxDelayMs' | 'batchMaxBytes' | 'totalBatchMaxBytes';
+export type ResolvedProducerOptions = Required<Omit<ProducerOptions, Optional>> & Pick<ProducerOptions, Optional>;
 
 /** Options with a default that are neither whole numbers nor choices. */
 const DEFAULTS = {
@@ -57,8 +73,10 @@ const DEFAULTS = {
   clientIP: DEFAULT_CLIENT_IP,
 };
 
-/** Whole-number options: [default, minimum]. */
-const NUMBERS: Record<string, [number, number]> = {
+/** Whole-number options: [default, minimum, maximum]. */
+export type NumberOptions = Record<string, [number, number, number?]>;
+
+const NUMBERS: NumberOptions = {
   sendMsgTimeout: [DEFAULT_SEND_MSG_TIMEOUT, 1],
   retryTimesWhenSendFailed: [DEFAULT_RETRY_TIMES_WHEN_SEND_FAILED, 0],
   retryTimesWhenSendAsyncFailed: [DEFAULT_RETRY_TIMES_WHEN_SEND_ASYNC_FAILED, 0],
@@ -79,24 +97,31 @@ const CHOICES: Record<string, string> = {
   serializeType: 'JSON ROCKETMQ',
 };
 
+const bad = (name: string, why: string): never => {
+  throw new MQClientError(-1, `ProducerOptions.${name} ${why}`);
+};
+
+/** Fills in the defaults of whole-number options in `r` and checks them. */
+export function resolveNumbers(r: Record<string, unknown>, table: NumberOptions): void {
+  for (const k in table) {
+    const [def, min, max = Infinity] = table[k]!;
+    const v = (r[k] ??= def);
+    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) bad(k, `must be a whole number ≥ ${min}${max < Infinity ? ` and ≤ ${max}` : ''}, got ${v}`);
+  }
+}
+
 export function resolveProducerOptions(o: ProducerOptions): ResolvedProducerOptions {
-  const bad = (name: string, why: string): never => {
-    throw new MQClientError(-1, `ProducerOptions.${name} ${why}`);
-  };
   if (typeof o?.transport?.connect !== 'function') bad('transport', 'is required (a WebSocketTransport or TcpTransport)');
   const r: Record<string, unknown> = { ...DEFAULTS };
   for (const [k, v] of Object.entries(o)) if (v !== undefined) r[k] = v;
   validateGroup(r.producerGroup as string);
-  for (const k in NUMBERS) {
-    const [def, min] = NUMBERS[k]!;
-    const v = (r[k] ??= def);
-    if (!Number.isInteger(v) || (v as number) < min) bad(k, `must be a whole number ≥ ${min}, got ${v}`);
-  }
+  resolveNumbers(r, NUMBERS);
   for (const k in CHOICES) {
     const allowed = CHOICES[k]!.split(' ');
     if (!allowed.includes((r[k] ??= allowed[0]) as string)) bad(k, `must be one of ${allowed.join(', ')}`);
   }
   if (!r.createTopicKey) bad('createTopicKey', 'must not be empty');
   if (!/^[^@]+$/.test(r.clientIP as string)) bad('clientIP', 'must not be empty or contain "@"');
+  if (r.autoBatch && typeof r.autoBatch !== 'function') bad('autoBatch', "takes the autoBatch function: import { autoBatch } from '@rocketmq-edge/core' and pass { autoBatch }");
   return r as ResolvedProducerOptions;
 }

@@ -17,6 +17,7 @@ import { createRequest, type RemotingCommand } from '../remoting/command.js';
 import { fastjsonString } from '../remoting/json.js';
 import { RouteManager } from '../route/manager.js';
 import type { TopicPublishInfo } from '../route/topic-route.js';
+import type { ProduceAccumulator } from './accumulator.js';
 import { MQFaultStrategy, systemClock, type Clock } from './fault.js';
 import { InFlightLimiter } from './in-flight.js';
 import { CLIENT_INNER_PRODUCER_GROUP, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
@@ -72,6 +73,8 @@ interface Outgoing {
   body_: Promise<[Uint8Array, number]> | undefined;
   /** ASYNC: the exchange began; its failures reach the caller as they are, without a retry of the send loop (5.5). */
   sent_: boolean;
+  /** autoBatch: its attempts may join a batch (it holds totalBatchMaxBytes room). */
+  batch_: boolean;
 }
 
 /**
@@ -100,6 +103,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   #state: ServiceState = 'CREATE_JUST';
   readonly #clock: Clock;
   readonly #limiter: InFlightLimiter;
+  readonly #batcher: ProduceAccumulator | undefined;
   /** Broker addresses this producer has talked to: heartbeat and unregister targets. */
   readonly #brokers = new Set<string>();
   /** The route-refresh and heartbeat timers. */
@@ -117,6 +121,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.routes = this.#routes = new RouteManager(client, o);
     this.faultStrategy = this.#strategy = new MQFaultStrategy({ ...o, clock });
     this.#limiter = new InFlightLimiter(o.maxAsyncInFlight, o.maxAsyncInFlightBytes);
+    this.#batcher = (o.autoBatch || undefined)?.(client, o);
   }
 
   get serviceState(): ServiceState {
@@ -145,6 +150,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (this.#state !== 'RUNNING') return;
     this.#setState('SHUTDOWN_ALREADY');
     for (const t of this.#timers) clearTimeout(t);
+    this.#batcher?.close_();
     await Promise.all([...this.#brokers].map((addr) => this.#unregister(addr)));
     this.#limiter.rejectAll(new MQClientError(-1, 'the producer shut down'));
     await this.#client.close();
@@ -243,7 +249,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       wire = this.#toWire(first);
     }
     return {
-      wire_: wire, msg_: first, ids_: ids, mode_: mode, end_: this.#now() + timeout, ms_: timeout, signal_: opts.signal, body_: undefined, sent_: false,
+      wire_: wire, msg_: first, ids_: ids, mode_: mode, end_: this.#now() + timeout, ms_: timeout, signal_: opts.signal, body_: undefined, sent_: false, batch_: false,
     };
   }
 
@@ -264,8 +270,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const release = out.mode_ === Mode.ASYNC
       ? await this.#limiter.acquire(out.wire_.body.length, this.#o.asyncBackpressure, out.end_ - this.#now(), out.signal_)
       : undefined;
+    let held: (() => void) | undefined;
     try {
-      if (!mq && !selector) return await this.#sendDefault(out);
+      if (!mq && !selector) {
+        // autoBatch: a SYNC or ASYNC message that may be batched first takes room under totalBatchMaxBytes.
+        const hold = out.mode_ === Mode.ONEWAY || out.ids_ ? undefined : this.#batcher?.hold_(out.wire_, out.mode_ === Mode.ASYNC, out.end_ - this.#now(), out.signal_);
+        out.batch_ = !!(held = hold && (await hold));
+        return await this.#sendDefault(out);
+      }
       // send(msg, mq) and send(msg, selector, arg): exactly one attempt; no retry, no fault update (5.7).
       const topic = out.wire_.topic;
       if (mq) {
@@ -282,6 +294,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       return await this.#sendKernel(out, mq);
     } finally {
       release?.();
+      held?.();
     }
   }
 
@@ -365,7 +378,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
       const begin = this.#now();
       let res: RemotingCommand | void;
       try {
-        res = mode === Mode.ONEWAY ? await client.invokeOneway(addr, req, signal) : await client.invoke(addr, req, left, signal);
+        res = mode === Mode.ONEWAY ? await client.invokeOneway(addr, req, signal)
+          : await (out.batch_ ? this.#batcher!.invoke_(addr, req, left, wire, signal) : client.invoke(addr, req, left, signal));
       } catch (e) {
         if (mode !== Mode.ASYNC || e instanceof AbortError) throw e;
         this.#fault(brokerName, begin, true);
