@@ -10,6 +10,10 @@
 //       `export { LitePullConsumer } from '@rocketmq-edge/core/consumer';
 //        export { WebSocketTransport } from '@rocketmq-edge/transport-ws'` (an entry of its own: the
 //       producer bundles above do not grow with it; not budgeted).
+//   {"bundle":"transaction+transport-ws","min":N,"gzip":N}  `export { TransactionProducer } from
+//       '@rocketmq-edge/core/transaction'` + WebSocketTransport (an entry of its own; not budgeted).
+//   {"bundle":"request+transport-ws","min":N,"gzip":N}  `export { RequestProducer, createReplyMessage } from
+//       '@rocketmq-edge/core/request'` + WebSocketTransport (an entry of its own; not budgeted).
 //   {"bundle":"acl","min":N,"gzip":N}  `export { AclTransport } from '@rocketmq-edge/core/acl'` (an entry
 //       of its own, for ACL-enabled clusters; what it adds depends on what the app already ships).
 //   {"bundle":"rocketmq-edge.js","min":N,"gzip":N}   the prebuilt library file
@@ -45,6 +49,14 @@ const bundles = [
   {
     name: 'consumer+transport-ws',
     ...app("export { LitePullConsumer } from '@rocketmq-edge/core/consumer';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
+  },
+  {
+    name: 'transaction+transport-ws',
+    ...app("export { TransactionProducer } from '@rocketmq-edge/core/transaction';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
+  },
+  {
+    name: 'request+transport-ws',
+    ...app("export { RequestProducer, createReplyMessage } from '@rocketmq-edge/core/request';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';"),
   },
   { name: 'acl', ...app("export { AclTransport } from '@rocketmq-edge/core/acl';") },
   // Same options as scripts/build.mjs uses for dist/browser/rocketmq-edge.js, so the figure is that

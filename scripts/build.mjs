@@ -36,21 +36,6 @@ export const WORKER_DIST = r('apps/worker/dist');
 export const DENO_DIST = r('apps/deno/dist');
 
 /**
- * eventemitter3's `import` entry wraps its CommonJS index.js, which costs the bundle esbuild's
- * CommonJS interop helpers. The package also publishes an ES module build
- * (dist/eventemitter3.esm.js, not in its exports map): bundle that one instead, as free of side
- * effects (it defines a class), so a bundle that reaches transport.ts only for backoffDelay (the
- * outbox) leaves it out.
- */
-const eventemitter3Esm = {
-  name: 'eventemitter3-esm',
-  setup(b) {
-    const path = join(dirname(createRequire(r('packages/core/package.json')).resolve('eventemitter3')), 'dist/eventemitter3.esm.js');
-    b.onResolve({ filter: /^eventemitter3$/ }, () => ({ path, sideEffects: false }));
-  },
-};
-
-/**
  * esbuild options shared by the browser bundle and bench/size.mjs.
  * `mangleProps`: properties whose name ends in `_` are internal by convention (never on the wire,
  * in JSON or in the public API) and get short names in the bundle.
@@ -66,7 +51,6 @@ export const bundleOptions = {
   legalComments: 'none',
   logLevel: 'silent',
   absWorkingDir: root,
-  plugins: [eventemitter3Esm],
 };
 
 /** Turns every import of transport-ws's browser entry into an external `./rocketmq-edge.js`. */

@@ -4,9 +4,9 @@
 //
 // Kept small for browser bundles: ES #private members (minified by esbuild), one timer field
 // (handshake timeout, heartbeat and retry never run at once), constants that esbuild inlines.
-import { EventEmitter } from 'eventemitter3';
 import {
   AbortError,
+  EventEmitter,
   RemotingConnectError as ConnectError,
   RemotingTooMuchRequestError as TooMuchError,
   type ConnectionHandlers,

@@ -2,9 +2,9 @@
 // MQClientInstance. Per assigned queue one pull loop long-polls the broker and buffers what it
 // brings; poll() and the async iterator hand the buffer out in queue order; offsets of what was
 // handed out are committed to the broker. Internal state uses ES `#private` names.
-import { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from '../emitter.js';
 import { AbortError, MQClientError } from '../errors.js';
-import { validateTopic, type MessageExt, type MessageQueue } from '../message/index.js';
+import { validateTopic, withoutNamespace, wrapNamespace, type MessageExt, type MessageQueue } from '../message/index.js';
 import { RemotingClient, type ConnectionEvent } from '../remoting/client.js';
 import { RS_REQUEST_CODE_NOT_SUPPORTED } from '../remoting/codes.js';
 import { createResponse } from '../remoting/command.js';
@@ -142,7 +142,36 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
 
   /** The queues this consumer reads now (subscribe mode: its share after the last rebalance). */
   assignment(): MessageQueue[] {
-    return [...this.#queues.values()].map((q) => copyMq(q.mq_));
+    return [...this.#queues.values()].map((q) => this.#userMq(q.mq_));
+  }
+
+  // ---------- namespace (names on the wire ⇄ the user's names) ----------
+
+  /** A topic as the brokers know it. */
+  #ns(topic: string): string {
+    return wrapNamespace(this.#o.namespace, topic);
+  }
+
+  /** A queue as the brokers know it (queueWithNamespace); checked first. */
+  #nsMq(mq: MessageQueue): MessageQueue {
+    checkQueue(mq);
+    return { ...copyMq(mq), topic: this.#ns(mq.topic) };
+  }
+
+  /** A queue as the user names it. */
+  #userMq(mq: MessageQueue): MessageQueue {
+    return { ...copyMq(mq), topic: withoutNamespace(mq.topic, this.#o.namespace) };
+  }
+
+  /** Messages handed out name the user's topic (DefaultLitePullConsumer.resetTopic). */
+  #userMsgs(msgs: MessageExt[]): MessageExt[] {
+    if (this.#o.namespace) {
+      for (const m of msgs) {
+        m.topic = withoutNamespace(m.topic, this.#o.namespace);
+        if (m.queue) m.queue = this.#userMq(m.queue);
+      }
+    }
+    return msgs;
   }
 
   // ---------- lifecycle ----------
@@ -192,6 +221,7 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
   /** Subscribe mode: read `topic` (tags "A || B", or "*"), sharing its queues with the group's other members. */
   subscribe(topic: string, subExpression: string = SUB_ALL): void {
     validateTopic(topic);
+    topic = this.#ns(topic);
     const sub = buildSubscriptionData(topic, subExpression);
     this.#setMode('SUBSCRIBE');
     this.#subscriptions.set(topic, sub);
@@ -199,6 +229,7 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
   }
 
   unsubscribe(topic: string): void {
+    topic = this.#ns(topic);
     if (!this.#subscriptions.delete(topic)) return;
     for (const q of this.#queues.values()) if (q.mq_.topic === topic) this.#drop(q, true);
   }
@@ -206,9 +237,9 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
   /** Assign mode: read exactly these queues (no group rebalancing). Replaces an earlier assignment. */
   assign(queues: readonly MessageQueue[]): void {
     if (!queues?.length) throw new MQClientError(-1, 'assign() needs at least one message queue (see fetchMessageQueues)');
-    queues.forEach(checkQueue);
+    const wanted = queues.map((mq) => this.#nsMq(mq));
     this.#setMode('ASSIGN');
-    this.#assigned = queues.map(copyMq);
+    this.#assigned = wanted;
     if (this.#state === 'RUNNING') this.#applyAssign();
   }
 
@@ -216,29 +247,30 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
   setSubExpressionForAssign(topic: string, subExpression: string): void {
     if (this.#state !== 'CREATE_JUST') throw new MQClientError(-1, 'setSubExpressionForAssign works before start() only');
     validateTopic(topic);
-    const sub = buildSubscriptionData(topic, subExpression);
+    const sub = buildSubscriptionData(this.#ns(topic), subExpression);
     this.#setMode('ASSIGN');
-    this.#assignSubs.set(topic, sub);
+    this.#assignSubs.set(sub.topic, sub);
   }
 
   /** The readable queues of `topic` (fresh from the name server), e.g. for assign(). */
   async fetchMessageQueues(topic: string): Promise<MessageQueue[]> {
     this.#checkRunning();
     validateTopic(topic);
+    topic = this.#ns(topic);
     await this.#routes.updateRoute_(topic, false, this.#o.mqClientApiTimeout);
-    return subscribeQueues(this.#routes, topic);
+    return subscribeQueues(this.#routes, topic).map((mq) => this.#userMq(mq));
   }
 
   pause(queues: readonly MessageQueue[]): void {
     for (const mq of queues) {
-      const q = this.#queues.get(mqKey(mq));
+      const q = this.#queues.get(mqKey(this.#nsMq(mq)));
       if (q) q.paused_ = true;
     }
   }
 
   resume(queues: readonly MessageQueue[]): void {
     for (const mq of queues) {
-      const q = this.#queues.get(mqKey(mq));
+      const q = this.#queues.get(mqKey(this.#nsMq(mq)));
       if (q?.paused_) {
         q.paused_ = false;
         q.wake_?.();
@@ -260,7 +292,7 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
     const r = await this.#take(timeout, signal);
     if (!r) return [];
     this.#cache.consumed_(r, 0, r.msgs_.length);
-    return r.msgs_;
+    return this.#userMsgs(r.msgs_);
   }
 
   /**
@@ -283,7 +315,7 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
       let i = 0;
       try {
         for (; i < r.msgs_.length; i++) {
-          yield r.msgs_[i]!;
+          yield this.#userMsgs([r.msgs_[i]!])[0]!;
           this.#cache.consumed_(r, i, i + 1);
         }
       } finally {
@@ -352,15 +384,14 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
   async commitSync(offsets?: Iterable<readonly [MessageQueue, number]>): Promise<void> {
     const list = offsets && [...offsets];
     this.commit(list);
-    const mqs = list ? list.map(([mq]) => mq) : [...this.#queues.values()].map((q) => q.mq_);
+    const mqs = list ? list.map(([mq]) => this.#nsMq(mq)) : [...this.#queues.values()].map((q) => q.mq_);
     await Promise.all(mqs.map((mq) => this.#store.persist(mq, false)));
   }
 
   /** The group's committed offset of `mq` (this consumer's, else the broker's); -1 when it has none. */
   async committed(mq: MessageQueue): Promise<number> {
     this.#checkRunning();
-    checkQueue(mq);
-    const offset = await this.#store.readOffset(mq);
+    const offset = await this.#store.readOffset(this.#nsMq(mq));
     if (offset === OFFSET_READ_FAILED) throw new MQClientError(-1, `Fetch consume offset from broker exception: could not ask the broker of ${mq.brokerName}`);
     return offset;
   }
@@ -382,8 +413,7 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
   }
 
   #assignedState(mq: MessageQueue): QueueState {
-    checkQueue(mq);
-    const q = this.#queues.get(mqKey(mq));
+    const q = this.#queues.get(mqKey(this.#nsMq(mq)));
     if (!q) {
       throw new MQClientError(-1, `The message queue is not in assigned list${this.#mode === 'SUBSCRIBE' ? ', may be rebalancing' : ''}, message queue: ${JSON.stringify(copyMq(mq))}`);
     }
@@ -421,7 +451,7 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
   }
 
   #adminOffset(code: number, mq: MessageQueue, timestamp?: number): Promise<number> {
-    checkQueue(mq);
+    mq = this.#nsMq(mq);
     return this.#instance.masterAddr_(mq).then((addr) => queueOffset(this.#api, addr, code, mq, timestamp));
   }
 
@@ -466,7 +496,8 @@ export class LitePullConsumer extends EventEmitter<LitePullConsumerEvents> {
     const { mqAll, mqDivided } = await rebalanceByTopic(ctx, topic, this.#o.mqClientApiTimeout);
     if (this.#state !== 'RUNNING' || !this.#subscriptions.has(topic)) return;
     if (await this.#updateQueues(topic, mqDivided, true)) {
-      this.emit('rebalance', { topic, mqAll: mqAll.map(copyMq), mqDivided: mqDivided.map(copyMq) });
+      const user = (mqs: MessageQueue[]): MessageQueue[] => mqs.map((mq) => this.#userMq(mq));
+      this.emit('rebalance', { topic: withoutNamespace(topic, this.#o.namespace), mqAll: user(mqAll), mqDivided: user(mqDivided) });
     }
   }
 

@@ -1,7 +1,7 @@
 // LitePullConsumer options (DefaultLitePullConsumer / ClientConfig): named defaults, validated once in
 // the constructor from tables, the way the producer's options are.
 import { MQClientError } from '../errors.js';
-import { validateGroup } from '../message/index.js';
+import { validateGroup, wrapNamespace } from '../message/index.js';
 import type { SerializeType } from '../remoting/command.js';
 import type { Transport } from '../transport.js';
 
@@ -64,9 +64,14 @@ export interface LitePullConsumerOptions {
   clientIP?: string;
   /** Client id suffix; default random per consumer (Java: `<pid>#<nanoTime>`), so each tab or process is its own member. */
   instanceName?: string;
+  /**
+   * Namespace (ClientConfig.namespace): the group and topics are `<namespace>%<name>` on the wire,
+   * as a Producer with the same namespace sends them; messages and queues keep your names.
+   */
+  namespace?: string;
 }
 
-export type ResolvedConsumerOptions = Required<Omit<LitePullConsumerOptions, 'instanceName'>> & Pick<LitePullConsumerOptions, 'instanceName'>;
+export type ResolvedConsumerOptions = Required<Omit<LitePullConsumerOptions, 'instanceName' | 'namespace'>> & Pick<LitePullConsumerOptions, 'instanceName' | 'namespace'>;
 
 /** Whole-number options: [default, minimum]. */
 const NUMBERS: Record<string, [number, number]> = {
@@ -117,5 +122,8 @@ export function resolveConsumerOptions(o: LitePullConsumerOptions): ResolvedCons
   }
   if (typeof r.autoCommit !== 'boolean') bad('autoCommit', 'must be true or false');
   if (!/^[^@]+$/.test(r.clientIP as string)) bad('clientIP', 'must not be empty or contain "@"');
+  if (r.namespace != null && !/^[%|\w-]*$/.test(r.namespace as string)) bad('namespace', 'may only hold letters, digits, %, |, _ and -');
+  // The group as the brokers know it (DefaultLitePullConsumer.start wraps it the same way).
+  r.consumerGroup = wrapNamespace(r.namespace as string | undefined, r.consumerGroup as string);
   return r as ResolvedConsumerOptions;
 }

@@ -56,11 +56,16 @@ export interface ProducerOptions {
   clientIP?: string;
   /** Client id suffix; default random per Producer (Java: `<pid>#<nanoTime>`). */
   instanceName?: string;
+  /**
+   * Namespace (ClientConfig.namespace): topics and the producer group travel as `<namespace>%<name>`
+   * (NamespaceUtil), so teams can share a cluster; results and errors keep the names you gave.
+   */
+  namespace?: string;
   clock?: Clock;
 }
 
 /** Options without a default here (the autoBatch ones are resolved by autoBatch). */
-type Optional = 'clock' | 'instanceName' | 'autoBatch' | 'batchMaxDelayMs' | 'batchMaxBytes' | 'totalBatchMaxBytes';
+type Optional = 'clock' | 'instanceName' | 'namespace' | 'autoBatch' | 'batchMaxDelayMs' | 'batchMaxBytes' | 'totalBatchMaxBytes';
 export type ResolvedProducerOptions = Required<Omit<ProducerOptions, Optional>> & Pick<ProducerOptions, Optional>;
 
 /** Options with a default that are neither whole numbers nor choices. */
@@ -122,6 +127,8 @@ export function resolveProducerOptions(o: ProducerOptions): ResolvedProducerOpti
   }
   if (!r.createTopicKey) bad('createTopicKey', 'must not be empty');
   if (!/^[^@]+$/.test(r.clientIP as string)) bad('clientIP', 'must not be empty or contain "@"');
+  // It becomes part of every topic and group name, so it follows their spelling.
+  if (r.namespace != null && !/^[%|\w-]*$/.test(r.namespace as string)) bad('namespace', 'may only hold letters, digits, %, |, _ and -');
   if (r.autoBatch && typeof r.autoBatch !== 'function') bad('autoBatch', "takes the autoBatch function: import { autoBatch } from '@rocketmq-edge/core' and pass { autoBatch }");
   return r as ResolvedProducerOptions;
 }

@@ -1,19 +1,20 @@
 // Producer: DefaultMQProducer + DefaultMQProducerImpl + the producer half of MQClientInstance (5, 8).
 // Internal state uses ES `#private` names and `_`-suffixed properties: the bundle shortens both.
-import { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from '../emitter.js';
 import {
   AbortError, MQBrokerError, MQClientError, RemotingConnectError, RemotingError, RemotingTimeoutError,
 } from '../errors.js';
 import {
-  compressZlib, encodeBatchBody, encodeProperties, setUniqKeyIfAbsent, toWireMessage,
-  validateMessage, validateTopic, type Message, type MessageQueue, type WireMessage,
+  addUserProperties, compressZlib, encodeBatchBody, encodeProperties, setUniqKeyIfAbsent, toWireMessage,
+  validateMessage, validateTopic, withoutNamespace, wrapNamespace, type Message, type MessageQueue, type WireMessage,
 } from '../message/index.js';
 import { RemotingClient, type ConnectionEvent } from '../remoting/client.js';
 import {
   CE_BROKER_NOT_EXIST_EXCEPTION, CE_CONNECT_BROKER_EXCEPTION, GATEWAY_DENIED, RC_HEART_BEAT, RC_SEND_BATCH_MESSAGE,
-  RC_SEND_MESSAGE_V2, RC_UNREGISTER_CLIENT, RS_MESSAGE_ILLEGAL, RS_SUCCESS,
+  RC_SEND_MESSAGE_V2, RC_SEND_REPLY_MESSAGE_V2, RC_UNREGISTER_CLIENT, RS_MESSAGE_ILLEGAL, RS_SUCCESS,
 } from '../remoting/codes.js';
 import { createRequest, type RemotingCommand } from '../remoting/command.js';
+import { inJavaOrder } from '../remoting/hashmap-order.js';
 import { fastjsonString } from '../remoting/json.js';
 import { RouteManager } from '../route/manager.js';
 import type { TopicPublishInfo } from '../route/topic-route.js';
@@ -53,6 +54,48 @@ export interface SendOptions {
   /** Ordered send: pick the queue from the topic's publishable queues; one attempt. */
   selector?: (mqs: MessageQueue[], msg: Message, arg: unknown) => MessageQueue;
   arg?: unknown;
+  /**
+   * @internal Reserved properties a subclass sends with (TRAN_MSG, PGROUP, CORRELATION_ID, …),
+   * which a Message may not carry: added after the user's, in Java HashMap order.
+   */
+  props_?: Record<string, string>;
+}
+
+/** Java's CommunicationMode names. */
+export type SendMode = 'SYNC' | 'ASYNC' | 'ONEWAY';
+
+/**
+ * What a send hook sees of one attempt (SendMessageContext): `beforeSend` gets the fields up to
+ * `properties`, `afterSend` the same object with `result` or `error` and `latencyMs`.
+ */
+export interface SendContext {
+  /** The producer group as sent (with the namespace, if any). */
+  producerGroup: string;
+  /** The message as the caller gave it (for a batch, its first message). */
+  message: Message;
+  /** The queue of this attempt, as sent (with the namespace, if any). */
+  mq: MessageQueue;
+  brokerAddr: string;
+  mode: SendMode;
+  /** 1 for the first attempt of a send, 2 for its first retry, … */
+  attempt: number;
+  /** UNIQ_KEY (for a batch: the inner ids joined by ','). */
+  msgId: string;
+  /**
+   * User properties `beforeSend` adds to the message (e.g. a W3C `traceparent`); they go with this
+   * attempt and the later ones. A reserved or blank name drops them all, as an 'error' event.
+   */
+  properties: Record<string, string>;
+  result?: SendResult;
+  error?: unknown;
+  /** ms from the attempt's start to its result or error. */
+  latencyMs?: number;
+}
+
+/** SendMessageHook: called for every attempt, in the order of `use()`; what a hook throws becomes an 'error' event. */
+export interface SendHook {
+  beforeSend?(ctx: SendContext): void;
+  afterSend?(ctx: SendContext): void;
 }
 
 /**
@@ -73,6 +116,8 @@ interface Outgoing {
   body_: Promise<[Uint8Array, number]> | undefined;
   /** ASYNC: the exchange began; its failures reach the caller as they are, without a retry of the send loop (5.5). */
   sent_: boolean;
+  /** Attempts so far (SendContext.attempt). */
+  n_: number;
   /** autoBatch: its attempts may join a batch (it holds totalBatchMaxBytes room). */
   batch_: boolean;
 }
@@ -86,7 +131,6 @@ const tooLate = (out: Outgoing, what = 'call timeout', cause?: unknown): never =
   throw new RemotingTimeoutError('', out.ms_, { cause },
     `${what}: out of time (sendMsgTimeout / SendOptions.timeout)${cause ? `; last error: ${cause}` : ''}`);
 };
-const copyQueues = (info: TopicPublishInfo): MessageQueue[] => info.messageQueueList.map((q) => ({ ...q }));
 
 export class Producer extends EventEmitter<ProducerEvents> {
   declare readonly options: ResolvedProducerOptions;
@@ -108,6 +152,9 @@ export class Producer extends EventEmitter<ProducerEvents> {
   readonly #brokers = new Set<string>();
   /** The route-refresh and heartbeat timers. */
   readonly #timers: ReturnType<typeof setTimeout>[] = [];
+  readonly #hooks: SendHook[] = [];
+  /** The producer group as sent: with the namespace. */
+  readonly #group: string;
 
   constructor(opts: ProducerOptions) {
     super();
@@ -116,6 +163,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const [a, b] = crypto.getRandomValues(new Uint32Array(2));
     // Java uses `<pid>#<nanoTime>`; a web runtime has neither, so two random numbers keep ids unique.
     this.clientId = `${o.clientIP}@${o.instanceName ?? `${a! % 100000}#${b}`}`;
+    this.#group = this.#ns(o.producerGroup);
     const client = (this.client = this.#client = new RemotingClient(o.transport));
     client.on('connection', (e) => this.emit('connection', e));
     this.routes = this.#routes = new RouteManager(client, o);
@@ -141,7 +189,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     // a broker never requires a heartbeat before accepting a send.
     const o = this.#o;
     this.#every(o.pollNameServerInterval, async () => {
-      for (const e of await this.#routes.refreshAll()) this.#emitError(e);
+      for (const e of await this.#routes.refreshAll()) this.emitError_(e);
     });
     this.#every(o.heartbeatBrokerInterval, () => Promise.all([...this.#brokers].map((addr) => this.#heartbeat(addr))));
   }
@@ -185,13 +233,29 @@ export class Producer extends EventEmitter<ProducerEvents> {
   async fetchPublishMessageQueues(topic: string): Promise<MessageQueue[]> {
     this.#checkState();
     validateTopic(topic);
-    return copyQueues(await this.#routes.tryToFindTopicPublishInfo(topic, this.#o.mqClientApiTimeout));
+    return this.#copyQueues(await this.#routes.tryToFindTopicPublishInfo(this.#ns(topic), this.#o.mqClientApiTimeout));
+  }
+
+  /** Adds a send hook (registerSendMessageHook). */
+  use(hook: SendHook): this {
+    this.#hooks.push(hook);
+    return this;
   }
 
   // ---------- send paths ----------
 
   #now(): number {
     return this.#clock.now();
+  }
+
+  /** A topic or group as sent (namespace added). */
+  #ns(name: string): string {
+    return wrapNamespace(this.#o.namespace, name);
+  }
+
+  /** The route's queues as the user names them (parsePublishMessageQueues). */
+  #copyQueues(info: TopicPublishInfo): MessageQueue[] {
+    return info.messageQueueList.map((q) => ({ ...q, topic: withoutNamespace(q.topic, this.#o.namespace) }));
   }
 
   /** Runs a send; the caller's AbortSignal rejects at once (the inner send sees it and stops too). */
@@ -248,8 +312,16 @@ export class Producer extends EventEmitter<ProducerEvents> {
       if (msg == null) throw new MQClientError(RS_MESSAGE_ILLEGAL, 'the message is null');
       wire = this.#toWire(first);
     }
+    // A namespace wraps the topic and is named in INSTANCE_ID (sendKernelImpl's setInstanceId).
+    const ns = this.#o.namespace;
+    let props = opts.props_;
+    if (ns) {
+      wire.topic = this.#ns(wire.topic);
+      props = { ...props, INSTANCE_ID: ns };
+    }
+    if (props) wire.properties = inJavaOrder({ ...wire.properties, ...props });
     return {
-      wire_: wire, msg_: first, ids_: ids, mode_: mode, end_: this.#now() + timeout, ms_: timeout, signal_: opts.signal, body_: undefined, sent_: false, batch_: false,
+      wire_: wire, msg_: first, ids_: ids, mode_: mode, end_: this.#now() + timeout, ms_: timeout, signal_: opts.signal, body_: undefined, sent_: false, n_: 0, batch_: false,
     };
   }
 
@@ -257,7 +329,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
   #findInfo(out: Outgoing): Promise<TopicPublishInfo> {
     const left = out.end_ - this.#now();
     if (left <= 0) tooLate(out);
-    return this.#routes.tryToFindTopicPublishInfo(out.wire_.topic, left, out.signal_);
+    return this.#routes.tryToFindTopicPublishInfo(out.wire_.topic, left, out.signal_).catch((e: unknown) => {
+      // Lookup errors name the topic as the user wrote it (without the namespace).
+      if (e instanceof MQClientError) e.message = e.message.replace(out.wire_.topic, out.msg_.topic);
+      throw e;
+    });
   }
 
   /** Charges a broker with an attempt's latency (no-op unless sendLatencyFaultEnable). */
@@ -279,19 +355,19 @@ export class Producer extends EventEmitter<ProducerEvents> {
         return await this.#sendDefault(out);
       }
       // send(msg, mq) and send(msg, selector, arg): exactly one attempt; no retry, no fault update (5.7).
-      const topic = out.wire_.topic;
+      // The caller names queues without the namespace (queueWithNamespace).
       if (mq) {
-        if (mq.topic !== topic) throw new MQClientError(-1, `topic not equal: message ${topic}, queue ${mq.topic}`);
+        if (this.#ns(mq.topic) !== out.wire_.topic) throw new MQClientError(-1, `topic not equal: message ${out.msg_.topic}, queue ${mq.topic}`);
       } else {
         const info = await this.#findInfo(out);
         try {
-          mq = selector!(copyQueues(info), out.msg_, arg);
+          mq = selector!(this.#copyQueues(info), out.msg_, arg);
         } catch (e) {
           throw new MQClientError(-1, `select message queue threw exception: ${e}`, { cause: e });
         }
         if (typeof mq?.brokerName !== 'string') throw new MQClientError(-1, 'select message queue returned null: return one of the queues');
       }
-      return await this.#sendKernel(out, mq);
+      return await this.#sendKernel(out, { ...mq, topic: this.#ns(mq.topic) });
     } finally {
       release?.();
       held?.();
@@ -301,7 +377,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   /** The retry loop of DefaultMQProducerImpl.sendDefaultImpl (5.3). */
   async #sendDefault(out: Outgoing): Promise<SendResult | undefined> {
     const t0 = this.#now();
-    const { wire_: { topic }, mode_: mode } = out;
+    const { mode_: mode } = out;
     const o = this.#o;
     const info = await this.#findInfo(out);
     const brokersSent: string[] = [];
@@ -336,7 +412,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       }
     }
     if (lastResult) return lastResult;
-    const what = `Send [${times}] times, still failed, cost [${this.#now() - t0}]ms, Topic: ${topic}, BrokersSent: [${brokersSent.join(', ')}]`;
+    const what = `Send [${times}] times, still failed, cost [${this.#now() - t0}]ms, Topic: ${out.msg_.topic}, BrokersSent: [${brokersSent.join(', ')}]`;
     // Out of budget (an attempt that timed out had waited for all that was left of it).
     if (times < attempts || e instanceof RemotingTimeoutError) tooLate(out, what, e);
     throw new MQClientError(
@@ -365,38 +441,74 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
     if (!ids) setUniqKeyIfAbsent(wire);
     const [body, sysFlag] = await (out.body_ ??= this.#encodeBody(out));
-    const req = createRequest(ids ? RC_SEND_BATCH_MESSAGE : RC_SEND_MESSAGE_V2, this.#sendHeader(out, mq, sysFlag), {
+    let left = out.end_ - this.#now();
+    if (left <= 0) tooLate(out);
+    const msgId = ids ? ids.join() : wire.properties.UNIQ_KEY!;
+    const t0 = this.#now();
+    // Send hooks (sendKernelImpl's executeSendMessageHookBefore / After), only when there are any.
+    const ctx: SendContext | undefined = this.#hooks[0] && {
+      producerGroup: this.#group, message: out.msg_, mq, brokerAddr: addr, mode: (['SYNC', 'ASYNC', 'ONEWAY'] as const)[mode], attempt: ++out.n_, msgId, properties: {},
+    };
+    if (ctx) {
+      this.#hook('beforeSend', ctx);
+      try {
+        wire.properties = inJavaOrder({ ...wire.properties, ...addUserProperties({}, ctx.properties) });
+      } catch (e) {
+        this.emitError_(e);
+      }
+    }
+    const code = ids ? RC_SEND_BATCH_MESSAGE : wire.properties.MSG_TYPE === 'reply' ? RC_SEND_REPLY_MESSAGE_V2 : RC_SEND_MESSAGE_V2;
+    const req = createRequest(code, this.#sendHeader(out, mq, sysFlag), {
       body,
       serializeType: this.#o.serializeType,
       oneway: mode === Mode.ONEWAY,
     });
-    let left = out.end_ - this.#now();
-    if (left <= 0) tooLate(out);
-    const msgId = ids ? ids.join() : wire.properties.UNIQ_KEY!;
     out.sent_ = mode === Mode.ASYNC;
-    for (let failures = 0; ; ) {
-      const begin = this.#now();
-      let res: RemotingCommand | void;
-      try {
-        res = mode === Mode.ONEWAY ? await client.invokeOneway(addr, req, signal)
-          : await (out.batch_ ? this.#batcher!.invoke_(addr, req, left, wire, signal) : client.invoke(addr, req, left, signal));
-      } catch (e) {
-        if (mode !== Mode.ASYNC || e instanceof AbortError) throw e;
-        this.#fault(brokerName, begin, true);
-        left = out.end_ - this.#now();
-        if (++failures > this.#o.retryTimesWhenSendAsyncFailed || left <= 0) throw e;
-        if (info) brokerName = this.#strategy.selectOneMessageQueue(info, brokerName).brokerName;
-        const next = routes.findBrokerAddressInPublish(brokerName);
-        if (!next) throw e;
-        addr = next;
-        continue;
+    let result: SendResult | undefined;
+    try {
+      for (let failures = 0; ; ) {
+        const begin = this.#now();
+        let res: RemotingCommand | void;
+        try {
+          res = mode === Mode.ONEWAY ? await client.invokeOneway(addr, req, signal)
+            : await (out.batch_ ? this.#batcher!.invoke_(addr, req, left, wire, signal) : client.invoke(addr, req, left, signal));
+        } catch (e) {
+          if (mode !== Mode.ASYNC || e instanceof AbortError) throw e;
+          this.#fault(brokerName, begin, true);
+          left = out.end_ - this.#now();
+          if (++failures > this.#o.retryTimesWhenSendAsyncFailed || left <= 0) throw e;
+          if (info) brokerName = this.#strategy.selectOneMessageQueue(info, brokerName).brokerName;
+          const next = routes.findBrokerAddressInPublish(brokerName);
+          if (!next) throw e;
+          addr = next;
+          continue;
+        }
+        this.#brokerUsed(addr);
+        try {
+          // Results name the user's topic (processSendResponse's withoutNamespace).
+          return (result = res ? processSendResponse(res, withoutNamespace(topic, this.#o.namespace), brokerName, addr, msgId) : undefined);
+        } finally {
+          if (mode === Mode.ASYNC) this.#fault(brokerName, begin, !result);
+        }
       }
-      this.#brokerUsed(addr);
-      let result: SendResult | undefined;
+    } catch (e) {
+      if (ctx) ctx.error = e;
+      throw e;
+    } finally {
+      if (ctx) {
+        Object.assign(ctx, { brokerAddr: addr, result, latencyMs: this.#now() - t0 });
+        this.#hook('afterSend', ctx);
+      }
+    }
+  }
+
+  /** Runs one kind of hook; what a hook throws is an 'error' event, never the send's failure. */
+  #hook(kind: keyof SendHook, ctx: SendContext): void {
+    for (const h of this.#hooks) {
       try {
-        return (result = res ? processSendResponse(res, topic, brokerName, addr, msgId) : undefined);
-      } finally {
-        if (mode === Mode.ASYNC) this.#fault(brokerName, begin, !result);
+        h[kind]?.(ctx);
+      } catch (e) {
+        this.emitError_(e);
       }
     }
   }
@@ -424,7 +536,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   #sendHeader({ wire_: w, ids_ }: Outgoing, mq: MessageQueue, sysFlag: number): Record<string, string> {
     const o = this.#o;
     return {
-      a: o.producerGroup,
+      a: this.#group,
       b: w.topic,
       c: o.createTopicKey,
       d: `${o.defaultTopicQueueNums}`,
@@ -444,22 +556,23 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   #brokerUsed(addr: string): void {
     if (this.#brokers.has(addr) || this.#state !== 'RUNNING') return;
-    this.#brokers.add(addr);
     // First contact: register the group right after the first exchange, never before it.
     void this.#heartbeat(addr);
   }
 
   /** A heartbeat whose failure becomes an 'error' event. */
   #heartbeat(addr: string): Promise<void> {
-    return this.sendHeartbeat(addr).catch((e: unknown) => this.#emitError(e));
+    return this.sendHeartbeat(addr).catch((e: unknown) => this.emitError_(e));
   }
 
   /** HEART_BEAT (34): no header, HeartbeatData body (8.2). */
   async sendHeartbeat(addr: string): Promise<void> {
     const o = this.#o;
+    // Heartbeated once, kept alive: the periodic heartbeat and the unregister at shutdown go there too.
+    this.#brokers.add(addr);
     const body =
       `{"clientID":${fastjsonString(this.clientId)},"consumerDataSet":[],"producerDataSet":[` +
-      `{"groupName":${fastjsonString(o.producerGroup)}},{"groupName":"${CLIENT_INNER_PRODUCER_GROUP}"}]}`;
+      `{"groupName":${fastjsonString(this.#group)}},{"groupName":"${CLIENT_INNER_PRODUCER_GROUP}"}]}`;
     const req = createRequest(RC_HEART_BEAT, undefined, { body: utf8.encode(body), serializeType: o.serializeType });
     const res = await this.#client.invoke(addr, req, o.mqClientApiTimeout);
     if (res.code !== RS_SUCCESS) throw new MQBrokerError(res.code, res.remark ?? '', addr);
@@ -469,7 +582,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   async #unregister(addr: string): Promise<void> {
     const o = this.#o;
     try {
-      for (const producerGroup of [o.producerGroup, CLIENT_INNER_PRODUCER_GROUP]) {
+      for (const producerGroup of [this.#group, CLIENT_INNER_PRODUCER_GROUP]) {
         // Fields in Java HashMap order.
         const req = createRequest(RC_UNREGISTER_CLIENT, { producerGroup, clientID: this.clientId }, { serializeType: o.serializeType });
         await this.#client.invoke(addr, req, Math.min(K.UNREGISTER_TIMEOUT, o.mqClientApiTimeout));
@@ -485,7 +598,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const i = timers.length;
     const tick = (): void => {
       task()
-        .catch((e: unknown) => this.#emitError(e))
+        .catch((e: unknown) => this.emitError_(e))
         .finally(() => {
           if (this.#state === 'RUNNING') timers[i] = setTimeout(tick, ms);
         });
@@ -493,8 +606,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
     timers[i] = setTimeout(tick, ms);
   }
 
-  /** A background failure (route refresh, heartbeat) as an 'error' event. */
-  #emitError(e: unknown): void {
+  /** @internal A background failure (route refresh, heartbeat, a hook, a check-back) as an 'error' event. */
+  emitError_(e: unknown): void {
     if (this.#state !== 'RUNNING') return; // failures caused by shutdown itself are not news
     try {
       this.emit('error', e instanceof Error ? e : new Error(`background task failed: ${e}`));

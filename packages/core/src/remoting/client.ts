@@ -1,6 +1,6 @@
 // RemotingClient: request/response matching over any Transport. Opaques, timeouts, abort and
 // connection-loss handling live here once, so every transport gets them for free (1.5).
-import { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from '../emitter.js';
 import { AbortError, CodecError, RemotingConnectError, RemotingError, RemotingTimeoutError, RocketMQError } from '../errors.js';
 import type { Transport, TransportConnection } from '../transport.js';
 import { RS_REQUEST_CODE_NOT_SUPPORTED, RS_SYSTEM_ERROR } from './codes.js';

@@ -58,6 +58,7 @@ export function scriptedBroker(onSend: (cmd: RemotingCommand) => MemoryReply | P
       case RequestCode.SEND_MESSAGE:
       case RequestCode.SEND_MESSAGE_V2:
       case RequestCode.SEND_BATCH_MESSAGE:
+      case RequestCode.SEND_REPLY_MESSAGE_V2:
         return onSend(cmd);
       case RequestCode.HEART_BEAT:
         return createResponse(cmd, ResponseCode.SUCCESS);
