@@ -11,6 +11,9 @@ import {
 } from '@rocketmq-edge/core/internal';
 import { TcpTransport } from '@rocketmq-edge/transport-tcp';
 
+/** A message in the stored format (10.3), as brokers send it in pulls and check-backs. */
+export { encodeRecord } from './store/record.js';
+
 export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL';
 
 export interface PullResult {

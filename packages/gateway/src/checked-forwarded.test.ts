@@ -14,7 +14,7 @@ import { startEmbedded } from '@rocketmq-edge/broker';
 import { readAll } from '@rocketmq-edge/broker/testing';
 import { decodeEnvelope, encodeEnvelope } from '@rocketmq-edge/transport-ws/envelope';
 import { startGateway } from './index.js';
-import { waitFor } from './test-support.js';
+import { frame, jsonFrame, waitFor } from './test-support.js';
 
 const TOKEN = 'checked-forwarded-token';
 const utf8 = new TextEncoder();
@@ -65,13 +65,6 @@ async function fixture(t: TestContext) {
 
 const V2: [string, string][] = [['a', 'g'], ['b', 'orders-1'], ['c', 'TBW102'], ['d', '4'], ['e', '0'], ['f', '0'], ['g', '1'], ['h', '0'], ['j', '0'], ['k', 'false'], ['m', 'false']];
 
-/** A JSON-header frame whose extFields are written exactly as listed (duplicates and all). */
-function jsonFrame(code: number, fields: [string, string][], opaque: number, body: Uint8Array = utf8.encode('hello'), flag = 0, rawKeys = false): Uint8Array {
-  const ext = fields.map(([k, v]) => `${rawKeys ? `"${k}"` : JSON.stringify(k)}:${JSON.stringify(v)}`).join(',');
-  const header = utf8.encode(`{"code":${code},"extFields":{${ext}},"flag":${flag},"language":"JAVA","opaque":${opaque},"serializeTypeCurrentRPC":"JSON","version":409}`);
-  return frame(0, header, body);
-}
-
 /** A ROCKETMQ binary-header frame with the fields as listed (duplicates and all). */
 function binaryFrame(code: number, fields: [string, string][], opaque: number, body: Uint8Array = utf8.encode('hello'), flag = 0): Uint8Array {
   const parts = fields.map(([k, v]) => [utf8.encode(k), utf8.encode(v)] as const);
@@ -93,14 +86,6 @@ function binaryFrame(code: number, fields: [string, string][], opaque: number, b
   return frame(1, h, body);
 }
 
-function frame(type: number, header: Uint8Array, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + header.length + body.length);
-  out[0] = type;
-  out[1] = header.length >> 16; out[2] = header.length >> 8; out[3] = header.length;
-  out.set(header, 4);
-  out.set(body, 4 + header.length);
-  return out;
-}
 
 const with_ = (extra: [string, string][]) => [...V2, ...extra];
 const OTHER_TOPICS = ['payments', 'TBW102', '%RETRY%g', '%DLQ%g', 'SCHEDULE_TOPIC_XXXX', 'CHECKPOINT_TOPIC', 'TRANS_CHECK_MAX_TIME_TOPIC'];

@@ -20,6 +20,7 @@ import { GatewayMetrics, type RefusalReason } from './metrics.js';
 import { DEFAULT_CREATE_TOPIC_KEY, resolveLimits, type GatewayLimits } from './options.js';
 import { relayedCodes } from './policy.js';
 import { PrincipalLimits } from './principal-limits.js';
+import { ClientIdOwners } from './producer-registry.js';
 import { HttpPublisher } from './publisher.js';
 import { Relay, type RelayEntry } from './relay.js';
 import { ClientSession, type Logger, type SessionConfig } from './session.js';
@@ -142,6 +143,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxDecodeBytes: maxPayload,
     ...(opts.acl ? { acl: opts.acl } : {}),
     relay, aliases, learnAliases, auth, metrics, log,
+    clientIds: new ClientIdOwners(),
   };
 
   const sessions = new Set<ClientSession>();

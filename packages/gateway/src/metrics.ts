@@ -5,7 +5,10 @@ export type RefusalReason =
   | 'unauthorized' | 'forbidden_origin' | 'protocol' | 'code_not_allowed' | 'admin_code' | 'unknown_alias'
   | 'topic_not_allowed' | 'oversize' | 'rate_limit' | 'in_flight' | 'auth_timeout' | 'token_expired' | 'bad_target'
   | 'draining' | 'too_many_connections' | 'consumer_disabled' | 'malformed' | 'unknown_field' | 'batch_too_large'
-  | 'slow_reader' | 'pre_auth_flood' | 'read_not_allowed' | 'group_not_allowed' | 'consumer_links';
+  | 'slow_reader' | 'pre_auth_flood' | 'read_not_allowed' | 'group_not_allowed' | 'consumer_links'
+  // Producers with broker callbacks (callbacks.ts): refused requests, broker requests not relayed, unanswered pushes.
+  | 'callback_refused' | 'transaction_refused' | 'client_id_taken' | 'producer_limits' | 'callback_dropped' | 'callback_timeout'
+  | 'late_response';
 
 export class GatewayMetrics {
   readonly registry = new Registry();

@@ -34,11 +34,18 @@ export { DEFAULT_MAX_BATCH_MESSAGES };
 export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
 export const DEFAULT_MAX_REQUEST_BUDGET_MS = 60_000;
 /**
- * Upstream connections of consuming clients (each consuming client session has its own connection
- * to each broker it reads from, see relay.ts LinkScope), gateway-wide: beyond this, consumer
- * requests that would open another are refused with SYSTEM_BUSY.
+ * Clients' own upstream connections, gateway-wide: each consuming client session has its own
+ * connection to each broker it reads from (relay.ts LinkScope), and so has each producer session
+ * that needs broker callbacks (callbacks.ts). Beyond this, requests that would open another are
+ * refused with SYSTEM_BUSY.
  */
 export const DEFAULT_MAX_CONSUMER_LINKS = 1000;
+/**
+ * How long a client has to answer a request its broker sent through the gateway (a reply push,
+ * PUSH_REPLY_MESSAGE_TO_CLIENT) before the broker is answered SYSTEM_ERROR; below the 10 s a
+ * 4.9.8 broker waits, so the broker hears the gateway's answer rather than its own timeout.
+ */
+export const DEFAULT_BROKER_REQUEST_TIMEOUT_MS = 5000;
 /** A long-polling PULL_MESSAGE is held this much longer than its suspend time. */
 export const PULL_BUDGET_GRACE_MS = 5000;
 export const DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS = 3000;
@@ -73,6 +80,7 @@ export interface GatewayLimits {
    * behaviour of gateways before FRAMES messages (one frame per WebSocket message both ways).
    */
   wireVersion: number;
+  brokerRequestTimeoutMs: number;
 }
 
 const LIMITS: Record<keyof GatewayLimits, [number, number]> = {
@@ -95,6 +103,7 @@ const LIMITS: Record<keyof GatewayLimits, [number, number]> = {
   drainTimeoutMs: [DEFAULT_DRAIN_TIMEOUT_MS, 0],
   maxConsumerLinks: [DEFAULT_MAX_CONSUMER_LINKS, 1],
   wireVersion: [WIRE_VERSION, 2],
+  brokerRequestTimeoutMs: [DEFAULT_BROKER_REQUEST_TIMEOUT_MS, 1],
 };
 
 /** Limits with every default filled in; throws a RangeError naming the option otherwise. */

@@ -15,6 +15,8 @@ export const ADMIN_CODES: ReadonlySet<number> = new Set([
 export const PRODUCER_CODES: readonly number[] = [
   RequestCode.GET_ROUTEINFO_BY_TOPIC, RequestCode.SEND_MESSAGE_V2, RequestCode.SEND_MESSAGE,
   RequestCode.SEND_BATCH_MESSAGE, RequestCode.HEART_BEAT, RequestCode.UNREGISTER_CLIENT,
+  // Transactions and request-reply (callbacks.ts decides which of these reach a broker).
+  RequestCode.END_TRANSACTION, RequestCode.SEND_REPLY_MESSAGE_V2, RequestCode.SEND_REPLY_MESSAGE,
 ];
 /**
  * Added by enableConsumer: what a pull consumer needs. CONSUMER_SEND_MSG_BACK is not among them:

@@ -48,7 +48,7 @@ export interface RelayOptions {
 export interface LinkScope {
   readonly links: Map<string, Link>;
   /** A request the broker sent on one of these connections (e.g. NOTIFY_CONSUMER_IDS_CHANGED); `key`: its address. */
-  onRequest(key: string, cmd: RemotingCommand, frame: Uint8Array): void;
+  onRequest(key: string, cmd: RemotingCommand, frame: Uint8Array, link: Link): void;
 }
 
 /** One upstream connection (opening or open) and the requests it carries. */
@@ -151,6 +151,16 @@ export class Relay {
     else link.queued.push([cmd, entry]);
   }
 
+  /** Answers a request the broker sent on `link` (a response keeps the broker's opaque); lost if the link is gone. */
+  answer(link: Link, response: RemotingCommand): void {
+    if (link.closed || !link.conn) return;
+    try {
+      link.conn.send(encodeCommand(response, 4, Buffer.allocUnsafe), 4);
+    } catch {
+      // the connection is failing: the broker stops waiting when it closes
+    }
+  }
+
   /** Forgets a request (its client is gone or gave up): a late answer is discarded. */
   drop(entry: RelayEntry): void {
     const link = entry.link;
@@ -244,7 +254,7 @@ export class Relay {
     if (!isResponse(cmd)) {
       // Broker-initiated requests reach a client only over its own connection (whose client is known);
       // on shared ones (transaction check-back to producers) they are not relayed.
-      if (link.scope && !link.closed) link.scope.onRequest(link.key, cmd, frame);
+      if (link.scope && !link.closed) link.scope.onRequest(link.key, cmd, frame, link);
       else this.opts.log?.debug({ upstream: link.key, code: cmd.code }, 'ignoring upstream-initiated request');
       return;
     }

@@ -47,6 +47,17 @@ export const SCHEMAS: ReadonlyMap<number, Schema> = new Map<number, Schema>([
   [RequestCode.SEND_MESSAGE_V2, { fields: SEND_V2, body: 'message' }],
   [RequestCode.SEND_BATCH_MESSAGE, { fields: SEND_V2, body: 'batch' }],
   [RequestCode.SEND_MESSAGE, { fields: SEND_V1, body: 'message' }],
+  // A reply (MessageUtil.createReplyMessage) is sent like a message, under codes of its own (7.2).
+  [RequestCode.SEND_REPLY_MESSAGE_V2, { fields: SEND_V2, body: 'message' }],
+  [RequestCode.SEND_REPLY_MESSAGE, { fields: SEND_V1, body: 'message' }],
+  // EndTransactionRequestHeader (7.3); bname and topic are 5.x additions a 4.9.8 broker ignores.
+  [RequestCode.END_TRANSACTION, {
+    fields: {
+      producerGroup: 'group', tranStateTableOffset: 'long', commitLogOffset: 'long', commitOrRollback: 'int',
+      fromTransactionCheck: 'bool?', msgId: 'name', transactionId: 'name?', bname: 'name?', topic: 'topic?',
+    },
+    body: 'none',
+  }],
   [RequestCode.HEART_BEAT, { fields: {}, body: 'heartbeat' }],
   [RequestCode.UNREGISTER_CLIENT, { fields: { clientID: 'name', producerGroup: 'group?', consumerGroup: 'group?' }, body: 'none' }],
   [RequestCode.PULL_MESSAGE, {
@@ -75,6 +86,8 @@ export interface CheckedRequest {
   registersConsumers: boolean;
   /** Every consumer group the request names (header "consumerGroup", heartbeat and lock bodies). */
   groups: string[];
+  /** HEART_BEAT only: the client id and the producer groups it registers. */
+  heartbeat?: { clientID: string; producerGroups: string[] };
 }
 
 export interface Refusal { code: number; reason: RefusalReason; remark: string }
@@ -146,6 +159,7 @@ export function checkRequest(cmd: RemotingCommand, ctx: SchemaContext): CheckedR
   }
   const body = cmd.body;
   let registersConsumers = false;
+  let heartbeat: CheckedRequest['heartbeat'];
   switch (schema.body) {
     case 'none':
       if (body?.length) return refusal(`request code ${codeName(cmd.code)} carries no body`);
@@ -173,11 +187,12 @@ export function checkRequest(cmd: RemotingCommand, ctx: SchemaContext): CheckedR
       topics.push(...parsed.topics);
       groups.push(...parsed.groups);
       registersConsumers = parsed.groups.length > 0 && schema.body === 'heartbeat';
+      if (parsed.heartbeat) heartbeat = parsed.heartbeat;
       cmd.body = utf8.encode(JSON.stringify(parsed.canonical));
       break;
     }
   }
-  return { cmd, topics, registersConsumers, groups };
+  return heartbeat ? { cmd, topics, registersConsumers, groups, heartbeat } : { cmd, topics, registersConsumers, groups };
 }
 
 /** Whether a check failed. */
@@ -190,7 +205,7 @@ export const isConsumerCode = (code: number): boolean => SCHEMAS.get(code)?.cons
 
 // ---------- JSON bodies: parsed, checked, re-serialised with the known fields only ----------
 
-interface ParsedBody { canonical: object; topics: string[]; groups: string[] }
+interface ParsedBody { canonical: object; topics: string[]; groups: string[]; heartbeat?: CheckedRequest['heartbeat'] }
 
 const MAX_LIST = 256;
 
@@ -251,7 +266,11 @@ function heartbeatBody(body: Uint8Array | undefined): ParsedBody | string {
       subscriptionDataSet, unitMode: c.unitMode === true,
     });
   }
-  return { canonical: { clientID: hb.clientID, consumerDataSet, producerDataSet }, topics, groups: consumerDataSet.map((c) => (c as { groupName: string }).groupName) };
+  return {
+    canonical: { clientID: hb.clientID, consumerDataSet, producerDataSet }, topics,
+    groups: consumerDataSet.map((c) => (c as { groupName: string }).groupName),
+    heartbeat: { clientID: hb.clientID, producerGroups: producerDataSet.map((p) => (p as { groupName: string }).groupName) },
+  };
 }
 
 /** LockBatchRequestBody / UnlockBatchRequestBody: a consumer group's queue set. */

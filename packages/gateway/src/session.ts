@@ -25,10 +25,12 @@ import { Outbound } from './outbound.js';
 import { envelopeWithOpaque } from './reply-frame.js';
 import type { GatewayMetrics, RefusalReason } from './metrics.js';
 import { PULL_BUDGET_GRACE_MS, type GatewayLimits } from './options.js';
-import { checkCode, checkTarget, checkTopics, isRead } from './policy.js';
+import { checkCode, checkTarget, checkTopics } from './policy.js';
+import { ProducerCallbacks, type HalfSend, type Via } from './callbacks.js';
+import type { ClientIdOwners } from './producer-registry.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Link, LinkScope, Relay, RelayEntry, RelayOwner } from './relay.js';
-import { checkRequest, isRefusal, type Refusal } from './schema.js';
+import { checkRequest, isConsumerCode, isRefusal, type CheckedRequest, type Refusal } from './schema.js';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -52,10 +54,14 @@ export interface SessionConfig {
   auth: Authenticator;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Which session holds each producer client id, gateway-wide. */
+  clientIds: ClientIdOwners;
 }
 
 interface ClientEntry extends RelayEntry {
   serializeType: SerializeType;
+  /** A transaction's half message: its response makes an END_TRANSACTION ticket. */
+  half?: HalfSend;
 }
 
 function clip(reason: string): string {
@@ -79,6 +85,10 @@ export class ClientSession implements RelayOwner {
   private authPending = false;
   /** This client's own upstream connections, for what it does as a consumer (created on first use). */
   private upstream: (LinkScope & { aliases: Map<string, string> }) | undefined;
+  /** Producer registration and broker callbacks (transactions, request-reply). */
+  private readonly producer: ProducerCallbacks;
+  /** Requests held until this client's own connections are registered (counted as in flight). */
+  private waiting = 0;
 
   constructor(
     readonly id: number,
@@ -90,6 +100,16 @@ export class ClientSession implements RelayOwner {
     const l = cfg.limits;
     this.bucket = new TokenBucket(l.ratePerSecond, l.rateBurst);
     this.out = new Outbound(ws, l, (why) => this.slowReader(why));
+    this.producer = new ProducerCallbacks({
+      id,
+      principal: () => this.principal!,
+      ownLinks: () => this.ownLinks(),
+      toClient: (alias, frame, from, to, cmd) => this.brokerRequestToClient(alias, frame, from, to, cmd),
+      evict: (why) => {
+        this.cfg.log.info({ conn: id, sub: this.principal?.sub }, why);
+        this.close(CloseCode.GOING_AWAY, why);
+      },
+    }, { relay: cfg.relay, limits: l, owners: cfg.clientIds, metrics: cfg.metrics, log: cfg.log, ...(cfg.acl ? { acl: cfg.acl } : {}) });
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer | ArrayBuffer | Buffer[], isBinary));
     ws.on('close', () => this.cleanup());
     ws.on('error', () => { /* close follows */ });
@@ -137,6 +157,8 @@ export class ClientSession implements RelayOwner {
   deliver(entry: RelayEntry, resp: RemotingCommand, frame: Uint8Array): void {
     if (!this.untrack(entry)) return;
     this.cfg.metrics.latency(entry.code, (performance.now() - entry.startedAt) / 1000);
+    const half = (entry as ClientEntry).half;
+    if (half && entry.link) this.producer.halfSent(entry.link.key, half, resp);
     const route = entry.code === RequestCode.GET_ROUTEINFO_BY_TOPIC;
     // Most answers go back as received, with only the opaque changed (no re-encoding).
     const asReceived = !route && !this.closed && this.ws.readyState === 1 ? envelopeWithOpaque(entry.target, frame, resp.opaque, entry.clientOpaque) : undefined;
@@ -207,7 +229,10 @@ export class ClientSession implements RelayOwner {
     }
     for (const { target, cmd, size, budgetMs } of frames) {
       if (this.draining || this.closed) return; // shutting down: the close that follows makes the client retry elsewhere
-      if (isResponse(cmd)) continue; // broker-initiated requests are not relayed, so there is nothing to answer
+      if (isResponse(cmd)) {
+        this.onClientResponse(cmd);
+        continue;
+      }
       this.onRequest(target, cmd, size, budgetMs);
     }
   }
@@ -241,7 +266,7 @@ export class ClientSession implements RelayOwner {
       this.refuse(target, cmd, denied);
       return;
     }
-    if (!isOneway(cmd) && (this.inflight.size >= l.maxInFlightPerConnection || !cfg.admission.admits(this.inflight.size))) {
+    if (!isOneway(cmd) && (this.inflight.size + this.waiting >= l.maxInFlightPerConnection || !cfg.admission.admits(this.inflight.size))) {
       this.refuse(target, cmd, { code: ResponseCode.SYSTEM_BUSY, reason: 'in_flight',
         remark: this.inflight.size >= l.maxInFlightPerConnection
           ? `[TOO_MANY_REQUESTS] ${this.inflight.size} requests already in flight on this connection (limit ${l.maxInFlightPerConnection}); wait for responses`
@@ -252,17 +277,16 @@ export class ClientSession implements RelayOwner {
       this.forward(target, NAMESRV_TARGET, cmd, budgetMs, false);
       return;
     }
-    const own = isRead(checked);
     const addr = cfg.aliases.resolve(target);
     if (addr) {
-      this.forward(target, addr, cmd, budgetMs, own);
+      this.toBroker(target, addr, checked, budgetMs);
       return;
     }
     // Perhaps aliases issued before a gateway restart: learn the cluster's brokers, then decide.
     cfg.learnAliases().catch(() => {}).then(() => {
       if (this.closed) return;
       const later = cfg.aliases.resolve(target);
-      if (later) this.forward(target, later, cmd, budgetMs, own);
+      if (later) this.toBroker(target, later, checked, budgetMs);
       else {
         this.refuse(target, cmd, { code: ResponseCode.NO_PERMISSION, reason: 'unknown_alias',
           remark: `unknown broker alias "${target}": targets must be broker aliases from a route response of this gateway; refresh the topic route` });
@@ -281,8 +305,34 @@ export class ClientSession implements RelayOwner {
     return performance.now() + Math.min(ms, l.maxRequestBudgetMs);
   }
 
+  /**
+   * A checked request for broker `key`: consumer requests over this client's own connection,
+   * producer requests where callbacks.ts says (shared connection, own connection, or answered here).
+   */
+  private toBroker(target: string, key: string, checked: CheckedRequest, budgetMs: number | undefined): void {
+    const cmd = checked.cmd;
+    if (isConsumerCode(cmd.code)) {
+      this.forward(target, key, cmd, budgetMs, true);
+      return;
+    }
+    let half: HalfSend | undefined;
+    const via = this.producer.route(target, key, checked, (h) => { half = h; });
+    const go = (v: Via | Refusal): void => {
+      if (this.closed) return;
+      if (typeof v !== 'string') this.refuse(target, cmd, v);
+      else if (v === 'answered') { if (!isOneway(cmd)) this.toClient(target, createResponse(cmd, ResponseCode.SUCCESS)); }
+      else this.forward(target, key, cmd, budgetMs, v === 'own', half);
+    };
+    if (!(via instanceof Promise)) {
+      go(via);
+      return;
+    }
+    this.waiting++;
+    void via.then((v) => { this.waiting--; go(v); });
+  }
+
   /** `own`: over this client's own connection to the broker (consumer requests), else over the shared one. */
-  private forward(target: string, key: string, cmd: RemotingCommand, budgetMs: number | undefined, own: boolean): void {
+  private forward(target: string, key: string, cmd: RemotingCommand, budgetMs: number | undefined, own: boolean, half?: HalfSend): void {
     const cfg = this.cfg;
     const scope = own ? this.ownLinks() : undefined;
     if (scope && !scope.links.has(key) && cfg.relay.dedicatedCount >= cfg.limits.maxConsumerLinks) {
@@ -295,7 +345,7 @@ export class ClientSession implements RelayOwner {
     const now = performance.now();
     const entry: ClientEntry | undefined = isOneway(cmd) ? undefined : {
       owner: this, clientOpaque: cmd.opaque, target, code: cmd.code, serializeType: cmd.serializeType,
-      startedAt: now, deadline: this.deadline(cmd, budgetMs),
+      startedAt: now, deadline: this.deadline(cmd, budgetMs), ...(half ? { half } : {}),
     };
     if (entry) {
       this.inflight.add(entry);
@@ -312,20 +362,49 @@ export class ClientSession implements RelayOwner {
     return this.upstream ??= {
       links: new Map<string, Link>(),
       aliases: new Map<string, string>(),
-      onRequest: (key, cmd, frame) => this.fromBroker(key, cmd, frame),
+      onRequest: (key, cmd, frame, link) => this.fromBroker(key, cmd, frame, link),
     };
   }
 
   /**
    * A request the broker sent over this client's own connection: NOTIFY_CONSUMER_IDS_CHANGED goes to
    * the client under the broker's alias (core's consumer rebalances on it, as over TCP); nothing
-   * else is relayed (it is oneway: no answer is owed).
+   * else is relayed (it is oneway: no answer is owed), except what callbacks.ts relays to producers.
    */
-  private fromBroker(key: string, cmd: RemotingCommand, frame: Uint8Array): void {
+  private fromBroker(key: string, cmd: RemotingCommand, frame: Uint8Array, link: Link): void {
     const alias = this.upstream?.aliases.get(key);
+    if (alias && !this.closed && this.producer.fromBroker(key, link, alias, cmd, frame)) return;
     if (cmd.code !== RequestCode.NOTIFY_CONSUMER_IDS_CHANGED || !isOneway(cmd) || !alias || this.closed || this.ws.readyState !== 1) return;
     this.cfg.metrics.frameOut(cmd.code);
     this.out.send(encodeEnvelope(alias, frame));
+  }
+
+  /** A broker's request relayed to this client under `alias`, its opaque `from` replaced by `to`. */
+  private brokerRequestToClient(alias: string, frame: Uint8Array, from: number, to: number, cmd: RemotingCommand): void {
+    if (this.closed || this.ws.readyState !== 1) return;
+    this.cfg.metrics.frameOut(cmd.code);
+    const asReceived = envelopeWithOpaque(alias, frame, from, to);
+    if (asReceived) this.out.send(asReceived);
+    else {
+      cmd.opaque = to;
+      const room = 2 + targetBytes(alias).length;
+      this.out.send(encodeEnvelope(alias, encodeCommand(cmd, room, Buffer.allocUnsafe), room));
+    }
+  }
+
+  /**
+   * A response from the client: its answer to a broker request relayed to it (a reply push). An
+   * answer to an opaque the gateway never gave this client is a protocol violation; a late one
+   * (already answered or timed out) is dropped. Answers share the request rate budget.
+   */
+  private onClientResponse(cmd: RemotingCommand): void {
+    if (!this.bucket.take()) {
+      this.cfg.metrics.refused('rate_limit');
+      return;
+    }
+    const r = this.producer.fromClient(cmd);
+    if (r === 'unknown') this.violation(`response with opaque ${cmd.opaque} answers no request the gateway relayed to this client`);
+    else if (r === 'late') this.cfg.metrics.refused('late_response');
   }
 
   // ---------- control ----------
@@ -440,8 +519,10 @@ export class ClientSession implements RelayOwner {
       this.cfg.relay.drop(e);
       this.untrack(e);
     }
+    this.producer.close();
     // The broker sees this client's connections close: it drops its consumer members (the others
-    // are told) and its parked pulls, instead of holding them for a client that is gone.
+    // are told), its producer registrations and its parked pulls, instead of holding them for a
+    // client that is gone.
     if (this.upstream) this.cfg.relay.closeScope(this.upstream);
     if (this.principal) this.cfg.metrics.connections.dec();
     this.onClosed(this);

@@ -15,6 +15,9 @@ import {
   decodeCommand,
   encodeFrame,
   isOneway,
+  isResponse,
+  MessageConst,
+  encodeProperties,
   type RemotingCommand,
 } from '@rocketmq-edge/core/internal';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
@@ -252,12 +255,16 @@ export function goodClient(t: TestContext, url: string, token: string, topic = '
 export function rawClient(url: string, protocols: string[], headers: Record<string, string> = {}) {
   const ws = new WebSocket(url, protocols, { headers });
   const waiting = new Map<number, (c: RemotingCommand) => void>();
+  /** Requests the gateway relayed from a broker (check-backs, reply pushes), with their target. */
+  const requests: { target: string; cmd: RemotingCommand }[] = [];
   const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
   /** True once the gateway says hello (authenticated), false when it closes first. */
   const opened = new Promise<boolean>((resolve) => {
     ws.on('message', (d, binary) => {
       if (!binary) { if ((JSON.parse(String(d)) as { type?: string }).type === 'hello') resolve(true); return; }
-      const cmd = decodeCommand(decodeEnvelope(d as Buffer).frame);
+      const env = decodeEnvelope(d as Buffer);
+      const cmd = decodeCommand(env.frame);
+      if (!isResponse(cmd)) { requests.push({ target: env.target, cmd }); return; }
       waiting.get(cmd.opaque)?.(cmd);
       waiting.delete(cmd.opaque);
     });
@@ -266,7 +273,11 @@ export function rawClient(url: string, protocols: string[], headers: Record<stri
   ws.on('error', () => {});
   let opaque = 1;
   return {
-    ws, closed, opened,
+    ws, closed, opened, requests,
+    /** Writes a frame as is (a oneway request, or an answer to a relayed broker request). */
+    send(target: string, cmd: RemotingCommand): void {
+      ws.send(encodeEnvelope(target, encodeCommand(cmd)));
+    },
     request(target: string, cmd: RemotingCommand, timeoutMs = 5000): Promise<RemotingCommand> {
       cmd.opaque = opaque++;
       return new Promise((resolve, reject) => {
@@ -278,6 +289,48 @@ export function rawClient(url: string, protocols: string[], headers: Record<stri
   };
 }
 
+/** A JSON-header frame whose extFields are written exactly as listed (duplicates and all). */
+export function jsonFrame(code: number, fields: [string, string][], opaque: number, body: Uint8Array = utf8.encode('hello'), flag = 0, rawKeys = false): Uint8Array {
+  const ext = fields.map(([k, v]) => `${rawKeys ? `"${k}"` : JSON.stringify(k)}:${JSON.stringify(v)}`).join(',');
+  const header = utf8.encode(`{"code":${code},"extFields":{${ext}},"flag":${flag},"language":"JAVA","opaque":${opaque},"serializeTypeCurrentRPC":"JSON","version":409}`);
+  return frame(0, header, body);
+}
+
+/** A remoting frame (no length prefix) from its serialize type, header and body bytes. */
+export function frame(type: number, header: Uint8Array, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + header.length + body.length);
+  out[0] = type;
+  out[1] = header.length >> 16; out[2] = header.length >> 8; out[3] = header.length;
+  out.set(header, 4);
+  out.set(body, 4 + header.length);
+  return out;
+}
+
+// ---------- producers with broker callbacks ----------
+
+/** A producer-only HEART_BEAT. */
+export const producerHeartbeat = (clientID: string, groups: string[]) => createRequest(RequestCode.HEART_BEAT, undefined, {
+  body: utf8.encode(JSON.stringify({ clientID, consumerDataSet: [], producerDataSet: groups.map((groupName) => ({ groupName })) })),
+});
+/** SEND_MESSAGE_V2 (or `code`) with these properties (and a fresh UNIQ_KEY), group pg, topic orders-1 unless given. */
+export const sendWith = (props: Record<string, string>, opts: { group?: string; topic?: string; code?: number } = {}) =>
+  createRequest(opts.code ?? RequestCode.SEND_MESSAGE_V2, {
+    a: opts.group ?? 'pg', b: opts.topic ?? 'orders-1', c: 'TBW102', d: '4', e: '0', f: '0', g: String(Date.now()), h: '0',
+    i: encodeProperties({ [MessageConst.UNIQ_KEY]: `U${Math.random().toString(16).slice(2)}`, ...props }), j: '0', k: 'false', m: 'false',
+  }, { body: utf8.encode('hello') });
+/** A request message (REPLY_TO_CLIENT, CORRELATION_ID, TTL). */
+export const request = (replyTo: string, correlation: string) =>
+  sendWith({ [MessageConst.REPLY_TO_CLIENT]: replyTo, [MessageConst.CORRELATION_ID]: correlation, [MessageConst.TTL]: '60000' });
+/** END_TRANSACTION (oneway) of group pg, commit unless given. */
+export const endTx = (h: Record<string, string>) => createRequest(RequestCode.END_TRANSACTION, {
+  producerGroup: 'pg', commitOrRollback: '8', fromTransactionCheck: 'false', ...h,
+}, { oneway: true });
+/** The broker's PUSH_REPLY_MESSAGE_TO_CLIENT for a reply to `replyTo`'s request `correlation`. */
+export const push = (replyTo: string, correlation: string) => createRequest(RequestCode.PUSH_REPLY_MESSAGE_TO_CLIENT, {
+  producerGroup: 'rg', topic: 'DefaultCluster_REPLY_TOPIC', defaultTopic: 'TBW102', defaultTopicQueueNums: '4', queueId: '0',
+  sysFlag: '0', bornTimestamp: '1', flag: '0', unitMode: 'false', bornHost: '10.0.0.1:1', storeHost: '10.0.0.2:2', storeTimestamp: '2',
+  properties: encodeProperties({ [MessageConst.REPLY_TO_CLIENT]: replyTo, [MessageConst.CORRELATION_ID]: correlation, [MessageConst.MSG_TYPE]: 'reply' }),
+}, { body: utf8.encode(`reply to ${correlation}`) });
 /** SEND_MESSAGE_V2 to `topic`, the shape a producer sends. */
 export const sendV2 = (topic: string, body = new Uint8Array(8)): RemotingCommand =>
   createRequest(RequestCode.SEND_MESSAGE_V2,
