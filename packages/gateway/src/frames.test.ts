@@ -166,7 +166,8 @@ test('a client from before FRAMES (no hello of its own) gets single envelopes fr
 /**
  * WebSocketTransport exactly as released before FRAMES: its sources at the parent of the commit
  * that made WIRE_VERSION 3, from git, loaded from a folder inside transport-ws (so that its
- * package imports resolve as they did).
+ * package imports resolve as they did). Its one import that no longer resolves, eventemitter3
+ * (since replaced by core's emitter of the same API), is pointed at core's.
  */
 async function transportBeforeFrames(t: TestContext): Promise<typeof WebSocketTransport> {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' });
@@ -176,7 +177,8 @@ async function transportBeforeFrames(t: TestContext): Promise<typeof WebSocketTr
   mkdirSync(dir, { recursive: true });
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   for (const f of ['transport.ts', 'envelope.ts', 'defaults.ts', 'types.ts']) {
-    writeFileSync(join(dir, f), git('show', `${intro}~1:packages/transport-ws/src/${f}`));
+    const src = git('show', `${intro}~1:packages/transport-ws/src/${f}`);
+    writeFileSync(join(dir, f), src.replace(/import \{ EventEmitter \} from 'eventemitter3';/, "import { EventEmitter } from '@rocketmq-edge/core';"));
   }
   const old = await import(pathToFileURL(join(dir, 'transport.ts')).href) as { WebSocketTransport: typeof WebSocketTransport };
   return old.WebSocketTransport;
