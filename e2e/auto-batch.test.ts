@@ -3,13 +3,12 @@
 // page resolve each with its own message as the broker stored it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import * as esbuild from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { readAll } from '@rocketmq-edge/broker/testing';
-import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, ROOT, freePort, namesrvOf, tempDir } from './support.js';
+import { servePageLibrary } from './page-library.js';
+import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, freePort, namesrvOf, tempDir } from './support.js';
 
 interface Sent { msgId: string; offsetMsgId: string; body: string; queueId: number; queueOffset: number }
 
@@ -20,23 +19,9 @@ describe('autoBatch in Chromium through the gateway', { timeout: 120_000 }, () =
   let site: Server;
 
   before(async () => {
-    const { bundleOptions } = (await import(join(ROOT, 'scripts/build.mjs'))) as { bundleOptions: esbuild.BuildOptions };
-    const bundle = await esbuild.build({
-      ...bundleOptions,
-      stdin: {
-        contents: "export { Producer, autoBatch } from '@rocketmq-edge/core';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';",
-        resolveDir: join(ROOT, 'e2e'),
-        loader: 'js',
-      },
-      outfile: 'rmq.js',
-      write: false,
-    });
-    const js = bundle.outputFiles![0]!.contents;
-    site = createServer((req, res) => {
-      if (req.url === '/rmq.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-      else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module">import * as rmq from "/rmq.js"; window.rmq = rmq;</script>');
-    });
-    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+    site = await servePageLibrary(
+      "export { Producer, autoBatch } from '@rocketmq-edge/core';\nexport { WebSocketTransport } from '@rocketmq-edge/transport-ws';",
+    );
     data = await tempDir();
     [gateway, browser] = await Promise.all([
       GatewayProcess.start({ port: await freePort(), dataDir: data.path }),

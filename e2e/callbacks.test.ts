@@ -4,10 +4,8 @@
 // browser requesters never get each other's replies; a broker restart between half and commit.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startBroker, startNameServer, type Broker, type NameServer } from '@rocketmq-edge/broker';
 import { readAll } from '@rocketmq-edge/broker/testing';
@@ -15,7 +13,8 @@ import { Producer } from '@rocketmq-edge/core';
 import { LitePullConsumer } from '@rocketmq-edge/core/consumer';
 import { RequestProducer, createReplyMessage } from '@rocketmq-edge/core/request';
 import { TcpTransport } from '@rocketmq-edge/transport-tcp';
-import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, ROOT, freePort, hs256, sleep, tempDir, until } from './support.js';
+import { servePageLibrary } from './page-library.js';
+import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, freePort, hs256, sleep, tempDir, until } from './support.js';
 
 const SECRET = 'e2e-callbacks-secret-of-32-bytes!!';
 // Replies go to <cluster>_REPLY_TOPIC: a token that replies names it among its topics.
@@ -37,25 +36,11 @@ describe('transactions and request-reply through the gateway', { timeout: 180_00
   });
 
   before(async () => {
-    const { bundleOptions } = (await import(join(ROOT, 'scripts/build.mjs'))) as { bundleOptions: esbuild.BuildOptions };
-    const bundle = await esbuild.build({
-      ...bundleOptions,
-      stdin: {
-        contents: "export { TransactionProducer, RequestProducer, createReplyMessage } from '@rocketmq-edge/core/transaction';\n" +
+    site = await servePageLibrary(
+      "export { TransactionProducer, RequestProducer, createReplyMessage } from '@rocketmq-edge/core/transaction';\n" +
           "export { Producer } from '@rocketmq-edge/core';\nexport { LitePullConsumer } from '@rocketmq-edge/core/consumer';\n" +
           "export { WebSocketTransport } from '@rocketmq-edge/transport-ws';",
-        resolveDir: join(ROOT, 'e2e'),
-        loader: 'js',
-      },
-      outfile: 'rmq.js',
-      write: false,
-    });
-    const js = bundle.outputFiles![0]!.contents;
-    site = createServer((req, res) => {
-      if (req.url === '/rmq.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-      else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module">import * as rmq from "/rmq.js"; window.rmq = rmq;</script>');
-    });
-    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+    );
     data = await tempDir();
     namesrv = await startNameServer({ port: 0 });
     brokerPort = await freePort();

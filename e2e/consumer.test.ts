@@ -5,12 +5,11 @@
 // each client's own broker connection).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, ROOT, freePort, tempDir } from './support.js';
+import { servePageLibrary } from './page-library.js';
+import { CHROMIUM, CHROMIUM_ARGS, GatewayProcess, freePort, tempDir } from './support.js';
 
 /** What the page's scenarios get. */
 interface Params { wsUrl: string; token: string; topic: string }
@@ -26,24 +25,10 @@ describe('LitePullConsumer in Chromium through the gateway', { timeout: 120_000 
 
   before(async () => {
     // The page's library: what an app that publishes and consumes bundles, built as the browser bundle is.
-    const { bundleOptions } = (await import(join(ROOT, 'scripts/build.mjs'))) as { bundleOptions: esbuild.BuildOptions };
-    const bundle = await esbuild.build({
-      ...bundleOptions,
-      stdin: {
-        contents: "export { Producer } from '@rocketmq-edge/core';\nexport { LitePullConsumer } from '@rocketmq-edge/core/consumer';\n" +
+    site = await servePageLibrary(
+      "export { Producer } from '@rocketmq-edge/core';\nexport { LitePullConsumer } from '@rocketmq-edge/core/consumer';\n" +
           "export { WebSocketTransport } from '@rocketmq-edge/transport-ws';",
-        resolveDir: join(ROOT, 'e2e'),
-        loader: 'js',
-      },
-      outfile: 'rmq.js',
-      write: false,
-    });
-    const js = bundle.outputFiles![0]!.contents;
-    site = createServer((req, res) => {
-      if (req.url === '/rmq.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-      else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module">import * as rmq from "/rmq.js"; window.rmq = rmq;</script>');
-    });
-    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+    );
     data = await tempDir();
     [gateway, browser] = await Promise.all([
       GatewayProcess.start({ port: await freePort(), dataDir: data.path, extraArgs: ['--enable-consumer'] }),
