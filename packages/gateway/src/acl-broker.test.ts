@@ -9,12 +9,10 @@ import { join } from 'node:path';
 import { Producer } from '@rocketmq-edge/core/internal';
 import { startEmbedded } from '@rocketmq-edge/broker';
 import { WebSocketTransport } from '@rocketmq-edge/transport-ws';
-import { spawn } from 'node:child_process';
 import { startGateway } from './index.js';
-import { REPO_ROOT } from './test-support.js';
+import { spawnGatewayCli } from './test-support.js';
 
 const TOKEN = 'acl-broker-token';
-const BIN = join(REPO_ROOT, 'packages/gateway/bin/rocketmq-edge.mjs');
 const account = { accessKey: 'gateway-ak', secretKey: 'gateway-secret' };
 
 async function aclBroker(t: import('node:test').TestContext) {
@@ -46,23 +44,10 @@ async function wsProducer(t: import('node:test').TestContext, namesrvAddr: strin
 
 test('rocketmq-edge --acl-access-key/--acl-secret-key: WebSocket sends and HTTP publishes reach an ACL broker', async (t) => {
   const emb = await aclBroker(t);
-  const child = spawn(process.execPath, [
-    BIN, '--port', '0', '--namesrv', emb.namesrvAddr, '--no-demo', '--log-level', 'warn', '--static-token', `${TOKEN}=acl-*`,
+  const { ready } = await spawnGatewayCli(t, [
+    '--namesrv', emb.namesrvAddr, '--no-demo', '--static-token', `${TOKEN}=acl-*`,
     '--acl-access-key', account.accessKey, '--acl-secret-key', account.secretKey,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d) => (err += d));
-  const ready = await new Promise<{ url: string; wsUrl: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready:\n${out}\n${err}`)), 30_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{"event":"ready"'));
-      if (line) { clearTimeout(timer); resolve(JSON.parse(line)); }
-    });
-    child.once('exit', () => { clearTimeout(timer); reject(new Error(`exited:\n${out}\n${err}`)); });
-  });
+  ]);
   const transport = new WebSocketTransport({ url: ready.wsUrl, token: TOKEN });
   const producer = new Producer({ transport, producerGroup: 'acl-gw', retryTimesWhenSendFailed: 0, sendMsgTimeout: 5000 });
   t.after(async () => {
