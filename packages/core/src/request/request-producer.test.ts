@@ -10,23 +10,13 @@ import { javaHashMapOrder } from '../remoting/hashmap-order.js';
 import { createRequest, isResponse, type RemotingCommand } from '../remoting/command.js';
 import { MemoryTransport } from '../testing/memory-transport.js';
 import { routeJson, scriptedBroker, scriptedNamesrv, sendResponse } from '../testing/scripted.js';
+import { sleep, until } from '../testing/wait.js';
 import { NAMESRV_TARGET } from '../transport.js';
 import { createReplyMessage } from './reply.js';
 import { RequestProducer } from './request-producer.js';
 import { failOnUnhandledRejections } from '../../../../test/unhandled.js';
 
 failOnUnhandledRejections();
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, f: () => T | undefined | false, ms = 3000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 const BROKERS = [{ name: 'broker-a', addr: 'A' }, { name: 'broker-b', addr: 'B' }];
 

@@ -9,6 +9,7 @@ import { createRequest, isOneway, type RemotingCommand } from '../remoting/comma
 import { javaHashMapOrder } from '../remoting/hashmap-order.js';
 import { MemoryTransport } from '../testing/memory-transport.js';
 import { routeJson, scriptedBroker, scriptedNamesrv, sendResponse } from '../testing/scripted.js';
+import { sleep, until } from '../testing/wait.js';
 import { NAMESRV_TARGET } from '../transport.js';
 import type { LocalTransactionState } from './end-transaction.js';
 import { TransactionProducer, type TransactionListener, type TransactionProducerOptions } from './transaction-producer.js';
@@ -16,18 +17,7 @@ import { failOnUnhandledRejections } from '../../../../test/unhandled.js';
 
 failOnUnhandledRejections();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const utf8 = new TextEncoder();
-
-async function until<T>(what: string, f: () => T | undefined, ms = 3000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 function rig(listener: TransactionListener, opts: Partial<TransactionProducerOptions> = {}, onSend = (c: RemotingCommand) => sendResponse(c)) {
   const t = new MemoryTransport({
